@@ -1,0 +1,25 @@
+"""Command line: ``python -m ftguide validate [DATA_DIR]``."""
+
+import argparse
+import sys
+
+from ftguide.data import DATA_DIR, DataError, validate
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ftguide", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("validate", help="check every CSV in data/ against its schema")
+    check.add_argument("data_dir", nargs="?", default=DATA_DIR, help="folder with datapackage.json")
+    args = parser.parse_args(argv)
+    try:
+        validate(args.data_dir)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"data OK: {args.data_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
