@@ -28,6 +28,7 @@ class GuideData:
     accelerators: pd.DataFrame
     models: pd.DataFrame
     datasets: pd.DataFrame
+    prices: pd.DataFrame
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -177,7 +178,8 @@ def load(data_dir=DATA_DIR) -> GuideData:
     accelerators = read("accelerators")
     datasets = read("datasets").astype({"train_samples": "Int64"})
     guide = add_derived(read("parameter_guide"), accelerators)
-    return GuideData(guide=guide, accelerators=accelerators, models=read("models"), datasets=datasets)
+    return GuideData(guide=guide, accelerators=accelerators, models=read("models"),
+                     datasets=datasets, prices=read("prices"))
 
 
 def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame:
