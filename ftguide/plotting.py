@@ -1,0 +1,39 @@
+"""One look for every figure: SVG output, reproducible files, a colour-blind-safe palette."""
+
+import matplotlib as mpl
+import matplotlib_inline.backend_inline
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
+# deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
+
+
+def setup() -> None:
+    """Call once at the top of a notebook, before plotting."""
+    # No creation date in the file: two builds of the same data give byte-identical figures.
+    matplotlib_inline.backend_inline.set_matplotlib_formats("svg", metadata={"Date": None})
+    mpl.rcParams.update({
+        "svg.hashsalt": "ftguide",  # fixed ids inside the SVG, so two builds give the same file
+        "svg.fonttype": "none",  # text stays text: smaller files, selectable, scales on phones
+        "figure.figsize": (6.4, 4.0),  # about phone width at 100% once the theme scales it down
+        "figure.dpi": 100,
+        "savefig.dpi": 200,
+        "font.size": 11,
+        "axes.prop_cycle": mpl.cycler(color=OKABE_ITO[:6], linestyle=LINESTYLES),
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "figure.constrained_layout.use": True,
+    })
+
+
+def style(index: int) -> dict:
+    """Colour, marker and line style of the index-th series, for explicit per-series plots."""
+    return {
+        "color": OKABE_ITO[index % len(OKABE_ITO)],
+        "marker": MARKERS[index % len(MARKERS)],
+        "linestyle": LINESTYLES[index % len(LINESTYLES)],
+    }
