@@ -8,6 +8,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from ftguide import DATA_DIR
+from ftguide.data import column_labels
 
 ROOT = DATA_DIR.parent
 
@@ -35,27 +36,33 @@ def guide_table(built_site):
     return table
 
 
-def table_rows(table):
-    """Body rows as lists of cell texts, with the model carried down its rowspan."""
+def table_rows(table) -> list[dict]:
+    """Body rows as {header label: cell text}, with the model carried down its rowspan."""
+    header_rows = table.find("thead").find_all("tr")
+    labels = [th.get_text(strip=True) for th in header_rows[0].find_all("th")[2:]]
+    index_names = [th.get_text(strip=True) for th in header_rows[1].find_all("th")[:2]]
     rows, model = [], None
     for tr in table.find("tbody").find_all("tr"):
         headers = tr.find_all("th")
         if len(headers) == 2:
             model = headers[0].get_text(strip=True)
-        rows.append([model, headers[-1].get_text(strip=True)] + [td.get_text(strip=True) for td in tr.find_all("td")])
+        cells = [td.get_text(strip=True) for td in tr.find_all("td")]
+        rows.append(dict(zip(index_names + labels, [model, headers[-1].get_text(strip=True)] + cells)))
     return rows
 
 
 def test_guide_table_holds_exactly_the_csv(built_site):
     """Parse the rendered table and compare it cell by cell with data/parameter_guide.csv."""
     csv = pd.read_csv(DATA_DIR / "parameter_guide.csv", dtype=str, keep_default_na=False)
+    labels = column_labels()
     shown = table_rows(guide_table(built_site))
     assert len(shown) == len(csv)
-    order = ["model", "accelerator"] + [c for c in csv.columns if c not in ("model", "accelerator")]
-    for line, (expected, cells) in enumerate(zip(csv[order].itertuples(index=False), shown), start=2):
-        unformatted = [cell.replace(",", "") for cell in cells]
-        unformatted[3] = unformatted[3].lower()  # the table shows the boolean as True/False
-        assert unformatted == list(expected), f"parameter_guide.csv line {line}"
+    assert set(shown[0]) == {labels[column] for column in csv.columns}
+    as_csv = {"yes": "true", "no": "false"}
+    for line, (expected, cells) in enumerate(zip(csv.to_dict("records"), shown), start=2):
+        for column, value in expected.items():
+            cell = cells[labels[column]].replace(",", "")
+            assert as_csv.get(cell, cell) == value, f"parameter_guide.csv line {line}, column {column}"
 
 
 def test_guide_table_is_readable(built_site):
