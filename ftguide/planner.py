@@ -245,8 +245,12 @@ def positive_number(name, value) -> float:
 
 def positive_whole(name, value) -> int:
     """A whole number greater than 0, or PlanError naming the input."""
-    number = positive_number(name, value) if not isinstance(value, str) else math.nan
-    if isinstance(value, str) or number != int(number):
+    try:
+        number = positive_number(name, value)
+    except PlanError:
+        number = math.nan
+    # Text is refused even when it looks like a number: the caller mixed up its inputs.
+    if isinstance(value, str) or math.isnan(number) or number != int(number):
         raise PlanError(f"{name}: found {value!r}; expected a whole number greater than 0")
     return int(number)
 
