@@ -94,6 +94,7 @@ def plan(tables, model, *, samples=None, tokens=None, sequence_length=None, epoc
     run_tokens = tokens_per_epoch * epochs
     table = predict(rows, tables.datasets, run_tokens, sequence_length, samples, price)
     table["fits"] = fits(table, deadline_h, budget)
+    table["recommended"] = False  # set on the chosen row by recommend()
     notes += explain_gaps(rows, tables.datasets, table, model, sequence_length)
     recommended, message = recommend(table, model, sequence_length, deadline_h, budget,
                                      assumption["currency"])
@@ -159,6 +160,7 @@ def recommend(table, model, sequence_length, deadline_h, budget, currency):
                       "samples to a measured length to get one.")
     fitting = table[table["fits"]].sort_values(["cost_cautious", "hours_cautious"])
     if not fitting.empty:
+        table.loc[fitting.index[0], "recommended"] = True
         best = fitting.iloc[0]
         return best["accelerator"], (
             f"Recommended: {best['accelerator']} ({best['gpus']} MI250 GPUs), about "
@@ -271,12 +273,18 @@ CLI_COLUMNS = {
 }
 
 
+def yes_no_or_na(table) -> list:
+    """Whether each row fits, as text; n/a where there is no prediction to compare."""
+    return ["n/a" if pd.isna(hours) else ("yes" if ok else "no")
+            for ok, hours in zip(table["fits"], table["hours_cautious"])]
+
+
 def format_plan(result: Plan) -> str:
     """The plan as plain text: inputs, one line per flavor, the recommendation and the notes."""
     table = result.table[list(CLI_COLUMNS)].copy()
     table["applies"] = [("yes" if ok else f"no: {why}") for ok, why in
                         zip(result.table["applies"], result.table["why_not"])]
-    table["fits"] = table["fits"].map({True: "yes", False: "no"})
+    table["fits"] = yes_no_or_na(result.table)
     table["headroom_share"] = table["headroom_share"].map("{:.0%}".format)
     for column in ("hours_reported", "hours_from_time"):
         table[column] = table[column].map(lambda h: "n/a" if pd.isna(h) else f"{h:,.2f}")
@@ -380,3 +388,30 @@ def run_plan_command(args, tables) -> int:
                   deadline_h=args.deadline, budget=args.budget)
     print(format_plan(result))
     return 0
+
+
+# Column headings for the notebook's table.
+PAGE_COLUMNS = {
+    "accelerator": "Flavor",
+    "gpus": "MI250 GPUs",
+    "guide_batch_size": "Guide batch size (samples per step)",
+    "guide_sequence_length": "Guide sequence length (tokens)",
+    "applies": "Guide's batch size and sequence length apply",
+    "headroom_share": "Memory free in the guide's run (%)",
+    "hours_reported": "Hours, reported throughput",
+    "hours_from_time": "Hours, from training time",
+    "cost_reported": "Cost, reported throughput",
+    "cost_from_time": "Cost, from training time",
+    "fits": "Fits deadline and budget",
+}
+
+
+def page_table(result: Plan) -> pd.DataFrame:
+    """The plan's table with readable headings (costs in the plan's currency)."""
+    table = result.table[list(PAGE_COLUMNS)].copy()
+    table["applies"] = [("yes" if ok else f"no: {why}") for ok, why in
+                        zip(result.table["applies"], result.table["why_not"])]
+    table["fits"] = yes_no_or_na(result.table)
+    headings = {key: (f"{label} ({result.currency})" if key.startswith("cost") else label)
+                for key, label in PAGE_COLUMNS.items()}
+    return table.rename(columns=headings).set_index("Flavor")

@@ -165,6 +165,7 @@ def test_command_line_prints_the_plan(capsys):
     assert "Recommended: 4xlarge (16 MI250 GPUs), about 2.3 h and 74.67 USD" in out
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.endswith(("yes", "no"))}
     assert lines["2xlarge"][-5:] == ["0.88", "3.67", "14.01", "58.67", "no"]
+    assert "n/a" not in out  # every Llama3 row is measured at 1,024 tokens
 
 
 def test_command_line_runs_as_a_module():
@@ -212,3 +213,10 @@ def test_command_line_bad_input_exits_non_zero_with_one_line(capsys, argv, messa
     assert captured.out == ""
     assert captured.err.count("\n") == 1, captured.err
     assert captured.err.startswith(message), captured.err
+
+
+def test_the_recommended_row_is_marked_even_when_two_rows_share_a_flavor(tables):
+    result = plan(tables, "Cerebras GPT 13B", samples=26000, sequence_length=2048, deadline_h=2)
+    marked = result.table[result.table["recommended"]]
+    assert list(marked["accelerator"]) == ["8xlarge"]
+    assert list(marked["guide_sequence_length"]) == [2048]
