@@ -321,7 +321,7 @@ def add_plan_command(commands) -> None:
         "by scaling the guide's measured rate by the run's tokens.")
     # One line on bad input (argparse prints the usage first); the message names the argument.
     plan_parser.error = lambda message: plan_parser.exit(2, f"error: {with_allowed(message)}\n")
-    plan_parser.add_argument("--model", required=True, help="a model of the guide, e.g. 'Llama3 8B'")
+    plan_parser.add_argument("--model", required=True, help="one of: " + ", ".join(repr(m) for m in guide_models()))
     size = plan_parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--samples", type=whole_argument, help="training samples per epoch")
     size.add_argument("--tokens", type=whole_argument, help="tokens per epoch, pad tokens included")
