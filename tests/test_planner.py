@@ -1,0 +1,222 @@
+"""The planner against hand arithmetic on the guide's rows, and every kind of bad input.
+
+Guide rows used (data/parameter_guide.csv): Llama3 8B on 2xlarge (8 GPUs, 1,048,320 MiB): batch
+128, 1,024 tokens, 867,021 MiB, 220 min, 93,291 tokens/s; on 4xlarge (16 GPUs): 140 min; on
+8xlarge (32 GPUs): 78 min. Cerebras GPT 13B on 8xlarge at 2,048 tokens: 18,001 tokens/s. The
+Llama3 tutorial dataset has 287,113 samples (data/datasets.csv).
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from ftguide import load
+from ftguide.__main__ import main
+from ftguide.planner import PlanError, plan
+
+LLAMA_SAMPLES = 287113
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load()
+
+
+def row(result, accelerator, sequence_length=1024):
+    table = result.table
+    return table[(table["accelerator"] == accelerator)
+                 & (table["guide_sequence_length"] == sequence_length)].iloc[0]
+
+
+def test_the_tutorial_run_reproduces_the_guide_time_and_scales_the_reported_rate(tables):
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, epochs=1, price=2.0)
+    small = row(result, "2xlarge")
+    assert result.run_tokens == 287113 * 1024
+    # From training time: the same run as the tutorial takes the guide's 220 minutes.
+    assert small["hours_from_time"] == pytest.approx(220 / 60)
+    assert small["cost_from_time"] == pytest.approx(2.0 * 8 * 220 / 60)  # 58.67
+    # Reported: tokens ÷ 93,291 tokens/s.
+    assert small["hours_reported"] == pytest.approx(287113 * 1024 / 93291 / 3600)  # 0.875 h
+    assert small["cost_reported"] == pytest.approx(2.0 * 8 * 287113 * 1024 / 93291 / 3600)
+    assert small["hours_cautious"] == pytest.approx(220 / 60)
+    assert small["headroom_mib"] == 1048320 - 867021
+    assert small["headroom_share"] == pytest.approx(1 - 867021 / 1048320)
+    assert small["applies"] and small["why_not"] == ""
+
+
+def test_time_and_cost_are_proportional_to_samples_and_epochs(tables):
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES // 2 + 1, epochs=3, price=1.0)
+    tokens = (LLAMA_SAMPLES // 2 + 1) * 1024 * 3
+    big = row(result, "8xlarge")
+    assert big["hours_from_time"] == pytest.approx(78 / 60 * tokens / (287113 * 1024))
+    assert big["cost_from_time"] == pytest.approx(32 * big["hours_from_time"])
+
+
+def test_tokens_give_the_same_plan_as_samples_times_sequence_length(tables):
+    by_samples = plan(tables, "Llama3 8B", samples=1000, price=2.0)
+    by_tokens = plan(tables, "Llama3 8B", tokens=1000 * 1024, price=2.0)
+    assert by_tokens.run_tokens == by_samples.run_tokens == 1024000
+    assert list(by_tokens.table["hours_reported"]) == list(by_samples.table["hours_reported"])
+
+
+def test_default_price_is_the_mi250_assumption_of_prices_csv(tables):
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES)
+    assert result.price == 1.50  # data/prices.csv: 1.50 USD per instance-hour, 1 GPU
+    assert row(result, "2xlarge")["cost_from_time"] == pytest.approx(1.50 * 8 * 220 / 60)
+    assert any("assumption" in note for note in result.notes)
+
+
+def test_recommends_the_cheapest_flavor_within_the_deadline(tables):
+    # Slower reading: 2xlarge 3.67 h (58.67), 4xlarge 2.33 h (74.67), 8xlarge 1.30 h (83.20).
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0, deadline_h=3)
+    assert list(result.table["fits"]) == [False, True, True]
+    assert result.recommended == "4xlarge"
+    assert "74.67" in result.message and "2.3 h" in result.message
+
+
+def test_without_limits_the_cheapest_flavor_wins(tables):
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0)
+    assert result.recommended == "2xlarge"
+
+
+def test_when_nothing_fits_it_says_what_would(tables):
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0, deadline_h=3, budget=60)
+    assert result.recommended is None
+    assert result.message.startswith("None fits within a deadline of 3 h and a budget of 60.00 USD")
+    assert "4xlarge, costs 74.67 USD" in result.message  # the cheapest in time
+    # Share of the run each flavor fits: 2xlarge 3/3.667 = 82%; 4xlarge 60/74.67 = 80%; 8xlarge 72%.
+    assert "cut the run to 82% of its tokens" in result.message and "on 2xlarge" in result.message
+
+
+def test_a_missed_deadline_names_the_fastest_flavor_and_its_time(tables):
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0, deadline_h=1)
+    assert result.recommended is None
+    assert "the fastest flavor, 8xlarge, needs 1.3 h" in result.message
+    assert "cut the run to 77% of its tokens" in result.message  # 1 / 1.3
+
+
+def test_cerebras_at_2048_tokens_uses_its_one_2048_row_only(tables):
+    result = plan(tables, "Cerebras GPT 13B", samples=26000, sequence_length=2048, price=1.0)
+    measured = row(result, "8xlarge", 2048)
+    assert measured["hours_reported"] == pytest.approx(26000 * 2048 / 18001 / 3600)
+    assert measured["hours_from_time"] != measured["hours_from_time"]  # NaN: dataset size unknown
+    assert measured["hours_cautious"] == measured["hours_reported"]
+    for other in (row(result, "4xlarge"), row(result, "8xlarge")):
+        assert other["hours_reported"] != other["hours_reported"]  # NaN: not measured at 2048
+        assert not other["applies"] and other["why_not"] == "measured at 1,024 tokens only"
+    assert result.recommended == "8xlarge"
+    notes = " ".join(result.notes)
+    assert "no measurement of Cerebras GPT 13B at 2,048 tokens on 4xlarge, 8xlarge" in notes
+    assert "Only the reported throughput is available" in notes
+
+
+def test_cerebras_default_length_is_the_guides_usual_1024(tables):
+    result = plan(tables, "Cerebras GPT 13B", samples=26000)
+    assert result.sequence_length == 1024
+    assert row(result, "8xlarge", 2048)["why_not"] == "measured at 2,048 tokens only"
+
+
+def test_an_unmeasured_sequence_length_gives_no_prediction_and_says_so(tables):
+    result = plan(tables, "Mistral 7B", samples=1000, sequence_length=4096)
+    assert result.recommended is None
+    assert result.table["hours_cautious"].isna().all()
+    assert result.message.startswith("No prediction: the guide has no measurement of Mistral 7B "
+                                     "at sequence length 4,096 (it measured 1,024 tokens)")
+
+
+def test_guide_batch_does_not_apply_to_fewer_samples_than_one_batch(tables):
+    result = plan(tables, "Llama3 8B", samples=200)
+    assert list(result.table["applies"]) == [True, False, False]  # batches 128, 256, 1024
+    assert row(result, "4xlarge")["why_not"] == "200 samples, fewer than one batch of 256"
+
+
+@pytest.mark.parametrize("inputs, named", [
+    (dict(model="GPT-4", samples=10), "model: 'GPT-4' is not in the guide; expected one of 'Llama3 8B'"),
+    (dict(model="Llama3 8B"), "samples/tokens: give exactly one"),
+    (dict(model="Llama3 8B", samples=10, tokens=10), "samples/tokens: give exactly one"),
+    (dict(model="Llama3 8B", samples=0), "samples: found 0; expected a whole number greater than 0"),
+    (dict(model="Llama3 8B", samples=-3), "samples: found -3"),
+    (dict(model="Llama3 8B", samples=2.5), "samples: found 2.5; expected a whole number"),
+    (dict(model="Llama3 8B", samples="10"), "samples: found '10'; expected a whole number"),
+    (dict(model="Llama3 8B", samples=True), "samples: found True"),
+    (dict(model="Llama3 8B", tokens=-1), "tokens: found -1"),
+    (dict(model="Llama3 8B", samples=10, sequence_length=0), "sequence_length: found 0"),
+    (dict(model="Llama3 8B", samples=10, epochs=0), "epochs: found 0; expected a number greater than 0"),
+    (dict(model="Llama3 8B", samples=10, epochs=float("nan")), "epochs: found nan"),
+    (dict(model="Llama3 8B", samples=10, price=-2), "price: found -2"),
+    (dict(model="Llama3 8B", samples=10, price=float("inf")), "price: found inf"),
+    (dict(model="Llama3 8B", samples=10, deadline_h=0), "deadline_h: found 0"),
+    (dict(model="Llama3 8B", samples=10, budget="lots"), "budget: found 'lots'"),
+])
+def test_bad_input_names_the_parameter_and_what_is_allowed(tables, inputs, named):
+    model = inputs.pop("model")
+    with pytest.raises(PlanError) as error:
+        plan(tables, model, **inputs)
+    assert named in str(error.value)
+
+
+def test_command_line_prints_the_plan(capsys):
+    code = main(["plan", "--model", "Llama3 8B", "--samples", "287113", "--epochs", "1",
+                 "--price", "2.0", "--deadline", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("Llama3 8B: 294,003,712 tokens")
+    assert "Recommended: 4xlarge (16 MI250 GPUs), about 2.3 h and 74.67 USD" in out
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.endswith(("yes", "no"))}
+    assert lines["2xlarge"][-5:] == ["0.88", "3.67", "14.01", "58.67", "no"]
+    assert "n/a" not in out  # every Llama3 row is measured at 1,024 tokens
+
+
+def test_command_line_runs_as_a_module():
+    """The README's set-up: `python -m ftguide plan ...` from the repository's .venv."""
+    done = subprocess.run([sys.executable, "-m", "ftguide", "plan", "--model", "Mistral 7B",
+                           "--tokens", "1000000", "--budget", "5"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Mistral 7B: 1,000,000 tokens" in done.stdout
+
+
+MODELS = "'Llama3 8B', 'Llama2 13B', 'Mistral 7B', 'Qwen1.5 7B', 'Baichuan2 13B', 'Cerebras GPT 13B'"
+OK = ["--model", "Llama3 8B", "--samples", "10"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "GPT-4", "--samples", "10"],
+     f"error: argument --model: found 'GPT-4'; expected one of {MODELS}"),
+    (["--samples", "10"], f"error: the following arguments are required: --model (one of: {MODELS})"),
+    (["--model"], f"error: argument --model: expected one argument (one of: {MODELS})"),
+    (["--model", "Llama3 8B"], "error: one of the arguments --samples --tokens is required "
+     "(--samples: a whole number greater than 0; --tokens: a whole number greater than 0)"),
+    (OK + ["--tokens", "10"], "error: argument --tokens: not allowed with argument --samples"),
+    (["--model", "Llama3 8B", "--samples"],
+     "error: argument --samples: expected one argument (--samples: a whole number greater than 0)"),
+    (["--model", "Llama3 8B", "--samples", "-5"],
+     "error: argument --samples: found '-5'; expected a whole number greater than 0"),
+    (["--model", "Llama3 8B", "--samples", "2.5"], "error: argument --samples: found '2.5'"),
+    (["--model", "Llama3 8B", "--tokens", "0"], "error: argument --tokens: found '0'"),
+    (OK + ["--sequence-length", "-1"], "error: argument --sequence-length: found '-1'"),
+    (OK + ["--epochs", "0"], "error: argument --epochs: found '0'; expected a number greater than 0"),
+    (OK + ["--epochs"], "error: argument --epochs: expected one argument (--epochs: a number greater than 0)"),
+    (OK + ["--price", "-2"], "error: argument --price: found '-2'; expected a number greater than 0"),
+    (OK + ["--price", "nan"], "error: argument --price: found 'nan'"),
+    (OK + ["--deadline", "-1"], "error: argument --deadline: found '-1'"),
+    (OK + ["--deadline"], "error: argument --deadline: expected one argument (--deadline: a number of hours"),
+    (OK + ["--budget", "lots"], "error: argument --budget: found 'lots'; expected a number greater than 0"),
+])
+def test_command_line_bad_input_exits_non_zero_with_one_line(capsys, argv, message):
+    try:
+        code = main(["plan"] + argv)
+    except SystemExit as leaving:
+        code = leaving.code
+    captured = capsys.readouterr()
+    assert code != 0
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(message), captured.err
+
+
+def test_the_recommended_row_is_marked_even_when_two_rows_share_a_flavor(tables):
+    result = plan(tables, "Cerebras GPT 13B", samples=26000, sequence_length=2048, deadline_h=2)
+    marked = result.table[result.table["recommended"]]
+    assert list(marked["accelerator"]) == ["8xlarge"]
+    assert list(marked["guide_sequence_length"]) == [2048]
