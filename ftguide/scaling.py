@@ -39,6 +39,8 @@ def scaling_table(guide: pd.DataFrame) -> pd.DataFrame:
     out = guide.copy()
     out["baseline_accelerator"] = base["accelerator"]
     out["baseline_gpus"] = base["gpus"]
+    out["baseline_throughput"] = base["throughput_tokens_per_s"]
+    out["baseline_time_min"] = base["training_time_min"]
     out["gpu_ratio"] = out["gpus"] / base["gpus"]
     out["speedup"] = out["throughput_tokens_per_s"] / base["throughput_tokens_per_s"]
     out["efficiency"] = out["speedup"] / out["gpu_ratio"]

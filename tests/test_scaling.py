@@ -31,6 +31,7 @@ def row(frame, model, accelerator, sequence_length=1024):
 def test_llama3_8xlarge_over_2xlarge(scaling):
     r = row(scaling, "Llama3 8B", "8xlarge")
     assert r["baseline_accelerator"] == "2xlarge"
+    assert (r["baseline_throughput"], r["baseline_time_min"]) == (93291, 220)
     assert r["gpu_ratio"] == 4  # 32 MI250 GPUs over 8
     assert r["speedup"] == pytest.approx(394605 / 93291)
     assert r["efficiency"] == pytest.approx(394605 / 93291 / 4)
@@ -69,7 +70,7 @@ def test_cerebras_baseline_is_its_4xlarge_row(scaling):
 def test_cerebras_2048_row_has_no_baseline(scaling):
     r = row(scaling, "Cerebras GPT 13B", "8xlarge", 2048)
     assert not r["has_baseline"]
-    for column in ["baseline_gpus", "gpu_ratio", "speedup", "efficiency", "ideal_throughput",
+    for column in ["baseline_gpus", "baseline_throughput", "baseline_time_min", "gpu_ratio", "speedup", "efficiency", "ideal_throughput",
                    "time_speedup", "ideal_time_min"]:
         assert math.isnan(r[column]), column
     assert pd.isna(r["baseline_accelerator"])
