@@ -145,3 +145,27 @@ def test_a_changed_throughput_in_the_csv_changes_the_results(tmp_path):
     r = row(scaling_table(load(data).guide), "Llama3 8B", "8xlarge")
     assert r["speedup"] == pytest.approx(4)
     assert r["efficiency"] == pytest.approx(1)
+
+
+def test_the_page_follows_a_changed_throughput(tmp_path):
+    """Run the page on a copy of data/ with a lower Llama3 8B 8xlarge throughput: the prose, the
+    table and the throughput figure must all show the new efficiency (300,000 / 93,291 / 4 = 80.4%)."""
+    import jupytext
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    data = shutil.copytree(DATA_DIR, tmp_path / "data")
+    path = data / "parameter_guide.csv"
+    path.write_text(path.read_text().replace(",78,394605\n", ",78,300000\n"))
+    (tmp_path / "notebooks").mkdir()  # the page reads ../data from its own folder
+    notebook = jupytext.read(DATA_DIR.parent / "notebooks" / "scaling.md")
+    ExecutePreprocessor(timeout=300).preprocess(notebook, {"metadata": {"path": str(tmp_path / "notebooks")}})
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
+             for o in outputs if "scrapbook" in o.get("metadata", {})}
+    assert glued["eff_low"] == "'80%'"
+    assert glued["eff_low_row"] == "'Llama3 8B on 8xlarge'"
+    table = next(o["data"]["text/html"] for o in outputs
+                 if "T_scaling-efficiency" in o.get("data", {}).get("text/html", ""))
+    assert "80.4%" in table and "105.7%" not in table
+    throughput_figure = next(o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {}))
+    assert ">80%<" in throughput_figure and ">106%<" not in throughput_figure
