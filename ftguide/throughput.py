@@ -20,14 +20,16 @@ READINGS = {
 def run_tokens(guide: pd.DataFrame, datasets: pd.DataFrame, epochs=1, train_samples=None) -> pd.Series:
     """Tokens processed in a run of `epochs` over the model's tutorial dataset, padded.
 
-    `epochs` is one number or a mapping model -> epochs; `train_samples` (model -> samples)
+    `epochs` is one number or a mapping model -> epochs (one epoch for models it leaves out);
+    `train_samples` (model -> samples)
     overrides the dataset sizes in datasets.csv, e.g. once a blank one is confirmed.
     """
     sizes = datasets.set_index("model")["train_samples"].astype("Float64")
     if train_samples:
         sizes = pd.Series(train_samples, dtype="Float64").combine_first(sizes)
     samples = guide["model"].map(sizes).astype("Float64")
-    per_row_epochs = guide["model"].map(epochs) if isinstance(epochs, Mapping) else epochs
+    # A mapping sets epochs per model; models it leaves out keep the default of one epoch.
+    per_row_epochs = guide["model"].map(epochs).fillna(1) if isinstance(epochs, Mapping) else epochs
     return (samples * guide["sequence_length"] * per_row_epochs).astype(float)
 
 

@@ -163,7 +163,7 @@ def test_assumption_changes_the_reading(tables):
     per_model = run_tokens(guide, datasets, epochs={"Llama3 8B": 3, "Mistral 7B": 1})
     assert per_model[0] == 3 * 287113 * 1024
     assert per_model[guide["model"] == "Mistral 7B"].iloc[0] == 18612 * 1024
-    assert pd.isna(per_model[guide["model"] == "Qwen1.5 7B"]).all()
+    assert (per_model[guide["model"] == "Qwen1.5 7B"] == 18612 * 1024).all()  # left out: one epoch
 
 
 def test_audit_passes_the_assumption_on(tables):
