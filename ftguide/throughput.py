@@ -7,6 +7,8 @@
   a parameter here, and rows whose dataset size is unknown get NaN rather than a guess.
 """
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 READINGS = {
@@ -15,12 +17,23 @@ READINGS = {
 }
 
 
-def run_tokens(guide: pd.DataFrame, datasets: pd.DataFrame, epochs: float = 1) -> pd.Series:
-    """Tokens processed in a run of `epochs` over the model's tutorial dataset, padded."""
-    samples = guide["model"].map(datasets.set_index("model")["train_samples"]).astype("Float64")
-    return (samples * guide["sequence_length"] * epochs).astype(float)
+def run_tokens(guide: pd.DataFrame, datasets: pd.DataFrame, epochs=1, train_samples=None) -> pd.Series:
+    """Tokens processed in a run of `epochs` over the model's tutorial dataset, padded.
+
+    `epochs` is one number or a mapping model -> epochs (one epoch for models it leaves out);
+    `train_samples` (model -> samples)
+    overrides the dataset sizes in datasets.csv, e.g. once a blank one is confirmed.
+    """
+    sizes = datasets.set_index("model")["train_samples"].astype("Float64")
+    if train_samples:
+        sizes = pd.Series(train_samples, dtype="Float64").combine_first(sizes)
+    samples = guide["model"].map(sizes).astype("Float64")
+    # A mapping sets epochs per model; models it leaves out keep the default of one epoch.
+    per_row_epochs = guide["model"].map(epochs).fillna(1) if isinstance(epochs, Mapping) else epochs
+    return (samples * guide["sequence_length"] * per_row_epochs).astype(float)
 
 
-def time_based_throughput(guide: pd.DataFrame, datasets: pd.DataFrame, epochs: float = 1) -> pd.Series:
+def time_based_throughput(guide: pd.DataFrame, datasets: pd.DataFrame, epochs=1,
+                          train_samples=None) -> pd.Series:
     """Tokens per second implied by the training time; NaN where the dataset size is unknown."""
-    return run_tokens(guide, datasets, epochs) / (guide["training_time_min"] * 60)
+    return run_tokens(guide, datasets, epochs, train_samples) / (guide["training_time_min"] * 60)

@@ -1,0 +1,254 @@
+"""The audit against hand arithmetic: parameter counts, FLOPs per token, MFU and the checks."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from ftguide import DATA_DIR, load
+from ftguide.audit import (FLAG, NOT_APPLICABLE, PASS, UNKNOWN, audit, check_counts,
+                           column_reliability, flops_per_token, model_flops_per_token,
+                           parameter_count, peak_flops)
+from ftguide.throughput import run_tokens, time_based_throughput
+
+TFLOPS = 1e12
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load()
+
+
+@pytest.fixture(scope="module")
+def result(tables):
+    return audit(tables)
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    return shutil.copytree(DATA_DIR, tmp_path / "data")
+
+
+def edit_csv(path, row_key, column, value):
+    """Change one cell of a CSV in a copy of data/, keeping its format."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    key_column = frame.columns[0]
+    frame.loc[frame[key_column] == row_key, column] = str(value)
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def row(result, model, accelerator, sequence_length=1024):
+    match = result[(result["model"] == model) & (result["accelerator"] == accelerator)
+                   & (result["sequence_length"] == sequence_length)]
+    assert len(match) == 1
+    return match.iloc[0]
+
+
+# --- parameter counts --------------------------------------------------------------------------
+
+def test_llama3_8b_parameters_by_hand(tables):
+    d, kv, ffn, vocab, layers = 4096, 8 * 128, 14336, 128256, 32
+    block = (d * d + d * kv + d * kv + d * d) + 3 * d * ffn + 2 * d  # attention, gated MLP, 2 RMSNorms
+    expected = layers * block + d + 2 * vocab * d  # final norm; untied embedding and output layer
+    assert expected == 8_030_261_248  # the safetensors total of meta-llama/Meta-Llama-3-8B
+    assert parameter_count(tables.models)["Llama3 8B"] == expected
+
+
+def test_qwen_counts_its_qkv_bias(tables):
+    d, ffn, vocab, layers = 4096, 11008, 151936, 32
+    block = 4 * d * d + 3 * d + 3 * d * ffn + 2 * d  # Q, K, V biases of width d each
+    assert parameter_count(tables.models)["Qwen1.5 7B"] == layers * block + d + 2 * vocab * d
+
+
+def test_cerebras_counts_biases_layernorm_positions_and_ties_embeddings(tables):
+    d, ffn, vocab, positions, layers = 5120, 20480, 50257, 2048, 40
+    attention = 4 * d * d + 3 * d + d  # QKV bias and output bias
+    mlp = 2 * d * ffn + ffn + d  # up and down with biases
+    norms = 2 * (2 * d)  # two LayerNorms with scale and bias
+    expected = layers * (attention + mlp + norms) + 2 * d + vocab * d + positions * d
+    assert expected == 12_853_386_240
+    assert parameter_count(tables.models)["Cerebras GPT 13B"] == expected
+
+
+def test_baichuan2_by_hand_as_no_exact_published_size_exists(tables):
+    d, ffn, vocab, layers = 5120, 13696, 125696, 40
+    expected = layers * (4 * d * d + 3 * d * ffn + 2 * d) + d + 2 * vocab * d
+    assert parameter_count(tables.models)["Baichuan2 13B"] == expected == 13_896_668_160
+    assert pd.isna(tables.models.set_index("model").loc["Baichuan2 13B", "published_params"])
+
+
+def test_parameter_counts_within_one_percent_of_published_sizes(tables):
+    published = tables.models.set_index("model")["published_params"].dropna()
+    assert len(published) == 5
+    counted = parameter_count(tables.models)[published.index]
+    assert ((counted / published - 1).abs() < 0.01).all(), (counted / published - 1)
+
+
+def test_tying_the_embeddings_removes_one_vocabulary_matrix(tables):
+    models = tables.models.copy()
+    models.loc[models["model"] == "Llama3 8B", "tied_embeddings"] = True
+    assert parameter_count(tables.models)["Llama3 8B"] - parameter_count(models)["Llama3 8B"] == 128256 * 4096
+
+
+# --- FLOPs and peak ----------------------------------------------------------------------------
+
+def test_flops_per_token_palm_and_6n_side_by_side(tables):
+    at_1024 = model_flops_per_token(tables.models, 1024).loc["Llama3 8B"]
+    assert at_1024["flops_6n"] == 6 * 8_030_261_248 == 48_181_567_488
+    assert at_1024["flops_attention"] == 12 * 32 * 4096 * 1024 == 1_610_612_736
+    assert at_1024["flops_palm"] == 49_792_180_224
+
+
+def test_row_flops_use_the_rows_own_sequence_length(tables):
+    flops = flops_per_token(tables.guide, tables.models)
+    cerebras = tables.guide["model"] == "Cerebras GPT 13B"
+    long = flops[cerebras & (tables.guide["sequence_length"] == 2048)].iloc[0]
+    short = flops[cerebras & (tables.guide["sequence_length"] == 1024)].iloc[0]
+    assert long["flops_attention"] == 2 * short["flops_attention"] == 12 * 40 * 5120 * 2048
+    assert long["flops_6n"] == short["flops_6n"]
+
+
+def test_peak_is_gpus_times_peak_per_gpu(tables):
+    peak = peak_flops(tables.guide, tables.accelerators)
+    assert peak[tables.guide["accelerator"] == "2xlarge"].iloc[0] == pytest.approx(8 * 362.1 * TFLOPS)
+    assert peak[tables.guide["accelerator"] == "8xlarge"].iloc[0] == pytest.approx(32 * 362.1 * TFLOPS)
+
+
+# --- MFU of both readings ----------------------------------------------------------------------
+
+def test_reported_mfu_llama3_about_160_percent(result):
+    llama = row(result, "Llama3 8B", "2xlarge")
+    expected = 93291 * 49_792_180_224 / (8 * 362.1 * TFLOPS)
+    assert llama["mfu_reported"] == pytest.approx(expected)
+    assert 1.55 < expected < 1.65
+    assert llama["mfu_reported_6n"] == pytest.approx(93291 * 48_181_567_488 / (8 * 362.1 * TFLOPS))
+
+
+def test_reported_mfu_mistral_about_300_percent(result):
+    mistral = row(result, "Mistral 7B", "2xlarge")
+    flops = 6 * 7_241_732_096 + 12 * 32 * 4096 * 1024
+    assert mistral["mfu_reported"] == pytest.approx(197489 * flops / (8 * 362.1 * TFLOPS))
+    assert 2.9 < mistral["mfu_reported"] < 3.2
+
+
+def test_time_based_reading_for_llama3_is_27_to_38_percent(result):
+    llama = result[result["model"] == "Llama3 8B"].set_index("accelerator")
+    assert llama.loc["2xlarge", "throughput_from_time"] == pytest.approx(287113 * 1024 / (220 * 60))
+    expected = 287113 * 1024 / (220 * 60) * 49_792_180_224 / (8 * 362.1 * TFLOPS)
+    assert llama.loc["2xlarge", "mfu_from_time"] == pytest.approx(expected)
+    assert llama["mfu_from_time"].between(0.26, 0.39).all()
+    assert llama["mfu_from_time"].min() == pytest.approx(
+        287113 * 1024 / (78 * 60) * 49_792_180_224 / (32 * 362.1 * TFLOPS))
+
+
+def test_unknown_dataset_size_stays_unknown(result):
+    unknown = result[result["model"].isin(["Baichuan2 13B", "Cerebras GPT 13B"])]
+    assert len(unknown) == 6
+    assert unknown[["run_tokens", "throughput_from_time", "mfu_from_time", "tokens_ratio"]].isna().all().all()
+    assert (unknown["check_mfu_from_time"] == UNKNOWN).all()
+    assert (unknown["check_tokens"] == UNKNOWN).all()
+
+
+def test_assumption_changes_the_reading(tables):
+    guide, datasets = tables.guide, tables.datasets
+    two = time_based_throughput(guide, datasets, epochs=2)
+    one = time_based_throughput(guide, datasets)
+    assert two[0] == pytest.approx(2 * one[0])
+    # A confirmed size for Baichuan2 fills its rows; the others are untouched.
+    filled = run_tokens(guide, datasets, train_samples={"Baichuan2 13B": 10_000})
+    baichuan = guide["model"] == "Baichuan2 13B"
+    assert (filled[baichuan] == 10_000 * 1024).all()
+    assert filled[~baichuan].equals(run_tokens(guide, datasets)[~baichuan])
+    # Epochs per model.
+    per_model = run_tokens(guide, datasets, epochs={"Llama3 8B": 3, "Mistral 7B": 1})
+    assert per_model[0] == 3 * 287113 * 1024
+    assert per_model[guide["model"] == "Mistral 7B"].iloc[0] == 18612 * 1024
+    assert (per_model[guide["model"] == "Qwen1.5 7B"] == 18612 * 1024).all()  # left out: one epoch
+
+
+def test_audit_passes_the_assumption_on(tables):
+    result = audit(tables, epochs=4, train_samples={"Cerebras GPT 13B": 26_000})
+    llama = row(result, "Llama3 8B", "2xlarge")
+    assert llama["run_tokens"] == 4 * 287113 * 1024
+    assert llama["tokens_ratio"] == pytest.approx(93291 * 220 * 60 / (4 * 287113 * 1024))
+    assert llama["check_tokens"] == PASS  # 1.05: within a factor of 2
+    cerebras = row(result, "Cerebras GPT 13B", "4xlarge")
+    assert cerebras["throughput_from_time"] == pytest.approx(4 * 26_000 * 1024 / (81 * 60))
+    assert cerebras["check_mfu_from_time"] == PASS
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def test_mfu_check_flags_all_but_cerebras(result):
+    flagged = result["check_mfu_reported"] == FLAG
+    assert set(result.loc[~flagged, "model"]) == {"Cerebras GPT 13B"}
+    assert flagged.sum() == 15
+
+
+def test_tokens_check_compares_throughput_times_time_with_run_tokens(result):
+    llama = row(result, "Llama3 8B", "2xlarge")
+    assert llama["tokens_ratio"] == pytest.approx(93291 * 220 * 60 / (287113 * 1024))  # about 4.2
+    assert llama["check_tokens"] == FLAG
+
+
+def test_vram_growth_flags_mistral_on_8xlarge_only(result):
+    flagged = result[result["check_vram_growth"] == FLAG]
+    assert list(zip(flagged["model"], flagged["accelerator"])) == [("Mistral 7B", "8xlarge")]
+    # Smallest flavor of each model and sequence length has nothing to compare with.
+    assert row(result, "Llama3 8B", "2xlarge")["check_vram_growth"] == NOT_APPLICABLE
+    assert row(result, "Cerebras GPT 13B", "8xlarge", 2048)["check_vram_growth"] == NOT_APPLICABLE
+    assert row(result, "Cerebras GPT 13B", "8xlarge", 1024)["check_vram_growth"] == PASS
+
+
+def test_counts_and_summary_follow_the_verdicts(result):
+    counts = check_counts(result)
+    assert counts.loc["check_mfu_reported", [PASS, FLAG]].tolist() == [3, 15]
+    assert counts.loc["check_vram_capacity", PASS] == 18
+    assert counts[[PASS, FLAG, UNKNOWN, NOT_APPLICABLE]].sum(axis=1).eq(18).all()
+    summary = column_reliability(result).set_index("column")
+    assert summary.loc["Throughput", "rows flagged"] == 15
+    assert summary.loc["Throughput", "use it?"].startswith("no")
+    assert summary.loc["Training time", "rows checked"] == 12
+    assert summary.loc["Training time", "use it?"].startswith("yes")
+    assert summary.loc["VRAM usage", "rows flagged"] == 1
+
+
+# --- changing data/ changes the verdicts ------------------------------------------------------
+
+def test_a_lower_throughput_passes_the_mfu_check(data_copy):
+    edit_csv(data_copy / "parameter_guide.csv", "Mistral 7B", "throughput_tokens_per_s", 50000)
+    result = audit(load(data_copy))
+    mistral = result[result["model"] == "Mistral 7B"]
+    assert (mistral["check_mfu_reported"] == PASS).all()
+    assert row(result, "Llama3 8B", "2xlarge")["check_mfu_reported"] == FLAG
+
+
+def test_a_higher_peak_passes_the_mfu_check(data_copy):
+    for flavor in ("2xlarge", "4xlarge", "8xlarge"):
+        edit_csv(data_copy / "accelerators.csv", flavor, "peak_bf16_tflops_per_gpu", 1307.4)
+    result = audit(load(data_copy))
+    llama = result[result["model"] == "Llama3 8B"]
+    assert (llama["check_mfu_reported"] == PASS).all()
+    assert llama["mfu_reported"].iloc[0] == pytest.approx(93291 * 49_792_180_224 / (8 * 1307.4 * TFLOPS))
+
+
+def test_an_architecture_change_changes_the_verdict(data_copy):
+    edit_csv(data_copy / "models.csv", "Llama3 8B", "layers", 16)
+    tables = load(data_copy)
+    block = 2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336 + 2 * 4096
+    params = 16 * block + 4096 + 2 * 128256 * 4096
+    assert parameter_count(tables.models)["Llama3 8B"] == params
+    llama = row(audit(tables), "Llama3 8B", "2xlarge")
+    expected = 93291 * (6 * params + 12 * 16 * 4096 * 1024) / (8 * 362.1 * TFLOPS)
+    assert llama["mfu_reported"] == pytest.approx(expected)
+    assert expected < 1 and llama["check_mfu_reported"] == PASS
+
+
+def test_vram_above_the_flavor_is_flagged(data_copy):
+    # The first row is Llama3 8B on a 2xlarge: one MiB more than the flavor has.
+    edit_csv(data_copy / "parameter_guide.csv", "Llama3 8B", "vram_mib", 1_048_321)
+    result = audit(load(data_copy))
+    llama = result["model"] == "Llama3 8B"
+    assert (result.loc[llama & (result["accelerator"] == "2xlarge"), "check_vram_capacity"] == FLAG).all()
+    assert (result.loc[llama & (result["accelerator"] != "2xlarge"), "check_vram_capacity"] == PASS).all()
+    assert (result.loc[~llama, "check_vram_capacity"] == PASS).all()
