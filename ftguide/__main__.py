@@ -1,9 +1,10 @@
-"""Command line: ``python -m ftguide validate [DATA_DIR]``."""
+"""Command line: ``python -m ftguide validate [DATA_DIR]``, ``python -m ftguide cost [--price P]``."""
 
 import argparse
 import sys
 
-from ftguide.data import DATA_DIR, DataError, validate
+from ftguide.cost import add_cost_command, run_cost_command
+from ftguide.data import DATA_DIR, DataError, load, validate
 
 
 def main(argv=None) -> int:
@@ -11,8 +12,11 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check every CSV in data/ against its schema")
     check.add_argument("data_dir", nargs="?", default=DATA_DIR, help="folder with datapackage.json")
+    add_cost_command(commands)
     args = parser.parse_args(argv)
     try:
+        if args.command == "cost":
+            return run_cost_command(args, load)
         validate(args.data_dir)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
