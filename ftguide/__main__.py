@@ -1,8 +1,10 @@
-"""Command line: ``python -m ftguide validate [DATA_DIR]``, ``python -m ftguide plan --model ...``."""
+"""Command line: ``python -m ftguide validate [DATA_DIR]``, ``python -m ftguide cost [--price P]``,
+``python -m ftguide plan --model ...``."""
 
 import argparse
 import sys
 
+from ftguide.cost import add_cost_command, run_cost_command
 from ftguide.data import DATA_DIR, DataError, load, validate
 from ftguide.planner import add_plan_command, run_plan_command
 
@@ -12,9 +14,12 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check every CSV in data/ against its schema")
     check.add_argument("data_dir", nargs="?", default=DATA_DIR, help="folder with datapackage.json")
+    add_cost_command(commands)
     add_plan_command(commands)
     args = parser.parse_args(argv)
     try:
+        if args.command == "cost":
+            return run_cost_command(args, load)
         if args.command == "plan":
             return run_plan_command(args, load(DATA_DIR))
         validate(args.data_dir)

@@ -1,6 +1,16 @@
-"""Money: cost of a run and cost per million tokens, from a price per GPU-hour."""
+"""Money: cost of a run and cost per million tokens, from a price per GPU-hour.
+
+All prices are per GPU-hour in the currency of data/prices.csv (USD). The MI250 price is an
+assumption (no public price exists): every function takes it as an argument so a reader can use
+their own quote.
+"""
+
+import re
+import sys
 
 import pandas as pd
+
+from ftguide.throughput import READINGS, time_based_throughput
 
 
 def price_per_gpu_hour(prices: pd.DataFrame) -> pd.Series:
@@ -30,3 +40,196 @@ def cost_per_million_tokens(price_per_gpu_hour: float, gpus, tokens_per_s):
     """What one million tokens cost at the given cluster throughput."""
     seconds = 1e6 / tokens_per_s
     return price_per_gpu_hour * gpus * seconds / 3600
+
+
+# --- Tables for the cost page and `python -m ftguide cost` ------------------------------------
+# Everything below takes the validated tables of ftguide.load and a price, so the page, the
+# command line and a script all get the same figures from the same arithmetic.
+
+SECONDS_PER_HOUR = 3600
+
+
+def price_date(row) -> str:
+    """When a price held, in words: the day it was seen, else the day the listing said it ends."""
+    if isinstance(row["date_seen"], str):
+        return f"seen {row['date_seen']}"
+    return f"valid to {row['valid_until']}, day seen not recorded"
+
+
+def listings(prices: pd.DataFrame, gpu: str) -> pd.DataFrame:
+    """The price rows for one GPU ('H100' matches 'H100 SXM'), with their per-GPU price and date."""
+    rows = prices[prices["gpu"].str.startswith(gpu) & (prices["kind"] != "assumption")].copy()
+    rows["price_per_gpu_hour"] = price_per_gpu_hour(rows)
+    rows["price_date"] = rows.apply(price_date, axis=1)
+    return rows.sort_values("price_per_gpu_hour")
+
+
+def default_reference_price(prices: pd.DataFrame, gpu: str) -> pd.Series:
+    """The cheapest on-demand listing with a date seen: the hardest price for MI250 to match."""
+    rows = listings(prices, gpu)
+    current = rows[(rows["kind"] == "on-demand") & rows["date_seen"].notna()]
+    return current.iloc[0]
+
+
+def cost_table(tables, price: float | None = None, epochs: float = 1) -> pd.DataFrame:
+    """One row per guide configuration: GPU-hours, cost per run, cost per 1M tokens both ways.
+
+    `price` is USD per MI250 GPU-hour (default: the assumption in data/prices.csv). `epochs` is
+    how many epochs of the tutorial dataset the guide's training time is read as covering.
+    """
+    if price is None:
+        price = mi250_assumption(tables.prices)["price"]
+    guide = tables.guide
+    out = guide[["model", "accelerator", "batch_size", "sequence_length", "gpus",
+                 "training_time_min"]].copy()
+    out["price_per_gpu_hour"] = price
+    out["gpu_hours"] = guide["gpus"] * guide["training_time_min"] / 60
+    out["run_cost"] = run_cost(price, guide["gpus"], guide["training_time_min"])
+    out["throughput_reported"] = guide["throughput_tokens_per_s"].astype(float)
+    out["throughput_from_time"] = time_based_throughput(guide, tables.datasets, epochs)
+    for reading in READINGS:
+        out[f"cost_per_m_{reading}"] = cost_per_million_tokens(
+            price, guide["gpus"], out[f"throughput_{reading}"])
+    return out
+
+
+def pareto_front(costs: pd.DataFrame) -> pd.Series:
+    """True for each configuration that no other of the same model beats on both time and run cost."""
+    on_front = pd.Series(True, index=costs.index)
+    for _, rows in costs.groupby("model", sort=False):
+        time, money = rows["training_time_min"], rows["run_cost"]
+        for index, row in rows.iterrows():
+            as_good = (time <= row["training_time_min"]) & (money <= row["run_cost"])
+            better = (time < row["training_time_min"]) | (money < row["run_cost"])
+            on_front[index] = not (as_good & better).any()
+    return on_front
+
+
+def cheapest_and_fastest(costs: pd.DataFrame) -> pd.DataFrame:
+    """Per model: the fastest configuration, the cheapest run and the cheapest 1M tokens per reading."""
+    def label(rows, column):
+        if rows[column].isna().all():
+            return None
+        best = rows.loc[rows[column].idxmin()]
+        return f"{best['accelerator']} (batch {best['batch_size']}, seq {best['sequence_length']})"
+
+    picks = {}
+    for model, rows in costs.groupby("model", sort=False):
+        picks[model] = {
+            "fastest": label(rows, "training_time_min"),
+            "cheapest_run": label(rows, "run_cost"),
+            **{f"cheapest_per_m_{reading}": label(rows, f"cost_per_m_{reading}") for reading in READINGS},
+        }
+    return pd.DataFrame.from_dict(picks, orient="index").rename_axis("model")
+
+
+def break_even_price(mi250_tokens_per_s_per_gpu, reference_price: float,
+                     reference_tokens_per_s_per_gpu: float):
+    """MI250 price per GPU-hour at which a MI250 token costs what a reference GPU's token costs.
+
+    Cost per token is price / tokens-per-second on both sides, so the break-even price is the
+    reference price scaled by the MI250's speed relative to the reference GPU.
+    """
+    return reference_price * mi250_tokens_per_s_per_gpu / reference_tokens_per_s_per_gpu
+
+
+def model_size_billion(model: str) -> float:
+    """Size class from the guide's model name ('Llama2 13B' -> 13.0)."""
+    match = re.search(r"(\d+(?:\.\d+)?)B\b", model)
+    if match is None:
+        raise ValueError(f"no size such as '7B' in the model name {model!r}")
+    return float(match.group(1))
+
+
+def matching_reference(references: pd.DataFrame, gpu: str, model: str, sequence_length: int,
+                       precision: str = "BF16") -> pd.Series:
+    """The reference run on `gpu` closest to a guide row: same precision, then the nearest
+    sequence length, then the nearest model size."""
+    rows = references[(references["gpu"] == gpu) & (references["precision"] == precision)]
+    distance = pd.DataFrame({
+        "sequence": (rows["sequence_length"] - sequence_length).abs(),
+        "size": (rows["params_billion"] - model_size_billion(model)).abs(),
+    })
+    return rows.loc[distance.sort_values(["sequence", "size"]).index[0]]
+
+
+def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.DataFrame:
+    """For each configuration and each reference GPU: the matched reference and the MI250 price
+    per GPU-hour at which the configuration's tokens cost the same, under both readings.
+
+    `reference_prices` maps a reference GPU ('H100', 'A100 80GB') to its price per GPU-hour.
+    """
+    out = costs[["model", "accelerator", "batch_size", "sequence_length", "gpus"]].copy()
+    for gpu, price in reference_prices.items():
+        matched = [matching_reference(tables.throughput_references, gpu, row.model, row.sequence_length)
+                   for row in costs.itertuples()]
+        out[f"{gpu} reference"] = [ref["reference"] for ref in matched]
+        speed = pd.Series([ref["tokens_per_s_per_gpu"] for ref in matched], index=costs.index)
+        for reading in READINGS:
+            per_gpu = costs[f"throughput_{reading}"] / costs["gpus"]
+            out[f"{gpu} break-even ({reading})"] = break_even_price(per_gpu, price, speed)
+    return out
+
+
+def reference_costs(references: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Cost per 1M tokens of each public reference at the cheapest and dearest listed price."""
+    rows = []
+    for ref in references.itertuples():
+        listed = listings(prices, ref.gpu)
+        low, high = listed.iloc[0], listed.iloc[-1]
+        rows.append({
+            "reference": ref.reference,
+            "low_listing": f"{low['provider']} ({low['kind']}, {low['price_date']})",
+            "low_price": low["price_per_gpu_hour"],
+            "cost_per_m_low": cost_per_million_tokens(low["price_per_gpu_hour"], 1, ref.tokens_per_s_per_gpu),
+            "high_listing": f"{high['provider']} ({high['kind']}, {high['price_date']})",
+            "high_price": high["price_per_gpu_hour"],
+            "cost_per_m_high": cost_per_million_tokens(high["price_per_gpu_hour"], 1,
+                                                       ref.tokens_per_s_per_gpu),
+        })
+    return pd.DataFrame(rows)
+
+
+# --- Command line: python -m ftguide cost ----------------------------------------------------
+
+CLI_COLUMNS = {
+    "model": "model", "accelerator": "flavor", "batch_size": "batch", "sequence_length": "seq",
+    "gpus": "MI250s", "training_time_min": "minutes", "gpu_hours": "GPU-h", "run_cost": "run cost",
+    "cost_per_m_reported": "per 1M tok (reported)", "cost_per_m_from_time": "per 1M tok (from time)",
+}
+
+
+def add_cost_command(commands) -> None:
+    """Register `cost` on the `python -m ftguide` sub-command parser."""
+    cost = commands.add_parser("cost", help="cost per run and per 1M tokens of every guide row")
+    cost.add_argument("--price", type=float, default=None,
+                      help="USD per MI250 GPU-hour (default: the assumption in data/prices.csv)")
+    cost.add_argument("--epochs", type=float, default=1,
+                      help="epochs the guide's training time is read as covering (default 1)")
+    cost.add_argument("--data-dir", default=None, help="folder with datapackage.json (default data/)")
+    cost.add_argument("--csv", action="store_true", help="print CSV with full precision instead of a table")
+
+
+def run_cost_command(args, load) -> int:
+    """Print the cost table; `load` is ftguide.load (passed in to keep this module import-light)."""
+    if args.price is not None and not args.price > 0:
+        print(f"error: --price must be a positive number of USD per MI250 GPU-hour; found {args.price}",
+              file=sys.stderr)
+        return 2
+    tables = load(args.data_dir) if args.data_dir else load()
+    costs = cost_table(tables, price=args.price, epochs=args.epochs)
+    view = costs[list(CLI_COLUMNS)].rename(columns=CLI_COLUMNS)
+    if args.csv:
+        print(view.to_csv(index=False), end="")
+        return 0
+    assumption = mi250_assumption(tables.prices)
+    source = ("--price" if args.price is not None
+              else f"the assumption in data/prices.csv, set {assumption['date_seen']}")
+    print(f"MI250 price: {costs['price_per_gpu_hour'].iloc[0]:.2f} {assumption['currency']} per GPU-hour "
+          f"({source}); training time read as {args.epochs:g} epoch(s). Money in {assumption['currency']}.")
+    # Cents for a run; a tenth of a cent for 1M tokens, which often cost less than ten cents.
+    formats = {label: (lambda x: "n/a" if pd.isna(x) else f"{x:,.3f}") for label in
+               ("per 1M tok (reported)", "per 1M tok (from time)")}
+    formats.update({label: (lambda x: f"{x:,.2f}") for label in ("GPU-h", "run cost")})
+    print(view.to_string(index=False, formatters=formats))
+    return 0

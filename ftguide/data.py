@@ -29,6 +29,7 @@ class GuideData:
     models: pd.DataFrame
     datasets: pd.DataFrame
     prices: pd.DataFrame
+    throughput_references: pd.DataFrame = None  # public H100/A100 tokens/s/GPU, for the cost page
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -52,6 +53,7 @@ def validate(data_dir=DATA_DIR) -> None:
     if report.errors:
         raise DataError(f"{data_dir / PACKAGE_FILE}: {report.errors[0].message}")
     _check_flavors(data_dir, pd.read_csv(data_dir / "accelerators.csv"))
+    _check_prices(data_dir, pd.read_csv(data_dir / "prices.csv"))
 
 
 # Report the root cause first: a bad header or a short line explains the cell errors after it.
@@ -170,6 +172,24 @@ def _check_flavors(data_dir: Path, accelerators: pd.DataFrame) -> None:
             )
 
 
+def _check_prices(data_dir: Path, prices: pd.DataFrame) -> None:
+    """Every price must say when it held; an assumption must give the range it is tried over."""
+    path = data_dir / "prices.csv"
+    for line, row in enumerate(prices.itertuples(), start=2):
+        where = f"{path}, line {line} (data row {line - 1})"
+        if pd.isna(row.date_seen) and pd.isna(row.valid_until):
+            raise DataError(
+                f"{where}, column 'date_seen': the cell is empty; expected the day the price was "
+                "seen (YYYY-MM-DD), or, if that day was not recorded, the listing's valid_until date"
+            )
+        if row.kind == "assumption" and not row.price_low <= row.price_per_instance_hour / \
+                row.gpus_per_instance <= row.price_high:
+            raise DataError(
+                f"{where}, column 'price_low': an assumption needs price_low <= price per GPU-hour "
+                f"<= price_high; found {row.price_low}, {row.price_per_instance_hour} and {row.price_high}"
+            )
+
+
 def load(data_dir=DATA_DIR) -> GuideData:
     """Validate every CSV, then return the tables with the guide's derived columns."""
     data_dir = Path(data_dir)
@@ -179,7 +199,8 @@ def load(data_dir=DATA_DIR) -> GuideData:
     datasets = read("datasets").astype({"train_samples": "Int64"})
     guide = add_derived(read("parameter_guide"), accelerators)
     return GuideData(guide=guide, accelerators=accelerators, models=read("models"),
-                     datasets=datasets, prices=read("prices"))
+                     datasets=datasets, prices=read("prices"),
+                     throughput_references=read("throughput_references"))
 
 
 def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame:

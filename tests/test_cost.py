@@ -1,0 +1,279 @@
+"""Cost functions against hand arithmetic, price validation, and the `cost` command line."""
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from ftguide import DATA_DIR, DataError, load, validate
+from ftguide import cost
+
+PRICES = "prices.csv"
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A private copy of data/ that a test may change."""
+    return shutil.copytree(DATA_DIR, tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load()
+
+
+def rewrite(path, change):
+    path.write_text(change(path.read_text()))
+
+
+def row_of(costs, model, accelerator, sequence_length=1024):
+    match = costs[(costs["model"] == model) & (costs["accelerator"] == accelerator)
+                  & (costs["sequence_length"] == sequence_length)]
+    assert len(match) == 1
+    return match.iloc[0]
+
+
+# --- primitives -----------------------------------------------------------------------------
+
+def test_run_cost_by_hand():
+    # 8 GPUs x 2.00 per GPU-hour x 220/60 h = 58.666...
+    assert round(cost.run_cost(2.00, 8, 220), 2) == 58.67
+    assert cost.run_cost(1.50, 32, 60) == pytest.approx(48.0)
+
+
+def test_cost_per_million_tokens_by_hand():
+    # 1M tokens at 1,000 tokens/s take 1,000 s; 4 GPUs x 3.60/h x 1000/3600 h = 4.00
+    assert cost.cost_per_million_tokens(3.60, 4, 1000) == pytest.approx(4.00)
+    # Twice the throughput halves the cost.
+    assert cost.cost_per_million_tokens(3.60, 4, 2000) == pytest.approx(2.00)
+
+
+def test_price_per_gpu_hour_divides_node_prices():
+    prices = pd.DataFrame({"price_per_instance_hour": [49.24, 2.69], "gpus_per_instance": [8, 1]})
+    assert cost.price_per_gpu_hour(prices).tolist() == pytest.approx([6.155, 2.69])
+
+
+def test_break_even_price_by_hand():
+    # MI250 at 1,500 tok/s/GPU vs a 3,000 tok/s/GPU reference at 4.00/h: at 2.00/h a token costs the same.
+    assert cost.break_even_price(1500, 4.00, 3000) == pytest.approx(2.00)
+    # Check the claim itself: equal cost per 1M tokens at that price.
+    assert cost.cost_per_million_tokens(2.00, 1, 1500) == pytest.approx(cost.cost_per_million_tokens(4.00, 1, 3000))
+
+
+def test_model_size_from_name():
+    assert cost.model_size_billion("Llama2 13B") == 13
+    assert cost.model_size_billion("Qwen1.5 7B") == 7
+    with pytest.raises(ValueError, match="no size"):
+        cost.model_size_billion("Falcon")
+
+
+# --- tables from the data -------------------------------------------------------------------
+
+def test_mi250_assumption_has_a_range_and_a_date(tables):
+    assumption = cost.mi250_assumption(tables.prices)
+    assert assumption["low"] <= assumption["price"] <= assumption["high"]
+    assert assumption["currency"] == "USD"
+    assert assumption["date_seen"]
+
+
+def test_cost_table_by_hand(tables):
+    costs = cost.cost_table(tables, price=2.00)
+    llama = row_of(costs, "Llama3 8B", "2xlarge")
+    # 8 MI250 x 220 min = 29.33 GPU-hours; x 2.00 = 58.67
+    assert llama["gpu_hours"] == pytest.approx(8 * 220 / 60)
+    assert llama["run_cost"] == pytest.approx(58.6667, abs=1e-4)
+    # Reported: 93,291 tokens/s -> 1e6/93291 s x 8 GPUs x 2.00/3600 per GPU-second
+    assert llama["cost_per_m_reported"] == pytest.approx(1e6 / 93291 * 8 * 2.00 / 3600)
+    # From time: one epoch of 287,113 samples x 1,024 tokens in 220 min; the run cost over its tokens.
+    tokens = 287113 * 1024
+    assert llama["cost_per_m_from_time"] == pytest.approx(58.6667 / tokens * 1e6, rel=1e-5)
+
+
+def test_cost_table_follows_price_and_epochs(tables):
+    base = cost.cost_table(tables, price=1.00)
+    doubled = cost.cost_table(tables, price=2.00, epochs=2)
+    assert (doubled["run_cost"] / base["run_cost"]).tolist() == pytest.approx([2.0] * len(base))
+    # Two epochs in the same time is twice the tokens/s: the price doubling cancels out.
+    ratio = (doubled["cost_per_m_from_time"] / base["cost_per_m_from_time"]).dropna()
+    assert len(ratio) == 12 and ratio.tolist() == pytest.approx([1.0] * 12)
+
+
+def test_rows_without_dataset_size_have_no_time_reading(tables):
+    costs = cost.cost_table(tables)
+    unknown = costs[costs["model"].isin(["Baichuan2 13B", "Cerebras GPT 13B"])]
+    assert unknown["cost_per_m_from_time"].isna().all()
+    assert unknown["cost_per_m_reported"].notna().all()
+
+
+def test_default_price_is_the_assumption_in_prices_csv(data_copy):
+    rewrite(data_copy / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,2.00,1,USD"))
+    costs = cost.cost_table(load(data_copy))
+    assert row_of(costs, "Llama3 8B", "2xlarge")["run_cost"] == pytest.approx(58.6667, abs=1e-4)
+
+
+def test_pareto_front_by_hand():
+    costs = pd.DataFrame({
+        "model": ["m"] * 4,
+        "training_time_min": [100, 50, 50, 200],
+        "run_cost": [10.0, 20.0, 25.0, 10.0],
+    })
+    # 100 min/10 and 50 min/20 are the trade-off; 50/25 is beaten by 50/20, 200/10 by 100/10.
+    assert cost.pareto_front(costs).tolist() == [True, True, False, False]
+
+
+def test_pareto_front_on_the_guide(tables):
+    costs = cost.cost_table(tables)
+    front = costs[cost.pareto_front(costs)]
+    # Qwen1.5 7B: 2xlarge (8 GPUs x 30 min) and 4xlarge (16 x 15) cost the same; 4xlarge is faster.
+    qwen = front[front["model"] == "Qwen1.5 7B"]["accelerator"].tolist()
+    assert "2xlarge" not in qwen and "4xlarge" in qwen
+
+
+def test_cheapest_and_fastest(tables):
+    picks = cost.cheapest_and_fastest(cost.cost_table(tables))
+    # Llama2 13B: GPU-hours 8x560, 16x249, 32x144 min -> 4xlarge cheapest; 144 min fastest.
+    assert picks.loc["Llama2 13B", "cheapest_run"].startswith("4xlarge")
+    assert picks.loc["Llama2 13B", "fastest"].startswith("8xlarge")
+    assert pd.isna(picks.loc["Baichuan2 13B", "cheapest_per_m_from_time"])
+
+
+def test_matching_reference_prefers_same_sequence_then_size(tables):
+    refs = tables.throughput_references
+    assert cost.matching_reference(refs, "H100", "Llama3 8B", 1024)["reference"] == "llm-foundry-mpt-7b-h100-bf16"
+    assert cost.matching_reference(refs, "A100 80GB", "Llama2 13B", 1024)["reference"] == "llm-foundry-mpt-13b-a100-bf16"
+    # No 2048-token reference: the nearest sequence length (1024) wins over the size.
+    assert cost.matching_reference(refs, "H100", "Cerebras GPT 13B", 2048)["reference"] == (
+        "llm-foundry-mpt-13b-h100-bf16")
+
+
+def test_break_even_table_by_hand(tables):
+    costs = cost.cost_table(tables)
+    table = cost.break_even_table(tables, costs, {"H100": 2.69})
+    llama = table.iloc[0]
+    # 93,291 tok/s over 8 MI250 against MPT 7B on H100 at 10,203 tok/s/GPU and 2.69/h
+    assert llama["H100 break-even (reported)"] == pytest.approx(2.69 * (93291 / 8) / 10203)
+
+
+def test_default_reference_price_is_the_cheapest_dated_on_demand(tables):
+    h100 = cost.default_reference_price(tables.prices, "H100")
+    assert (h100["provider"], h100["price_per_gpu_hour"]) == ("RunPod community cloud", 2.69)
+    # The A100 40GB listing does not count for the 80GB references.
+    assert set(cost.listings(tables.prices, "A100 80GB")["gpu"]) == {"A100 80GB SXM"}
+
+
+def test_reference_costs_span_the_listed_prices(tables):
+    costs = cost.reference_costs(tables.throughput_references, tables.prices).set_index("reference")
+    mpt7 = costs.loc["llm-foundry-mpt-7b-a100-bf16"]
+    # 1.39/h and CoreWeave 21.60/8 = 2.70/h at 4,357 tok/s/GPU
+    assert mpt7["cost_per_m_low"] == pytest.approx(1.39 / 3600 * 1e6 / 4357)
+    assert mpt7["cost_per_m_high"] == pytest.approx(21.60 / 8 / 3600 * 1e6 / 4357)
+    assert "seen 2026-10-19" in mpt7["low_listing"]
+
+
+def test_price_date_says_when_the_day_seen_is_unknown(tables):
+    aws = cost.listings(tables.prices, "H100").query("kind == 'reserved'").iloc[0]
+    assert aws["price_date"] == "valid to 2025-01-01, day seen not recorded"
+
+
+# --- validation of prices.csv ---------------------------------------------------------------
+
+def blank_cell(column):
+    """Blank `column` in the RunPod community H100 row (line 3 of prices.csv)."""
+    def change(text):
+        lines = text.splitlines(keepends=True)
+        header = lines[0].rstrip("\n").split(",")
+        cells = lines[2].rstrip("\n").split(",")
+        assert cells[0] == "H100 SXM" and len(cells) == len(header)
+        cells[header.index(column)] = ""
+        lines[2] = ",".join(cells) + "\n"
+        return "".join(lines)
+    return change
+
+
+@pytest.mark.parametrize("column", ["date_seen", "source"])
+def test_price_without_date_or_source_fails_naming_file_line_and_column(data_copy, column):
+    rewrite(data_copy / PRICES, blank_cell(column))
+    with pytest.raises(DataError) as failure:
+        validate(data_copy)
+    message = str(failure.value)
+    assert str(data_copy / PRICES) in message
+    assert f"line 3 (data row 2), column '{column}'" in message
+    assert "expected" in message
+
+
+def test_assumption_outside_its_range_fails(data_copy):
+    rewrite(data_copy / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,3.00,1,USD"))
+    with pytest.raises(DataError, match=r"prices.csv, line 2 \(data row 1\), column 'price_low'"):
+        validate(data_copy)
+
+
+def test_bad_throughput_reference_fails(data_copy):
+    rewrite(data_copy / "throughput_references.csv", lambda text: text.replace(",10203,", ",10 203,"))
+    with pytest.raises(DataError, match=r"throughput_references.csv, line 5 \(data row 4\), "
+                                        r"column 'tokens_per_s_per_gpu'"):
+        validate(data_copy)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ftguide", "cost", *args], capture_output=True, text=True)
+
+
+def test_command_line_prints_the_cost_table():
+    result = run_cli("--price", "2")
+    assert result.returncode == 0, result.stderr
+    assert "2.00 USD per GPU-hour (--price)" in result.stdout
+    llama = next(line for line in result.stdout.splitlines() if "Llama3 8B" in line and "2xlarge" in line)
+    assert "58.67" in llama.split()
+
+
+def test_command_line_csv_follows_prices_csv(data_copy):
+    rewrite(data_copy / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,2.00,1,USD"))
+    result = run_cli("--csv", "--data-dir", str(data_copy))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(pd.io.common.StringIO(result.stdout))
+    assert len(table) == 18
+    assert table.loc[0, "run cost"] == pytest.approx(58.6667, abs=1e-4)
+
+
+def test_command_line_rejects_a_bad_price():
+    result = run_cli("--price", "0")
+    assert result.returncode == 2
+    assert "--price must be a positive number" in result.stderr
+
+
+# --- the page follows the prices ------------------------------------------------------------
+
+def run_cost_page(root, parameters=None) -> str:
+    """Execute notebooks/cost.md under `root` (which holds data/), return all its outputs as text."""
+    import jupytext
+    import nbclient
+
+    notebook = jupytext.read(DATA_DIR.parent / "notebooks" / "cost.md")
+    if parameters:
+        cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        cell.source += "\n" + parameters
+    (root / "notebooks").mkdir(exist_ok=True)
+    nbclient.NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            texts += [str(value) for key, value in output.get("data", {}).items() if key.startswith("text/")]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("where", ["prices.csv", "parameters cell"])
+def test_page_costs_follow_the_price(tmp_path, where):
+    """At 2.00 instead of 1.50 per MI250 GPU-hour the Llama3 8B 2xlarge run costs 58.67, not 44.00."""
+    shutil.copytree(DATA_DIR, tmp_path / "data")
+    parameters = None
+    if where == "prices.csv":
+        rewrite(tmp_path / "data" / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,2.00,1,USD"))
+    else:
+        parameters = "MI250_PRICE = 2.00"
+    page = run_cost_page(tmp_path, parameters)
+    assert ">58.67<" in page and ">44.00<" not in page
+    assert "2.00 USD per MI250 GPU-hour" in page
