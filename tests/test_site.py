@@ -1,0 +1,89 @@
+"""The built site: it builds from scratch under the gate, and shows exactly the data."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+from bs4 import BeautifulSoup
+
+from ftguide import DATA_DIR
+from ftguide.data import column_labels
+
+ROOT = DATA_DIR.parent
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [chapter["file"] for chapter in toc["chapters"]]
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    notebooks = {f"notebooks/{path.stem}" for path in (ROOT / "notebooks").glob("*.md")}
+    assert notebooks and notebooks <= listed
+
+
+def test_every_toc_page_is_built(built_site):
+    for page in toc_files():
+        assert (built_site / f"{page}.html").stat().st_size > 1000, page
+
+
+def guide_table(built_site):
+    html = (built_site / "notebooks" / "parameter-guide.html").read_text()
+    table = BeautifulSoup(html, "html.parser").find("table", id="T_parameter-guide")
+    assert table is not None, "the guide table is missing from the page"
+    return table
+
+
+def table_rows(table) -> list[dict]:
+    """Body rows as {header label: cell text}, with the model carried down its rowspan."""
+    header_rows = table.find("thead").find_all("tr")
+    labels = [th.get_text(strip=True) for th in header_rows[0].find_all("th")[2:]]
+    index_names = [th.get_text(strip=True) for th in header_rows[1].find_all("th")[:2]]
+    rows, model = [], None
+    for tr in table.find("tbody").find_all("tr"):
+        headers = tr.find_all("th")
+        if len(headers) == 2:
+            model = headers[0].get_text(strip=True)
+        cells = [td.get_text(strip=True) for td in tr.find_all("td")]
+        rows.append(dict(zip(index_names + labels, [model, headers[-1].get_text(strip=True)] + cells)))
+    return rows
+
+
+def test_guide_table_holds_exactly_the_csv(built_site):
+    """Parse the rendered table and compare it cell by cell with data/parameter_guide.csv."""
+    csv = pd.read_csv(DATA_DIR / "parameter_guide.csv", dtype=str, keep_default_na=False)
+    labels = column_labels()
+    shown = table_rows(guide_table(built_site))
+    assert len(shown) == len(csv)
+    assert set(shown[0]) == {labels[column] for column in csv.columns}
+    as_csv = {"yes": "true", "no": "false"}
+    for line, (expected, cells) in enumerate(zip(csv.to_dict("records"), shown), start=2):
+        for column, value in expected.items():
+            cell = cells[labels[column]].replace(",", "")
+            assert as_csv.get(cell, cell) == value, f"parameter_guide.csv line {line}, column {column}"
+
+
+def test_guide_table_is_readable(built_site):
+    table = guide_table(built_site)
+    headers = [th.get_text(strip=True) for th in table.find_all("th")]
+    assert "VRAM usage (MiB)" in headers and "Throughput (tokens/s)" in headers
+    assert "867,021" in table.get_text()  # thousands separators
+
+
+def test_guide_page_links_the_csv_download(built_site):
+    page = BeautifulSoup((built_site / "notebooks" / "parameter-guide.html").read_text(), "html.parser")
+    link = page.find("a", href=lambda href: href and href.endswith("parameter_guide.csv"))
+    assert link is not None
+    target = (built_site / "notebooks" / link["href"]).resolve()
+    assert target.read_bytes() == (DATA_DIR / "parameter_guide.csv").read_bytes()
+
+
+def test_nbval_collects_every_notebook():
+    """`pytest --nbval-lax` must run each notebook, not silently collect nothing."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
+                             "notebooks"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for notebook in (ROOT / "notebooks").glob("*.md"):
+        assert f"notebooks/{notebook.name}::Cell 0" in result.stdout
