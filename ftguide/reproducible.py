@@ -1,0 +1,73 @@
+"""Sphinx extension: two builds of the same commit give byte-identical files in _build/html.
+
+Registered in _config.yml (`sphinx: extra_extensions`), so it applies to every build: `make site`,
+the tests and a plain `jb build`. Two things vary between builds without it:
+
+- the "Last updated" date at the foot of each page, which Sphinx takes from the clock unless
+  SOURCE_DATE_EPOCH is set (https://reproducible-builds.org/specs/source-date-epoch/). We set it to
+  the time of the commit being built, so the date says when the content last changed;
+- the executed notebooks offered for download (`_sources/**/*.ipynb`): the Markdown reader gives
+  every cell a random id, and outputs such as a pandas Styler's text form carry a memory address.
+
+Figures are made reproducible in the notebooks themselves by `ftguide.plotting.setup()`.
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+# "<pandas.io.formats.style.Styler at 0x7faa906b73d0>": the default repr of an object.
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+def commit_epoch(folder: Path) -> str | None:
+    """Seconds since 1970 of the last commit of the repository holding folder, if it is one."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), "log", "-1", "--format=%ct"],
+            capture_output=True, text=True, check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def normalise_notebook(notebook: nbformat.NotebookNode) -> None:
+    """Give cells ids derived from their position and source, drop memory addresses from outputs."""
+    for index, cell in enumerate(notebook.cells):
+        digest = hashlib.sha256(f"{index}\n{cell.source}".encode()).hexdigest()
+        cell["id"] = digest[:8]
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain")
+            if isinstance(text, str):
+                output["data"]["text/plain"] = MEMORY_ADDRESS.sub(">", text)
+
+
+def normalise_notebooks(app, exception) -> None:
+    """After the build, rewrite every .ipynb in the output in its reproducible form."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for path in sorted(Path(app.outdir).rglob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        normalise_notebook(notebook)
+        nbformat.write(notebook, path)
+
+
+def setup(app):
+    # An epoch given by whoever runs the build (a packager, a test) wins over the commit time.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH") or commit_epoch(Path(app.srcdir))
+    if epoch is None:
+        logger.info("ftguide.reproducible: not a git checkout; 'Last updated' uses today's date")
+    else:
+        # Read by Sphinx for "Last updated", and inherited by the notebook kernels (matplotlib).
+        os.environ["SOURCE_DATE_EPOCH"] = epoch
+    # Late, so that notebooks copied into the output by the theme or other extensions are covered.
+    app.connect("build-finished", normalise_notebooks, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
