@@ -10,7 +10,7 @@ STAGE := $(BUILD)/stage
 # the cache and the incremental state are dropped so no page keeps an old figure.
 INPUTS_HASH = $(shell cat data/* ftguide/*.py | sha256sum | cut -c1-16)
 
-.PHONY: setup site test serve clean lock
+.PHONY: setup site test serve clean lock chromium bench
 
 setup: $(VENV)/.installed
 
@@ -35,8 +35,20 @@ site: setup
 	@echo "Serve it with:  $(PY) -m http.server --directory $(BUILD)/html 8000"
 	@echo "then open http://localhost:8000"
 
-test: setup
+test: setup chromium
 	$(PY) -m pytest --nbval-lax
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "The browser tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; exit 1; fi
+
+# Timings and page weights on this machine (not a test): see benchmarks/bench.py.
+bench: setup
+	$(PY) benchmarks/bench.py
 
 serve: site
 	$(PY) -m http.server --directory $(BUILD)/html 8000

@@ -1,0 +1,247 @@
+"""The built site in a real browser (Debian's Chromium driven by Playwright), as a reader meets it.
+
+One browser for the session; each page is visited once at desktop width and once at phone width
+(390 px), and every test reads what those visits recorded. Requests that would leave the local
+server are blocked and recorded, so the tests also show the site works with the network off.
+"""
+
+import functools
+import http.server
+import json
+import threading
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pandas as pd
+import pytest
+import yaml
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, and
+# none of the browser's own background traffic, which would count as requests leaving the site.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# label-content-name-mismatch is an "experimental" axe rule, off by default: the theme's header
+# buttons broke it, so it is switched on here to keep them fixed.
+AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
+BLOCKING = {"serious", "critical"}
+
+
+def toc_files(entry=None) -> list[str]:
+    """Every page named in _toc.yml, in order, whatever its nesting (parts, chapters, sections)."""
+    if entry is None:
+        entry = yaml.safe_load((ROOT / "_toc.yml").read_text())
+        return [entry["root"]] + toc_files({k: v for k, v in entry.items() if k != "root"})
+    files = []
+    if isinstance(entry, dict):
+        if "file" in entry:
+            files.append(entry["file"])
+        for value in entry.values():
+            if isinstance(value, (list, dict)):
+                files += toc_files(value)
+    elif isinstance(entry, list):
+        for item in entry:
+            files += toc_files(item)
+    return files
+
+
+PAGES = [f"{name}.html" for name in toc_files()] + ["search.html"]
+NOTEBOOK_PAGES = [page for page in PAGES if page.startswith("notebooks/")]
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site):
+    """The built site served on a free loopback port for the session."""
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: `apt-get install -y chromium` (make test does it as root)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """What one page showed in one viewport: console errors, requests, images, links, axe."""
+
+    def __init__(self, browser, site_url: str, page_path: str, viewport: dict):
+        self.requests, self.left_site, self.failed, self.console_errors = [], [], [], []
+        context = browser.new_context(viewport=viewport)
+        context.route("**/*", functools.partial(self._only_local, site_url))
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
+        page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+        page.on("requestfailed", lambda request: self.failed.append(f"{request.url}: {request.failure}"))
+        page.on("response", lambda response: response.status >= 400
+                and self.failed.append(f"{response.url}: HTTP {response.status}"))
+        page.goto(urljoin(site_url, page_path), wait_until="load")
+        page.wait_for_load_state("networkidle")
+        self.page, self.context = page, context
+        self.scroll_width, self.window_width = page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]")
+        self.images = page.evaluate("""[...document.images].map(image => ({
+            src: image.currentSrc || image.src, alt: (image.getAttribute('alt') || '').trim(),
+            loaded: image.complete && image.naturalWidth > 0}))""")
+        self.links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
+        # Stop recording before axe: it fetches stylesheets itself (a 404 of its own making).
+        self.recorded_errors, self.recorded_failed = list(self.console_errors), list(self.failed)
+        violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+        self.axe_blocking = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:200]}"
+                             for v in violations if v["impact"] in BLOCKING]
+
+    def _only_local(self, site_url, route):
+        url = route.request.url
+        self.requests.append(url)
+        if url.startswith(site_url) or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:  # the network is off for the site: record the attempt and refuse it
+            self.left_site.append(url)
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture(scope="session")
+def visits(browser, site_url):
+    """Each page visited once per viewport, on first use; closed at the end of the session."""
+    made = {}
+
+    def visit(page_path, viewport=DESKTOP):
+        key = (page_path, viewport["width"])
+        if key not in made:
+            made[key] = Visit(browser, site_url, page_path, viewport)
+        return made[key]
+
+    yield visit
+    for made_visit in made.values():
+        made_visit.close()
+
+
+def test_the_toc_names_every_page():
+    assert "book/intro.html" in PAGES and "notebooks/parameter-guide.html" in PAGES
+    assert len(NOTEBOOK_PAGES) == len(list((ROOT / "notebooks").glob("*.md")))
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_cleanly(visits, page_path):
+    visit = visits(page_path)
+    assert visit.recorded_errors == [], "console errors"
+    assert visit.recorded_failed == [], "failed requests"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_is_self_contained(visits, page_path):
+    """No request leaves the local server: no CDN fonts, scripts or MathJax from the network."""
+    for viewport in (DESKTOP, PHONE):
+        visit = visits(page_path, viewport)
+        assert visit.requests, "no request was recorded"
+        assert visit.left_site == [], "requests that leave the site"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_image_loads_with_alt_text(visits, page_path):
+    for image in visits(page_path).images:
+        assert image["loaded"], f"image did not load: {image['src']}"
+        assert image["alt"], f"image without alt text: {image['src']}"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_serious_accessibility_violation(visits, page_path):
+    for viewport in (DESKTOP, PHONE):
+        assert visits(page_path, viewport).axe_blocking == [], f"axe at {viewport['width']} px"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_horizontal_scrolling_on_a_phone(visits, page_path):
+    visit = visits(page_path, PHONE)
+    assert visit.window_width == PHONE["width"]
+    assert visit.scroll_width <= visit.window_width
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_local_link_resolves(visits, site_url, page_path):
+    visit = visits(page_path)
+    targets = {link.split("#")[0] for link in visit.links if link.startswith(site_url)}
+    assert targets
+    for target in sorted(targets):
+        assert visit.page.request.get(target).status == 200, target
+
+
+def test_guide_table_has_a_row_per_csv_row(visits):
+    rows = len(pd.read_csv(ROOT / "data" / "parameter_guide.csv"))
+    page = visits("notebooks/parameter-guide.html").page
+    assert page.locator("table[id*='parameter-guide'] tbody tr").count() == rows
+
+
+def test_search_finds_llama3(visits):
+    page = visits("search.html").page
+    page.goto(page.url.split("?")[0] + "?q=Llama3")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for()
+    titles = " ".join(results.all_inner_texts())
+    assert "parameter guide" in titles.lower()
+
+
+def download_links(visit, site_url) -> dict[str, list[str]]:
+    local = [link.split("#")[0] for link in visit.links if link.startswith(site_url)]
+    return {
+        "ipynb": [link for link in local if link.endswith(".ipynb")],
+        "md": [link for link in local if "/_sources/" in link and link.endswith(".md")],
+        "data": [link for link in local if "/_downloads/" in link],
+    }
+
+
+@pytest.mark.parametrize("page_path", NOTEBOOK_PAGES)
+def test_notebook_page_offers_source_and_executed_notebook(visits, site_url, page_path):
+    visit = visits(page_path)
+    links = download_links(visit, site_url)
+    stem = Path(page_path).stem
+    source = ROOT / "notebooks" / f"{stem}.md"
+    md = [link for link in links["md"] if link.endswith(f"/{stem}.md")]
+    assert md, "no .md source download"
+    assert visit.page.request.get(md[0]).body() == source.read_bytes()
+    ipynb = [link for link in links["ipynb"] if link.endswith(f"/{stem}.ipynb")]
+    assert ipynb, "no .ipynb download"
+    notebook = json.loads(visit.page.request.get(ipynb[0]).body())
+    code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert code_cells and any(cell["outputs"] for cell in code_cells), "the .ipynb is not executed"
+    assert not (ROOT / "notebooks" / f"{stem}.ipynb").exists(), "the .ipynb must be made by the build"
+
+
+@pytest.mark.parametrize("page_path", NOTEBOOK_PAGES)
+def test_notebook_page_offers_data_files(visits, site_url, page_path):
+    visit = visits(page_path)
+    data_links = download_links(visit, site_url)["data"]
+    assert data_links, "no data file to download"
+    for link in data_links:
+        name = urlsplit(link).path.rsplit("/", 1)[-1]
+        assert visit.page.request.get(link).body() == (ROOT / "data" / name).read_bytes(), name
+
+
+def test_every_data_file_is_offered_somewhere(visits, site_url):
+    offered = {urlsplit(link).path.rsplit("/", 1)[-1]
+               for page_path in NOTEBOOK_PAGES
+               for link in download_links(visits(page_path), site_url)["data"]}
+    assert {path.name for path in (ROOT / "data").iterdir() if path.is_file()} <= offered
