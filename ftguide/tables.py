@@ -8,7 +8,7 @@ def styled(frame: pd.DataFrame, caption: str, table_id: str, percent=(), decimal
     styler = frame.style.set_uuid(table_id).set_caption(caption)
     styler = styler.format(thousands=",", precision=0, na_rep="n/a")
     if decimals:
-        styler = styler.format(decimals, thousands=",", na_rep="n/a")
+        styler = styler.format(decimals, subset=list(decimals), thousands=",", na_rep="n/a")
     if percent:
-        styler = styler.format("{:.1%}", subset=list(percent))
+        styler = styler.format("{:.1%}", subset=list(percent), na_rep="n/a")
     return styler.set_table_attributes('class="ftguide-table"')
