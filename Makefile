@@ -1,5 +1,5 @@
 # `make site` sets up .venv from the pinned requirements and builds the book into _build/html.
-# `make test` sets up the same .venv and runs every test. Both need only Python 3.10+ and make.
+# `make test` sets up the same .venv and runs every test. Both need only Python 3.11+ and make.
 PYTHON ?= python3
 VENV ?= .venv
 BUILD ?= _build
