@@ -4,7 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import pytest
+from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 JB = Path(sys.executable).parent / "jb"
@@ -25,3 +27,21 @@ def built_site(tmp_path_factory) -> Path:
     result = build_site(output)
     assert result.returncode == 0, f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     return output / "_build" / "html"
+
+
+def execute_page(name: str, root: Path, parameters: str = "") -> list:
+    """Run notebooks/<name>.md as if it lived under `root` (which holds a data/ folder), with
+    `parameters` appended to its parameters cell if given; return every cell output."""
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.md")
+    if parameters:
+        cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        cell.source += "\n" + parameters
+    (root / "notebooks").mkdir(exist_ok=True)  # the page reads ../data from its own folder
+    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+
+
+@pytest.fixture
+def run_page():
+    """`execute_page` for tests that check a page follows its data or parameters."""
+    return execute_page

@@ -247,33 +247,21 @@ def test_command_line_rejects_a_bad_price():
 
 # --- the page follows the prices ------------------------------------------------------------
 
-def run_cost_page(root, parameters=None) -> str:
-    """Execute notebooks/cost.md under `root` (which holds data/), return all its outputs as text."""
-    import jupytext
-    import nbclient
-
-    notebook = jupytext.read(DATA_DIR.parent / "notebooks" / "cost.md")
-    if parameters:
-        cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-        cell.source += "\n" + parameters
-    (root / "notebooks").mkdir(exist_ok=True)
-    nbclient.NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(root / "notebooks")}}).execute()
-    texts = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            texts += [str(value) for key, value in output.get("data", {}).items() if key.startswith("text/")]
-    return "\n".join(texts)
+def page_text(outputs) -> str:
+    """Every text output of the page (tables, glued values, prints) as one string."""
+    return "\n".join(str(value) for output in outputs for key, value in output.get("data", {}).items()
+                     if key.startswith("text/"))
 
 
 @pytest.mark.parametrize("where", ["prices.csv", "parameters cell"])
-def test_page_costs_follow_the_price(tmp_path, where):
+def test_page_costs_follow_the_price(tmp_path, run_page, where):
     """At 2.00 instead of 1.50 per MI250 GPU-hour the Llama3 8B 2xlarge run costs 58.67, not 44.00."""
     shutil.copytree(DATA_DIR, tmp_path / "data")
-    parameters = None
+    parameters = ""
     if where == "prices.csv":
         rewrite(tmp_path / "data" / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,2.00,1,USD"))
     else:
         parameters = "MI250_PRICE = 2.00"
-    page = run_cost_page(tmp_path, parameters)
+    page = page_text(run_page("cost", tmp_path, parameters))
     assert ">58.67<" in page and ">44.00<" not in page
     assert "2.00 USD per MI250 GPU-hour" in page

@@ -147,19 +147,13 @@ def test_a_changed_throughput_in_the_csv_changes_the_results(tmp_path):
     assert r["efficiency"] == pytest.approx(1)
 
 
-def test_the_page_follows_a_changed_throughput(tmp_path):
+def test_the_page_follows_a_changed_throughput(tmp_path, run_page):
     """Run the page on a copy of data/ with a lower Llama3 8B 8xlarge throughput: the prose, the
     table and the throughput figure must all show the new efficiency (300,000 / 93,291 / 4 = 80.4%)."""
-    import jupytext
-    from nbconvert.preprocessors import ExecutePreprocessor
-
     data = shutil.copytree(DATA_DIR, tmp_path / "data")
     path = data / "parameter_guide.csv"
     path.write_text(path.read_text().replace(",78,394605\n", ",78,300000\n"))
-    (tmp_path / "notebooks").mkdir()  # the page reads ../data from its own folder
-    notebook = jupytext.read(DATA_DIR.parent / "notebooks" / "scaling.md")
-    ExecutePreprocessor(timeout=300).preprocess(notebook, {"metadata": {"path": str(tmp_path / "notebooks")}})
-    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    outputs = run_page("scaling", tmp_path)
     glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
              for o in outputs if "scrapbook" in o.get("metadata", {})}
     assert glued["eff_low"] == "'80%'"
