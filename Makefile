@@ -8,7 +8,7 @@ JB := $(VENV)/bin/jb
 STAGE := $(BUILD)/stage
 # Notebooks read data/ and ftguide/, which the execution cache does not track: when they change,
 # the cache and the incremental state are dropped so no page keeps an old figure.
-INPUTS_HASH = $(shell cat data/* ftguide/*.py | sha256sum | cut -c1-16)
+INPUTS_HASH = $(shell cat data/* ftguide/*.py _ext/*.py | sha256sum | cut -c1-16)
 
 .PHONY: setup site test serve clean lock chromium bench
 

@@ -6,11 +6,12 @@ their own quote.
 """
 
 import re
-import sys
 
 import pandas as pd
 
 from ftguide.throughput import READINGS, time_based_throughput
+
+SECONDS_PER_HOUR = 3600
 
 
 def price_per_gpu_hour(prices: pd.DataFrame) -> pd.Series:
@@ -39,14 +40,12 @@ def run_cost(price_per_gpu_hour: float, gpus, minutes):
 def cost_per_million_tokens(price_per_gpu_hour: float, gpus, tokens_per_s):
     """What one million tokens cost at the given cluster throughput."""
     seconds = 1e6 / tokens_per_s
-    return price_per_gpu_hour * gpus * seconds / 3600
+    return price_per_gpu_hour * gpus * seconds / SECONDS_PER_HOUR
 
 
 # --- Tables for the cost page and `python -m ftguide cost` ------------------------------------
 # Everything below takes the validated tables of ftguide.load and a price, so the page, the
 # command line and a script all get the same figures from the same arithmetic.
-
-SECONDS_PER_HOUR = 3600
 
 
 def price_date(row) -> str:
@@ -188,48 +187,3 @@ def reference_costs(references: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFr
                                                        ref.tokens_per_s_per_gpu),
         })
     return pd.DataFrame(rows)
-
-
-# --- Command line: python -m ftguide cost ----------------------------------------------------
-
-CLI_COLUMNS = {
-    "model": "model", "accelerator": "flavor", "batch_size": "batch", "sequence_length": "seq",
-    "gpus": "MI250s", "training_time_min": "minutes", "gpu_hours": "GPU-h", "run_cost": "run cost",
-    "cost_per_m_reported": "per 1M tok (reported)", "cost_per_m_from_time": "per 1M tok (from time)",
-}
-
-
-def add_cost_command(commands) -> None:
-    """Register `cost` on the `python -m ftguide` sub-command parser."""
-    cost = commands.add_parser("cost", help="cost per run and per 1M tokens of every guide row")
-    cost.add_argument("--price", type=float, default=None,
-                      help="USD per MI250 GPU-hour (default: the assumption in data/prices.csv)")
-    cost.add_argument("--epochs", type=float, default=1,
-                      help="epochs the guide's training time is read as covering (default 1)")
-    cost.add_argument("--data-dir", default=None, help="folder with datapackage.json (default data/)")
-    cost.add_argument("--csv", action="store_true", help="print CSV with full precision instead of a table")
-
-
-def run_cost_command(args, load) -> int:
-    """Print the cost table; `load` is ftguide.load (passed in to keep this module import-light)."""
-    if args.price is not None and not args.price > 0:
-        print(f"error: --price must be a positive number of USD per MI250 GPU-hour; found {args.price}",
-              file=sys.stderr)
-        return 2
-    tables = load(args.data_dir) if args.data_dir else load()
-    costs = cost_table(tables, price=args.price, epochs=args.epochs)
-    view = costs[list(CLI_COLUMNS)].rename(columns=CLI_COLUMNS)
-    if args.csv:
-        print(view.to_csv(index=False), end="")
-        return 0
-    assumption = mi250_assumption(tables.prices)
-    source = ("--price" if args.price is not None
-              else f"the assumption in data/prices.csv, set {assumption['date_seen']}")
-    print(f"MI250 price: {costs['price_per_gpu_hour'].iloc[0]:.2f} {assumption['currency']} per GPU-hour "
-          f"({source}); training time read as {args.epochs:g} epoch(s). Money in {assumption['currency']}.")
-    # Cents for a run; a tenth of a cent for 1M tokens, which often cost less than ten cents.
-    formats = {label: (lambda x: "n/a" if pd.isna(x) else f"{x:,.3f}") for label in
-               ("per 1M tok (reported)", "per 1M tok (from time)")}
-    formats.update({label: (lambda x: f"{x:,.2f}") for label in ("GPU-h", "run cost")})
-    print(view.to_string(index=False, formatters=formats))
-    return 0

@@ -13,15 +13,12 @@ included. A guide row measured at another sequence length says nothing about you
 prediction (and the plan says so) rather than an extrapolation.
 """
 
-import argparse
 import math
-import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ftguide.data import DATA_DIR
-from ftguide.cost import mi250_assumption, run_cost
+from ftguide.cost import SECONDS_PER_HOUR, mi250_assumption, run_cost
 from ftguide.throughput import READINGS, time_based_throughput
 
 # The time-based reading assumes the guide's training time covers this many epochs of the
@@ -122,7 +119,7 @@ def predict(rows, datasets, run_tokens, sequence_length, samples, price) -> pd.D
         "headroom_share": 1 - rows["vram_share"],
     })
     for reading, rate in rates.items():
-        hours = (run_tokens / rate / 3600).where(measured)
+        hours = (run_tokens / rate / SECONDS_PER_HOUR).where(measured)
         out[f"hours_{reading}"] = hours
         out[f"cost_{reading}"] = run_cost(price, rows["gpus"], hours * 60)
     # Plan on the slower reading: a plan that is too pessimistic costs less than a missed deadline.
@@ -298,96 +295,6 @@ def format_plan(result: Plan) -> str:
              result.message, "", f"Readings: {readings}. Costs in {result.currency}."]
     lines += [f"- {note}" for note in result.notes]
     return "\n".join(lines)
-
-
-# Command line: `python -m ftguide plan ...` (registered in ftguide/__main__.py).
-ALLOWED = {
-    "--samples": "a whole number greater than 0",
-    "--tokens": "a whole number greater than 0",
-    "--sequence-length": "a whole number greater than 0",
-    "--epochs": "a number greater than 0",
-    "--price": "a number greater than 0",
-    "--deadline": "a number of hours greater than 0",
-    "--budget": "a number greater than 0",
-}
-
-
-def add_plan_command(commands) -> None:
-    """Add the `plan` subcommand. --model is checked against the data after parsing, so that
-    building the parser never reads data/ (`validate` must work on broken data)."""
-    plan_parser = commands.add_parser(
-        "plan", help="predict time and cost of a fine-tuning run on each flavor",
-        description="Predict a run's time and cost on each flavor the guide covers for the model, "
-        "by scaling the guide's measured rate by the run's tokens.")
-    # One line on bad input (argparse prints the usage first); the message names the argument.
-    plan_parser.error = lambda message: plan_parser.exit(2, f"error: {with_allowed(message)}\n")
-    plan_parser.add_argument("--model", required=True, help="one of: " + ", ".join(repr(m) for m in guide_models()))
-    size = plan_parser.add_mutually_exclusive_group(required=True)
-    size.add_argument("--samples", type=whole_argument, help="training samples per epoch")
-    size.add_argument("--tokens", type=whole_argument, help="tokens per epoch, pad tokens included")
-    plan_parser.add_argument("--sequence-length", type=whole_argument,
-                             help="tokens per sample (default: the guide's for the model)")
-    plan_parser.add_argument("--epochs", type=number_argument, default=1, help="default 1")
-    plan_parser.add_argument("--price", type=number_argument,
-                             help="price per MI250 GPU-hour (default: the site's assumption)")
-    plan_parser.add_argument("--deadline", type=number_argument, help="hours")
-    plan_parser.add_argument("--budget", type=number_argument, help="in the price's currency")
-
-
-def with_allowed(message: str) -> str:
-    """Add the allowed values to argparse messages that name an argument but not its values."""
-    if "expected a" in message:
-        return message
-    if "--model" in message:
-        return f"{message} (one of: {', '.join(repr(m) for m in guide_models())})"
-    named = [option for option in ALLOWED if option in message]
-    if named:
-        return f"{message} ({'; '.join(f'{option}: {ALLOWED[option]}' for option in named)})"
-    return message
-
-
-def number_argument(text: str) -> float:
-    try:
-        return positive_number("value", text)
-    except PlanError:
-        raise argparse.ArgumentTypeError(f"found {text!r}; expected a number greater than 0") from None
-
-
-def whole_argument(text: str) -> int:
-    try:
-        return positive_whole("value", float(text) if _is_number(text) else text)
-    except PlanError:
-        raise argparse.ArgumentTypeError(f"found {text!r}; expected a whole number greater than 0") from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def guide_models() -> list:
-    """The models of data/parameter_guide.csv, read without validation (for messages only)."""
-    try:
-        return list(dict.fromkeys(pd.read_csv(DATA_DIR / "parameter_guide.csv")["model"]))
-    except (OSError, ValueError, KeyError):
-        return ["the models in data/parameter_guide.csv"]
-
-
-def run_plan_command(args, tables) -> int:
-    """Print the plan for the parsed arguments; 0 on success, 2 on an input the data rejects."""
-    allowed = models(tables)
-    if args.model not in allowed:
-        print(f"error: argument --model: found {args.model!r}; expected one of "
-              + ", ".join(repr(m) for m in allowed), file=sys.stderr)
-        return 2
-    result = plan(tables, args.model, samples=args.samples, tokens=args.tokens,
-                  sequence_length=args.sequence_length, epochs=args.epochs, price=args.price,
-                  deadline_h=args.deadline, budget=args.budget)
-    print(format_plan(result))
-    return 0
 
 
 # Column headings for the notebook's table.

@@ -239,10 +239,21 @@ def test_command_line_csv_follows_prices_csv(data_copy):
     assert table.loc[0, "run cost"] == pytest.approx(58.6667, abs=1e-4)
 
 
-def test_command_line_rejects_a_bad_price():
-    result = run_cli("--price", "0")
+@pytest.mark.parametrize("args, message", [
+    (["--price", "0"], "error: argument --price: found '0'; expected a number from 0.01 to 1,000 USD per GPU-hour"),
+    (["--price", "inf"], "error: argument --price: found 'inf'"),
+    (["--price", "abc"], "error: argument --price: found 'abc'"),
+    (["--guide-epochs", "0"], "error: argument --guide-epochs: found '0'; expected a whole number from 1 to 100"),
+    (["--guide-epochs", "-1"], "error: argument --guide-epochs: found '-1'"),
+    (["--guide-epochs", "nan"], "error: argument --guide-epochs: found 'nan'"),
+    (["--guide-epochs", "inf"], "error: argument --guide-epochs: found 'inf'"),
+    (["--data-dir", "/nonexistent"], "error: argument --data-dir: found '/nonexistent'; expected a folder"),
+])
+def test_command_line_refuses_bad_numbers_in_one_line(args, message):
+    result = run_cli(*args)
     assert result.returncode == 2
-    assert "--price must be a positive number" in result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
 
 
 # --- the page follows the prices ------------------------------------------------------------

@@ -120,10 +120,14 @@ def test_reference_tables_are_checked_too(data_copy):
 
 def test_command_line_validation_exit_codes(data_copy):
     command = [sys.executable, "-m", "ftguide", "validate"]
-    good = subprocess.run(command + [str(data_copy)], capture_output=True, text=True)
+    good = subprocess.run(command + ["--data-dir", str(data_copy)], capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
     rewrite(data_copy / GUIDE, BAD_INPUTS["unit inside number"][0])
-    bad = subprocess.run(command + [str(data_copy)], capture_output=True, text=True)
+    bad = subprocess.run(command + ["--data-dir", str(data_copy)], capture_output=True, text=True)
     assert bad.returncode == 1
     assert "column 'throughput_tokens_per_s': found '93291 TPS'" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+    missing = subprocess.run(command + ["--data-dir", "/nonexistent"], capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert missing.stderr == ("error: argument --data-dir: found '/nonexistent'; expected a folder "
+                              "holding datapackage.json\n")

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from ftguide import load
-from ftguide.__main__ import main
+from ftguide.cli import main
 from ftguide.planner import PlanError, plan
 
 LLAMA_SAMPLES = 287113
@@ -183,25 +183,33 @@ OK = ["--model", "Llama3 8B", "--samples", "10"]
 @pytest.mark.parametrize("argv, message", [
     (["--model", "GPT-4", "--samples", "10"],
      f"error: argument --model: found 'GPT-4'; expected one of {MODELS}"),
-    (["--samples", "10"], f"error: the following arguments are required: --model (one of: {MODELS})"),
-    (["--model"], f"error: argument --model: expected one argument (one of: {MODELS})"),
+    (["--samples", "10"], f"error: the following arguments are required: --model (--model: one of {MODELS})"),
+    (["--model"], f"error: argument --model: expected one argument (--model: one of {MODELS})"),
     (["--model", "Llama3 8B"], "error: one of the arguments --samples --tokens is required "
-     "(--samples: a whole number greater than 0; --tokens: a whole number greater than 0)"),
+     "(--samples: a whole number from 1 to 10,000,000,000; --tokens: a whole number from 1 to "
+     "10,000,000,000,000)"),
     (OK + ["--tokens", "10"], "error: argument --tokens: not allowed with argument --samples"),
     (["--model", "Llama3 8B", "--samples"],
-     "error: argument --samples: expected one argument (--samples: a whole number greater than 0)"),
+     "error: argument --samples: expected one argument (--samples: a whole number from 1 to 10,000,000,000)"),
     (["--model", "Llama3 8B", "--samples", "-5"],
-     "error: argument --samples: found '-5'; expected a whole number greater than 0"),
+     "error: argument --samples: found '-5'; expected a whole number from 1 to 10,000,000,000"),
     (["--model", "Llama3 8B", "--samples", "2.5"], "error: argument --samples: found '2.5'"),
     (["--model", "Llama3 8B", "--tokens", "0"], "error: argument --tokens: found '0'"),
     (OK + ["--sequence-length", "-1"], "error: argument --sequence-length: found '-1'"),
-    (OK + ["--epochs", "0"], "error: argument --epochs: found '0'; expected a number greater than 0"),
-    (OK + ["--epochs"], "error: argument --epochs: expected one argument (--epochs: a number greater than 0)"),
-    (OK + ["--price", "-2"], "error: argument --price: found '-2'; expected a number greater than 0"),
+    (OK + ["--epochs", "0"], "error: argument --epochs: found '0'; expected a number from 0.01 to 100"),
+    (OK + ["--epochs"], "error: argument --epochs: expected one argument (--epochs: a number from 0.01 to 100)"),
+    (OK + ["--price", "-2"], "error: argument --price: found '-2'; expected a number from 0.01 to 1,000 USD per GPU-hour"),
     (OK + ["--price", "nan"], "error: argument --price: found 'nan'"),
     (OK + ["--deadline", "-1"], "error: argument --deadline: found '-1'"),
-    (OK + ["--deadline"], "error: argument --deadline: expected one argument (--deadline: a number of hours"),
-    (OK + ["--budget", "lots"], "error: argument --budget: found 'lots'; expected a number greater than 0"),
+    (OK + ["--deadline"], "error: argument --deadline: expected one argument (--deadline: a number from 0.01 to 100,000 hours"),
+    (OK + ["--budget", "lots"], "error: argument --budget: found 'lots'; expected a number from 0.01 to 1,000,000,000 USD"),
+    # Finite and sane: no infinite, astronomically large or NaN figure is ever printed.
+    (OK + ["--price", "inf"], "error: argument --price: found 'inf'"),
+    (OK + ["--price", "1e308"], "error: argument --price: found '1e308'"),
+    (["--model", "Llama3 8B", "--samples", "1e30"], "error: argument --samples: found '1e30'"),
+    (OK + ["--epochs", "nan"], "error: argument --epochs: found 'nan'"),
+    (OK + ["--data-dir", "/nonexistent"],
+     "error: argument --data-dir: found '/nonexistent'; expected a folder holding datapackage.json"),
 ])
 def test_command_line_bad_input_exits_non_zero_with_one_line(capsys, argv, message):
     try:

@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 from sphinx.errors import ConfigError
 
 from ftguide import DATA_DIR
-from ftguide import publishing
+import publishing  # _ext/, on the path via pyproject.toml
 
 ROOT = DATA_DIR.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())

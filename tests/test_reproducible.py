@@ -15,7 +15,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from ftguide import reproducible
+import reproducible  # _ext/, on the path via pyproject.toml
 from tests.conftest import ROOT, build_site
 
 FIGURE_SCRIPT = """
@@ -58,7 +58,7 @@ def head_commit_epoch() -> str:
 
 
 class FakeApp:
-    """What ftguide.reproducible.setup touches of a Sphinx application."""
+    """What reproducible.setup touches of a Sphinx application."""
 
     srcdir = ROOT
 

@@ -64,7 +64,7 @@ def setup(app):
     # An epoch given by whoever runs the build (a packager, a test) wins over the commit time.
     epoch = os.environ.get("SOURCE_DATE_EPOCH") or commit_epoch(Path(app.srcdir))
     if epoch is None:
-        logger.info("ftguide.reproducible: not a git checkout; 'Last updated' uses today's date")
+        logger.info("reproducible: not a git checkout; 'Last updated' uses today's date")
     else:
         # Read by Sphinx for "Last updated", and inherited by the notebook kernels (matplotlib).
         os.environ["SOURCE_DATE_EPOCH"] = epoch
