@@ -1,7 +1,12 @@
 """One look for every figure: SVG output, reproducible files, a colour-blind-safe palette."""
 
+import hashlib
+import re
+
 import matplotlib as mpl
 import matplotlib_inline.backend_inline
+from IPython import get_ipython
+from matplotlib.figure import Figure
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
@@ -14,6 +19,9 @@ def setup() -> None:
     """Call once at the top of a notebook, before plotting."""
     # No creation date in the file: two builds of the same data give byte-identical figures.
     matplotlib_inline.backend_inline.set_matplotlib_formats("svg", metadata={"Date": None})
+    svg = get_ipython().display_formatter.formatters["image/svg+xml"]
+    plain = svg.lookup_by_type(Figure)
+    svg.for_type(Figure, lambda figure: stable_clip_ids(plain(figure)))
     mpl.rcParams.update({
         "svg.hashsalt": "ftguide",  # fixed ids inside the SVG, so two builds give the same file
         "svg.fonttype": "none",  # text stays text: smaller files, selectable, scales on phones
@@ -28,6 +36,23 @@ def setup() -> None:
         "axes.spines.right": False,
         "figure.constrained_layout.use": True,
     })
+
+
+CLIP_PATH = re.compile(r'<clipPath id="([^"]+)">(.*?)</clipPath>', re.S)
+
+
+def stable_clip_ids(svg: str) -> str:
+    """Name each clip path after its geometry as written in the file.
+
+    Matplotlib names a clip rectangle after a hash of its full-precision floats, which can differ
+    in the last bit between two runs of the same notebook (constrained layout's solver, kiwisolver,
+    orders its work by memory address). The file itself writes the rounded numbers, so a name
+    taken from them is the same whenever the figure looks the same.
+    """
+    for old, geometry in CLIP_PATH.findall(svg):
+        new = "p" + hashlib.sha256(geometry.encode()).hexdigest()[:10]
+        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
+    return svg
 
 
 def style(index: int) -> dict:

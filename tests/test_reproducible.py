@@ -6,6 +6,7 @@ compared: the rest of _build (.doctrees pickles, .jupyter_cache, jupyter_execute
 state, not the published site, and holds timestamps by design.
 """
 
+import io
 import os
 import subprocess
 import sys
@@ -13,9 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import jupytext
+import matplotlib
+import matplotlib.pyplot as plt
 import nbformat
 
 import reproducible  # _ext/, on the path via pyproject.toml
+from ftguide import plotting
 from tests.conftest import ROOT, build_site
 
 FIGURE_SCRIPT = """
@@ -119,3 +123,25 @@ def test_plotting_setup_gives_identical_svg_without_a_date():
     assert first.lstrip().startswith("<?xml") and "clipPath" in first  # ids that the salt fixes
     assert "<dc:date>" not in first
     assert first == second
+
+
+def svg_of(nudge: float) -> str:
+    """A figure whose axes sit `nudge` inches off: far below what the file writes, not below
+    what matplotlib's clip-path names hash."""
+    matplotlib.use("Agg")
+    with matplotlib.rc_context({"svg.hashsalt": "ftguide"}):  # as plotting.setup() sets it
+        figure = plt.figure()
+        axes = figure.add_axes((0.1234567 + nudge, 0.1111111, 0.7654321, 0.7777777))
+        axes.plot([1, 2, 3], [2, 1, 3])
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def test_clip_path_names_follow_the_written_geometry_not_the_last_bit():
+    """The flaky cost figure: its clip rectangles differed in the last bit between two builds."""
+    first, second = svg_of(0.0), svg_of(1e-15)
+    assert first != second  # matplotlib names the clip path after the unrounded float
+    assert plotting.stable_clip_ids(first) == plotting.stable_clip_ids(second)
+    assert 'clip-path="url(#p' in plotting.stable_clip_ids(first)
