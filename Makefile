@@ -1,5 +1,6 @@
 # `make site` sets up .venv from the pinned requirements and builds the book into _build/html.
-# `make test` sets up the same .venv and runs every test. Both need only Python 3.11+ and make.
+# `make test` runs the fast tests (under 4 minutes); `make test-all` runs every test, the slow
+# end-to-end checks included (what CI runs). All need only Python 3.11+ and make.
 PYTHON ?= python3
 VENV ?= .venv
 BUILD ?= _build
@@ -10,7 +11,11 @@ STAGE := $(BUILD)/stage
 # the cache and the incremental state are dropped so no page keeps an old figure.
 INPUTS_HASH = $(shell cat data/* ftguide/*.py _ext/*.py | sha256sum | cut -c1-16)
 
-.PHONY: setup site test serve clean lock chromium bench
+BINDER_VENV := $(BUILD)/binder-venv
+# Where time goes, in every test run's output.
+PYTEST := $(PY) -m pytest --durations=15
+
+.PHONY: setup site test test-all serve clean lock chromium bench
 
 setup: $(VENV)/.installed
 
@@ -35,8 +40,23 @@ site: setup
 	@echo "Serve it with:  $(PY) -m http.server --directory $(BUILD)/html 8000"
 	@echo "then open http://localhost:8000"
 
+# Fast: unit tests, the gate build and the built site in a browser; no network needed.
 test: setup chromium
-	$(PY) -m pytest --nbval-lax
+	$(PYTEST) -m "not e2e"
+
+# Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
+# notebook, nbval runs every notebook, two clean builds are identical, `make site` end to end).
+test-all: setup chromium $(BINDER_VENV)/.installed
+	$(PYTEST) --nbval-lax
+
+# The reader's Binder environment, as repo2docker makes it: .binder/requirements.txt alone, then
+# postBuild. Made here, so that the tests themselves never need the network.
+$(BINDER_VENV)/.installed: .binder/requirements.txt .binder/postBuild constraints.txt pyproject.toml
+	rm -rf $(BINDER_VENV)
+	$(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r .binder/requirements.txt
+	NB_PYTHON_PREFIX=$(abspath $(BINDER_VENV)) .binder/postBuild
+	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 chromium:

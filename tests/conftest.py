@@ -1,15 +1,68 @@
-"""Shared test fixtures: one gate build of the site per session."""
+"""Shared test helpers and fixtures: the repository's paths, the validated tables, a private copy
+of data/, the pages of the toc, and one gate build of the site per test session."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import jupytext
 import pytest
+import yaml
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
+from ftguide import DATA_DIR, load
+
+ROOT = DATA_DIR.parent
 JB = Path(sys.executable).parent / "jb"
+
+
+def toc_files(entry=None) -> list[str]:
+    """Every page named in _toc.yml, in order, whatever its nesting (parts, chapters, sections)."""
+    if entry is None:
+        entry = yaml.safe_load((ROOT / "_toc.yml").read_text())
+        return [entry["root"]] + toc_files({k: v for k, v in entry.items() if k != "root"})
+    files = []
+    if isinstance(entry, dict):
+        if "file" in entry:
+            files.append(entry["file"])
+        for value in entry.values():
+            if isinstance(value, (list, dict)):
+                files += toc_files(value)
+    elif isinstance(entry, list):
+        for item in entry:
+            files += toc_files(item)
+    return files
+
+
+def rewrite(path: Path, change) -> None:
+    """Edit a text file in place: `change` maps its text to the new text."""
+    path.write_text(change(path.read_text()))
+
+
+def rewrite_bytes(path: Path, change) -> None:
+    """Edit a file's bytes in place, for encodings, byte-order marks and line ends."""
+    path.write_bytes(change(path.read_bytes()))
+
+
+def guide_row(frame, model, accelerator, sequence_length=1024):
+    """The one row of a per-configuration table for a model, flavor and sequence length."""
+    match = frame[(frame["model"] == model) & (frame["accelerator"] == accelerator)
+                  & (frame["sequence_length"] == sequence_length)]
+    assert len(match) == 1, (model, accelerator, sequence_length)
+    return match.iloc[0]
+
+
+@pytest.fixture(scope="session")
+def tables():
+    """The validated tables of data/, loaded once (tests must not change them)."""
+    return load()
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A private copy of data/ that a test may change or break."""
+    return shutil.copytree(DATA_DIR, tmp_path / "data")
 
 
 def build_site(output: Path) -> subprocess.CompletedProcess:

@@ -1,38 +1,16 @@
 """Cost functions against hand arithmetic, price validation, and the `cost` command line."""
 
-import shutil
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from ftguide import DATA_DIR, DataError, load, validate
+from ftguide import DataError, load, validate
 from ftguide import cost
+from tests.conftest import guide_row as row_of, rewrite
 
 PRICES = "prices.csv"
-
-
-@pytest.fixture
-def data_copy(tmp_path):
-    """A private copy of data/ that a test may change."""
-    return shutil.copytree(DATA_DIR, tmp_path / "data")
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return load()
-
-
-def rewrite(path, change):
-    path.write_text(change(path.read_text()))
-
-
-def row_of(costs, model, accelerator, sequence_length=1024):
-    match = costs[(costs["model"] == model) & (costs["accelerator"] == accelerator)
-                  & (costs["sequence_length"] == sequence_length)]
-    assert len(match) == 1
-    return match.iloc[0]
 
 
 # --- primitives -----------------------------------------------------------------------------
@@ -265,14 +243,13 @@ def page_text(outputs) -> str:
 
 
 @pytest.mark.parametrize("where", ["prices.csv", "parameters cell"])
-def test_page_costs_follow_the_price(tmp_path, run_page, where):
+def test_page_costs_follow_the_price(data_copy, run_page, where):
     """At 2.00 instead of 1.50 per MI250 GPU-hour the Llama3 8B 2xlarge run costs 58.67, not 44.00."""
-    shutil.copytree(DATA_DIR, tmp_path / "data")
     parameters = ""
     if where == "prices.csv":
-        rewrite(tmp_path / "data" / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,2.00,1,USD"))
+        rewrite(data_copy / PRICES, lambda text: text.replace("assumption,1.50,1,USD", "assumption,2.00,1,USD"))
     else:
         parameters = "MI250_PRICE = 2.00"
-    page = page_text(run_page("cost", tmp_path, parameters))
+    page = page_text(run_page("cost", data_copy.parent, parameters))
     assert ">58.67<" in page and ">44.00<" not in page
     assert "2.00 USD per MI250 GPU-hour" in page

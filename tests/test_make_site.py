@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
+
 VENV = Path(sys.prefix)
 
 
@@ -37,6 +38,7 @@ def edit_guide(repo: Path, old: str, new: str) -> None:
     csv.write_text(text.replace(old, new, 1))
 
 
+@pytest.mark.e2e
 def test_data_change_reaches_the_page_and_bad_data_keeps_the_last_good_site(repo_copy):
     first = make_site(repo_copy)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]

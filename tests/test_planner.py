@@ -11,16 +11,10 @@ import sys
 
 import pytest
 
-from ftguide import load
 from ftguide.cli import main
 from ftguide.planner import PlanError, plan
 
 LLAMA_SAMPLES = 287113
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return load()
 
 
 def row(result, accelerator, sequence_length=1024):

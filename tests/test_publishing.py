@@ -4,7 +4,6 @@ citation and the data changelog."""
 import re
 import struct
 import subprocess
-from types import SimpleNamespace
 from urllib.parse import urlparse
 from xml.etree import ElementTree
 
@@ -17,16 +16,12 @@ from sphinx.errors import ConfigError
 from ftguide import DATA_DIR
 import publishing  # _ext/, on the path via pyproject.toml
 
-ROOT = DATA_DIR.parent
+from tests.conftest import ROOT, toc_files
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 SITE = CONFIG["html"]["baseurl"]
 REPOSITORY = CONFIG["repository"]["url"]
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
-
-
-def toc_pages():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [chapter["file"] for chapter in toc["chapters"]]
 
 
 def page(built_site, name) -> BeautifulSoup:
@@ -133,7 +128,7 @@ def test_a_site_without_a_public_address_does_not_build(baseurl):
 
 def test_every_page_has_title_description_and_canonical_link(built_site):
     descriptions = set()
-    for name in toc_pages():
+    for name in toc_files():
         html = page(built_site, f"{name}.html")
         heading = html.find("h1").get_text(" ", strip=True).rstrip("#").strip()
         title = html.title.get_text()
@@ -145,11 +140,11 @@ def test_every_page_has_title_description_and_canonical_link(built_site):
         descriptions.add(description)
         canonical = html.find("link", rel="canonical")["href"]
         assert canonical == f"{SITE}{name}.html"
-    assert len(descriptions) == len(toc_pages()), "two pages share a description"
+    assert len(descriptions) == len(toc_files()), "two pages share a description"
 
 
 def test_every_page_has_open_graph_tags_with_the_preview(built_site):
-    for name in toc_pages():
+    for name in toc_files():
         html = page(built_site, f"{name}.html")
         og = {tag["property"]: tag["content"] for tag in html.find_all("meta", property=True)}
         assert og["og:url"] == f"{SITE}{name}.html"
@@ -203,7 +198,7 @@ def test_sitemap_lists_every_page_and_nothing_else(built_site):
     tree = ElementTree.parse(built_site / "sitemap.xml")
     namespace = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     listed = sorted(loc.text for loc in tree.findall("s:url/s:loc", namespace))
-    assert listed == sorted(f"{SITE}{name}.html" for name in toc_pages())
+    assert listed == sorted(f"{SITE}{name}.html" for name in toc_files())
 
 
 def test_404_page_links_back_to_the_guide_from_any_depth(built_site):

@@ -17,6 +17,7 @@ import jupytext
 import matplotlib
 import matplotlib.pyplot as plt
 import nbformat
+import pytest
 
 import reproducible  # _ext/, on the path via pyproject.toml
 from ftguide import plotting
@@ -43,6 +44,7 @@ def site_files(html: Path) -> dict[str, bytes]:
     return {str(path.relative_to(html)): path.read_bytes() for path in html.rglob("*") if path.is_file()}
 
 
+@pytest.mark.e2e
 def test_two_clean_builds_are_byte_identical(built_site, tmp_path):
     second = build_site(tmp_path)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]

@@ -1,7 +1,6 @@
 """Scaling across flavors, checked against hand arithmetic on the guide's own numbers."""
 
 import math
-import shutil
 
 import pandas as pd
 import pytest
@@ -9,11 +8,7 @@ import pytest
 from ftguide import DATA_DIR, load
 from ftguide.data import add_derived
 from ftguide.scaling import batch_per_gpu_changes, flavor_steps, memory_table, scaling_table
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return load()
+from tests.conftest import guide_row as row, rewrite
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +16,6 @@ def scaling(tables):
     return scaling_table(tables.guide)
 
 
-def row(frame, model, accelerator, sequence_length=1024):
-    match = frame[(frame["model"] == model) & (frame["accelerator"] == accelerator)
-                  & (frame["sequence_length"] == sequence_length)]
-    assert len(match) == 1, (model, accelerator, sequence_length)
-    return match.iloc[0]
 
 
 def test_llama3_8xlarge_over_2xlarge(scaling):
@@ -138,22 +128,18 @@ def test_gpu_counts_come_from_accelerators_csv(tables):
     assert r["efficiency"] == pytest.approx(394605 / 93291 / 3)
 
 
-def test_a_changed_throughput_in_the_csv_changes_the_results(tmp_path):
-    data = shutil.copytree(DATA_DIR, tmp_path / "data")
-    path = data / "parameter_guide.csv"
-    path.write_text(path.read_text().replace(",78,394605\n", ",78,373164\n"))
-    r = row(scaling_table(load(data).guide), "Llama3 8B", "8xlarge")
+def test_a_changed_throughput_in_the_csv_changes_the_results(data_copy):
+    rewrite(data_copy / "parameter_guide.csv", lambda text: text.replace(",78,394605\n", ",78,373164\n"))
+    r = row(scaling_table(load(data_copy).guide), "Llama3 8B", "8xlarge")
     assert r["speedup"] == pytest.approx(4)
     assert r["efficiency"] == pytest.approx(1)
 
 
-def test_the_page_follows_a_changed_throughput(tmp_path, run_page):
+def test_the_page_follows_a_changed_throughput(data_copy, run_page):
     """Run the page on a copy of data/ with a lower Llama3 8B 8xlarge throughput: the prose, the
     table and the throughput figure must all show the new efficiency (300,000 / 93,291 / 4 = 80.4%)."""
-    data = shutil.copytree(DATA_DIR, tmp_path / "data")
-    path = data / "parameter_guide.csv"
-    path.write_text(path.read_text().replace(",78,394605\n", ",78,300000\n"))
-    outputs = run_page("scaling", tmp_path)
+    rewrite(data_copy / "parameter_guide.csv", lambda text: text.replace(",78,394605\n", ",78,300000\n"))
+    outputs = run_page("scaling", data_copy.parent)
     glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
              for o in outputs if "scrapbook" in o.get("metadata", {})}
     assert glued["eff_low"] == "'80%'"

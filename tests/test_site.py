@@ -4,18 +4,12 @@ import subprocess
 import sys
 
 import pandas as pd
-import yaml
 from bs4 import BeautifulSoup
 
 from ftguide import DATA_DIR
 from ftguide.data import column_labels
 
-ROOT = DATA_DIR.parent
-
-
-def toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [chapter["file"] for chapter in toc["chapters"]]
+from tests.conftest import ROOT, toc_files
 
 
 def test_every_notebook_is_in_the_toc():
