@@ -122,6 +122,14 @@ def cheapest_and_fastest(costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(picks, orient="index").rename_axis("model")
 
 
+def cheapest_per_model(costs: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Each model's configuration with the lowest `column` (models where it is unknown left out),
+    in the guide's model order; on a tie, the first in the guide."""
+    known = costs.dropna(subset=[column])
+    best = known.groupby("model", sort=False)[column].idxmin()
+    return known.loc[best.values]
+
+
 def break_even_price(mi250_tokens_per_s_per_gpu, reference_price: float,
                      reference_tokens_per_s_per_gpu: float):
     """MI250 price per GPU-hour at which a MI250 token costs what a reference GPU's token costs.

@@ -218,6 +218,33 @@ def explain_gaps(rows, datasets, table, model, sequence_length) -> list:
     return notes
 
 
+def unusual_length_rows(guide) -> pd.DataFrame:
+    """Guide rows measured at another sequence length than their model's usual one."""
+    usual = {model: usual_sequence_length(rows) for model, rows in guide.groupby("model", sort=False)}
+    return guide[guide["sequence_length"] != guide["model"].map(usual)]
+
+
+def example_scenarios(tables) -> dict:
+    """The page's worked examples, chosen from the data so that any model names work: the largest
+    tutorial dataset for one epoch against a deadline, the smallest for three epochs on a budget,
+    and a run at the guide's unusual sequence length, if it has one."""
+    sizes = tables.datasets.set_index("model")["train_samples"].dropna()
+    sizes = sizes[sizes.index.isin(models(tables))]
+    scenarios = {}
+    if len(sizes):
+        large, small = sizes.idxmax(), sizes.idxmin()
+        scenarios["Large dataset against a deadline"] = dict(
+            model=large, samples=int(sizes[large]), epochs=1, deadline_h=3)
+        scenarios["Small dataset on a budget"] = dict(
+            model=small, samples=int(sizes[small]), epochs=3, budget=10)
+    unusual = unusual_length_rows(tables.guide)
+    if len(unusual):
+        row = unusual.iloc[0]
+        scenarios["Long samples"] = dict(model=row["model"], samples=26000,
+                                         sequence_length=int(row["sequence_length"]), epochs=2, deadline_h=2)
+    return scenarios
+
+
 def usual_sequence_length(rows) -> int:
     """The sequence length the guide uses most for a model (the shorter one on a tie)."""
     counts = rows["sequence_length"].value_counts()

@@ -84,6 +84,17 @@ def flavor_steps(guide: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame(steps, columns=columns)
 
 
+def batch_growth(guide: pd.DataFrame) -> dict:
+    """Among groups with more than one flavor: how many grow the global batch with the flavor, and
+    how many keep the samples per GPU the same on every flavor (weak scaling)."""
+    ranked = guide.sort_values(["gpus", "batch_size"], kind="stable").groupby(GROUP, sort=False)
+    compared = ranked.size() > 1
+    grows = ranked["batch_size"].last() > ranked["batch_size"].first()
+    same_per_gpu = ranked["samples_per_gpu"].nunique() == 1
+    return {"compared": int(compared.sum()), "grows": int((grows & compared).sum()),
+            "same_per_gpu": int((same_per_gpu & compared).sum())}
+
+
 def batch_per_gpu_changes(guide: pd.DataFrame) -> pd.DataFrame:
     """Groups whose samples per GPU are not the same on every flavor, with the smallest and largest."""
     ranked = guide.sort_values(["gpus", "batch_size"], kind="stable")

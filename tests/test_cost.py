@@ -253,3 +253,10 @@ def test_page_costs_follow_the_price(data_copy, run_page, where):
     page = page_text(run_page("cost", data_copy.parent, parameters))
     assert ">58.67<" in page and ">44.00<" not in page
     assert "2.00 USD per MI250 GPU-hour" in page
+
+
+def test_cheapest_per_model_by_hand():
+    costs = pd.DataFrame({"model": ["b", "b", "a", "a", "c"], "accelerator": ["x", "y", "x", "y", "x"],
+                          "per_m": [2.0, 1.0, 3.0, 3.0, float("nan")]})
+    best = cost.cheapest_per_model(costs, "per_m")
+    assert list(zip(best["model"], best["accelerator"])) == [("b", "y"), ("a", "x")]  # c: unknown

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from ftguide.cli import main
-from ftguide.planner import PlanError, plan
+from ftguide.planner import PlanError, example_scenarios, plan, unusual_length_rows
 
 LLAMA_SAMPLES = 287113
 
@@ -222,3 +222,21 @@ def test_the_recommended_row_is_marked_even_when_two_rows_share_a_flavor(tables)
     marked = result.table[result.table["recommended"]]
     assert list(marked["accelerator"]) == ["8xlarge"]
     assert list(marked["guide_sequence_length"]) == [2048]
+
+
+def test_the_guide_has_one_row_at_an_unusual_sequence_length(tables):
+    unusual = unusual_length_rows(tables.guide)
+    assert list(zip(unusual["model"], unusual["accelerator"], unusual["sequence_length"])) == [
+        ("Cerebras GPT 13B", "8xlarge", 2048)]
+
+
+def test_worked_examples_come_from_the_data(tables):
+    """A model renamed in every file must still build the page: no model name is typed there."""
+    scenarios = example_scenarios(tables)
+    assert [s["model"] for s in scenarios.values()] == ["Llama3 8B", "Mistral 7B", "Cerebras GPT 13B"]
+    assert list(scenarios.values())[0]["samples"] == LLAMA_SAMPLES
+    assert list(scenarios.values())[-1]["sequence_length"] == 2048
+    renamed = tables.guide.assign(model=tables.guide["model"].replace("Llama3 8B", "Llama 3 8B"))
+    datasets = tables.datasets.assign(model=tables.datasets["model"].replace("Llama3 8B", "Llama 3 8B"))
+    scenarios = example_scenarios(type(tables)(**{**vars(tables), "guide": renamed, "datasets": datasets}))
+    assert list(scenarios.values())[0]["model"] == "Llama 3 8B"

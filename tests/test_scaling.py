@@ -7,7 +7,8 @@ import pytest
 
 from ftguide import DATA_DIR, load
 from ftguide.data import add_derived
-from ftguide.scaling import batch_per_gpu_changes, flavor_steps, memory_table, scaling_table
+from ftguide.scaling import (batch_growth, batch_per_gpu_changes, flavor_steps, memory_table,
+                             scaling_table)
 from tests.conftest import guide_row as row, rewrite
 
 
@@ -149,3 +150,11 @@ def test_the_page_follows_a_changed_throughput(data_copy, run_page):
     assert "80.4%" in table and "105.7%" not in table
     throughput_figure = next(o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {}))
     assert ">80%<" in throughput_figure and ">106%<" not in throughput_figure
+
+
+def test_batch_growth_counts_by_hand(tables):
+    # Groups with more than one flavor: Llama3 8B, Llama2 13B, Mistral 7B, Qwen1.5 7B, Baichuan2
+    # 13B and Cerebras at 1,024 tokens. Each grows its global batch with the flavor.
+    growth = batch_growth(tables.guide)
+    assert growth["compared"] == 6 and growth["grows"] == 6
+    assert growth["same_per_gpu"] == 6 - len(batch_per_gpu_changes(tables.guide))
