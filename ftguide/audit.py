@@ -243,7 +243,7 @@ def timer_evidence(vendor: pd.DataFrame) -> pd.DataFrame:
     code = vendor[vendor["kind"].isin(["script_timer_start", "script_timer_stop", "script_first_sync"])]
     lines = code.pivot_table(index=["file", "commit"], columns="kind", values="line", aggfunc="first")
     quotes = code.pivot_table(index=["file", "commit"], columns="kind", values="quote", aggfunc="first")
-    out = lines.join(quotes, rsuffix="_code").reset_index()
+    out = lines.join(quotes.add_suffix("_code")).reset_index()
     out["stops_before_sync"] = out["script_timer_stop"] < out["script_first_sync"]
     return out
 
