@@ -1,18 +1,22 @@
-"""Plausibility audit of the guide: training FLOPs, implied utilisation and consistency checks.
+"""Plausibility audit of the guide: implied utilisation, start-up and consistency checks.
 
-- Parameters N are counted from the architecture in models.csv (embeddings, attention with
-  grouped KV heads, feed-forward, norms, biases, tied or untied output layer).
-- Training FLOPs per token: 6·N (Kaplan et al. 2020) and the PaLM formula 6·N + 12·L·H·Q·T
-  (Chowdhery et al. 2022, appendix B: L layers, H heads, Q head size, T sequence length).
+- FLOPs per token and parameter counts come from ftguide.model (matrix multiplications plus
+  PaLM's attention term; 6·N beside it).
 - Model-FLOP utilisation (MFU) = tokens/s × FLOPs per token ÷ peak FLOP/s of the flavor, where
   peak = MI250 GPUs × peak BF16 FLOP/s per GPU (accelerators.csv).
 - Every check gives one verdict per guide row: "pass", "flag", "unknown" (an input is missing,
   e.g. the dataset size) or "n/a" (nothing to compare with).
+- The vendor's second source (vendor_measurements.csv) is set beside the guide: the tutorials'
+  own figures, their training logs and the scripts' step timer.
 """
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from ftguide import model
+from ftguide.model import parameter_count, peak_flops  # noqa: F401 (part of this module's interface)
 from ftguide.throughput import run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
@@ -28,52 +32,19 @@ CHECKS = {
     "check_tokens": "Reported throughput × training time matches the run's tokens",
     "check_vram_capacity": "VRAM within the flavor's memory",
     "check_vram_growth": "VRAM does not fall on a larger flavor",
+    "check_startup": "Training time mostly compute, not start-up",
 }
 
 
-def parameter_count(models: pd.DataFrame) -> pd.Series:
-    """Parameters of each model, by model name, counted from its architecture columns."""
-    m = models.set_index("model")
-    d, kv_width = m["hidden_size"], m["kv_heads"] * m["hidden_size"] // m["attention_heads"]
-    attention = 2 * d * d + 2 * d * kv_width  # Q and output: d×d; K and V: d×(KV heads × head size)
-    attention += np.where(m["qkv_bias"], d + 2 * kv_width, 0) + np.where(m["linear_bias"], d, 0)
-    matrices = np.where(m["mlp"] == "gated", 3, 2)  # gated: gate, up and down; plain: up and down
-    feed_forward = matrices * d * m["ffn_size"]
-    feed_forward += np.where(m["linear_bias"], (matrices - 1) * m["ffn_size"] + d, 0)
-    norm = np.where(m["norm"] == "layernorm", 2 * d, d)  # LayerNorm has a bias as well as a scale
-    block = attention + feed_forward + 2 * norm  # one norm before attention, one before the MLP
-    embeddings = m["vocab_size"] * d * np.where(m["tied_embeddings"], 1, 2) + m["learned_positions"] * d
-    return (m["layers"] * block + norm + embeddings).astype("int64").rename("params")
-
-
 def model_flops_per_token(models: pd.DataFrame, sequence_length) -> pd.DataFrame:
-    """Training FLOPs per token of each model at one sequence length: 6·N and PaLM side by side.
-
-    The attention term is PaLM's 12·L·H·Q·T; H·Q, query heads × head size, is the hidden size.
-    """
-    m = models.set_index("model")
-    params = parameter_count(models)
-    attention = (12 * m["layers"] * m["hidden_size"] * sequence_length).astype(float)
-    return pd.DataFrame({
-        "params": params,
-        "flops_6n": 6.0 * params,
-        "flops_attention": attention,
-        "flops_palm": 6.0 * params + attention,
-    })
+    """Training FLOPs per token of each model at one sequence length (ftguide.model's count, with
+    6·N and PaLM's 6·N + 12·L·H·Q·T beside it)."""
+    return model.flops_per_token(models, sequence_length)
 
 
 def flops_per_token(guide: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     """The same for every guide row, at the row's own sequence length."""
-    parts = [model_flops_per_token(models, length).loc[rows["model"]].set_axis(rows.index)
-             for length, rows in guide.groupby("sequence_length")]
-    return pd.concat(parts).loc[guide.index]
-
-
-def peak_flops(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.Series:
-    """Peak dense BF16 FLOP/s of each row's flavor: MI250 GPUs × peak per GPU."""
-    flavor = accelerators.set_index("accelerator")
-    per_flavor = flavor["mi250_gpus"] * flavor["peak_bf16_tflops_per_gpu"] * 1e12
-    return guide["accelerator"].map(per_flavor).rename("peak_flops")
+    return model.row_flops(guide, models)
 
 
 def mfu(tokens_per_s, flops_per_token, peak):
@@ -106,20 +77,28 @@ def audit(tables, epochs=1, train_samples=None, tokens_tolerance=TOKENS_TOLERANC
 
     `epochs` and `train_samples` (model -> samples, overriding datasets.csv) are the assumption
     behind the training-time reading; rows whose dataset size is unknown get NaN and "unknown".
+    The start-up overhead is the time model's (ftguide.model.time_table) under the same epochs.
     """
     guide = tables.guide
     out = guide[["model", "accelerator", "gpus", "batch_size", "sequence_length", "vram_mib",
                  "flavor_memory_mib", "training_time_min", "throughput_tokens_per_s"]].copy()
     out = out.join(flops_per_token(guide, tables.models))
     out["peak_flops"] = peak_flops(guide, tables.accelerators)
-    out["mfu_reported"] = mfu(out["throughput_tokens_per_s"], out["flops_palm"], out["peak_flops"])
+    out["mfu_reported"] = mfu(out["throughput_tokens_per_s"], out["flops"], out["peak_flops"])
     out["mfu_reported_6n"] = mfu(out["throughput_tokens_per_s"], out["flops_6n"], out["peak_flops"])
     out["run_tokens"] = run_tokens(guide, tables.datasets, epochs, train_samples)
     out["throughput_from_time"] = time_based_throughput(guide, tables.datasets, epochs, train_samples)
-    out["mfu_from_time"] = mfu(out["throughput_from_time"], out["flops_palm"], out["peak_flops"])
+    out["mfu_from_time"] = mfu(out["throughput_from_time"], out["flops"], out["peak_flops"])
     out["mfu_from_time_6n"] = mfu(out["throughput_from_time"], out["flops_6n"], out["peak_flops"])
     # Tokens the reported throughput would process in the training time, over the run's tokens.
     out["tokens_ratio"] = out["throughput_tokens_per_s"] * out["training_time_min"] * 60 / out["run_tokens"]
+    # Step time the throughput column implies, and the shortest the hardware allows at 100%.
+    tokens_per_step = out["batch_size"] * out["sequence_length"]
+    out["implied_step_s"] = tokens_per_step / out["throughput_tokens_per_s"]
+    out["floor_step_s"] = tokens_per_step * out["flops"] / out["peak_flops"]
+    times = model.time_table(tables, epochs)
+    out["overhead_min"] = times["overhead_min"]
+    out["startup_share"] = times["startup_share"]
 
     known = out["run_tokens"].notna()
     out["check_mfu_reported"] = verdict(out["mfu_reported"] <= 1)
@@ -128,6 +107,7 @@ def audit(tables, epochs=1, train_samples=None, tokens_tolerance=TOKENS_TOLERANC
     out["check_tokens"] = verdict(within, known)
     out["check_vram_capacity"] = verdict(out["vram_mib"] <= out["flavor_memory_mib"])
     out["check_vram_growth"] = vram_growth_verdict(guide)
+    out["check_startup"] = verdict(out["startup_share"] < model.STARTUP_DOMINATED)
     return out
 
 
@@ -140,16 +120,18 @@ def check_counts(result: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+TESTED_BY = {
+    "Throughput": ["check_mfu_reported"],
+    "Training time": ["check_mfu_from_time", "check_startup"],
+    "Throughput against training time": ["check_tokens"],
+    "VRAM usage": ["check_vram_capacity", "check_vram_growth"],
+}
+
+
 def column_reliability(result: pd.DataFrame) -> pd.DataFrame:
     """Which guide columns a reader can plan with, decided by the checks that test each one."""
-    tested_by = {
-        "Throughput": ["check_mfu_reported"],
-        "Training time": ["check_mfu_from_time"],
-        "Throughput against training time": ["check_tokens"],
-        "VRAM usage": ["check_vram_capacity", "check_vram_growth"],
-    }
     rows = []
-    for column, checks in tested_by.items():
+    for column, checks in TESTED_BY.items():
         verdicts = result[checks]
         flagged = (verdicts == FLAG).any(axis=1)
         checked = (verdicts.isin([PASS, FLAG])).any(axis=1)
@@ -164,8 +146,8 @@ def column_reliability(result: pd.DataFrame) -> pd.DataFrame:
 
 def _advice(column: str, result: pd.DataFrame, flagged: int, checked: int) -> str:
     """A verdict in words, from the counts, so the summary follows the data."""
-    unchecked = len(result) - checked
-    unknown_note = f"; {unchecked} rows cannot be checked (dataset size unknown)" if unchecked else ""
+    unknown = int((result["run_tokens"].isna()).sum())
+    unknown_note = f"; {unknown} rows cannot be checked (dataset size unknown)" if unknown else ""
     if not checked:
         return "cannot be checked: no row has the inputs this check needs"
     if column == "Throughput":
@@ -174,10 +156,15 @@ def _advice(column: str, result: pd.DataFrame, flagged: int, checked: int) -> st
                     "plan with the training-time reading")
         return "yes: no row needs more than the hardware's peak"
     if column == "Training time":
-        if flagged:
-            return f"with care: {flagged} of {checked} rows need more than 100% of peak{unknown_note}"
-        return (f"yes, under the stated assumption: all {checked} rows with a known dataset size "
-                f"need at most 100% of peak{unknown_note}")
+        over = int((result["check_mfu_from_time"] == FLAG).sum())
+        startup = int((result["check_startup"] == FLAG).sum())
+        startup_note = (f"; {startup} rows are mostly start-up: use them as a whole run, not as a "
+                        "rate to scale" if startup else "")
+        if over:
+            return f"with care: {over} rows need more than 100% of peak{startup_note}{unknown_note}"
+        known = int(result["run_tokens"].notna().sum())
+        return (f"yes, under the stated assumption: all {known} rows with a known dataset size "
+                f"need at most 100% of peak{startup_note}{unknown_note}")
     if column == "Throughput against training time":
         if flagged:
             ratio = result.loc[result["check_tokens"] == FLAG, "tokens_ratio"]
@@ -187,3 +174,152 @@ def _advice(column: str, result: pd.DataFrame, flagged: int, checked: int) -> st
     if flagged:
         return f"with care: {flagged} of {checked} rows flagged; ask Moreh before relying on them"
     return f"yes: all {checked} rows consistent"
+
+
+def join(names) -> str:
+    """Names in prose: "a", "a and b", "a, b and c"."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _span(values, fmt="{:.0%}") -> str:
+    return f"{fmt.format(values.min())} to {fmt.format(values.max())}"
+
+
+def epochs_text(epochs) -> str:
+    if isinstance(epochs, Mapping):
+        return "the epochs set per model"
+    return f"{epochs:g} epoch" + ("" if epochs == 1 else "s")
+
+
+def summary_points(result: pd.DataFrame, epochs=1) -> dict:
+    """The page's summary, one plain sentence per guide column, following the verdicts.
+
+    Plain text (model names included): the page glues each with {glue:text}, which escapes it.
+    """
+    known = result["mfu_from_time"].notna()
+    flagged = result["check_mfu_reported"] == FLAG
+    if flagged.any():
+        throughput = (f"It cannot be taken at face value: {flagged.sum()} of {len(result)} rows imply "
+                      "that the GPUs did more arithmetic per second than their peak allows, "
+                      f"{_span(result.loc[flagged, 'mfu_reported'])} of peak.")
+    else:
+        throughput = f"It is physically possible in every row: {_span(result['mfu_reported'])} of peak."
+    assumption = f"the tutorial's dataset, padded to the sequence length, for {epochs_text(epochs)}"
+    if not known.any():
+        training = "It cannot be checked: no row has a known dataset size."
+    else:
+        mfu_known = result.loc[known, "mfu_from_time"]
+        over = int((mfu_known > 1).sum())
+        training = (f"It is {'doubtful' if over else 'plausible'} under the stated assumption "
+                    f"({assumption}): the {known.sum()} rows whose dataset size is known imply "
+                    f"{_span(mfu_known)} of peak" + (f", {over} of them more than 100%." if over else "."))
+        if (~known).any():
+            training += (f" The other {(~known).sum()} rows ({join(sorted(result.loc[~known, 'model'].unique()))}) "
+                         "cannot be checked: their dataset size is unknown.")
+    startup = result[result["check_startup"] == FLAG]
+    if len(startup):
+        training += (f" In {len(startup)} rows ({join(startup['model'] + ' on ' + startup['accelerator'])}) "
+                     "start-up is at least half the time: those times do not scale with the data.")
+    ratio = result.loc[known, "tokens_ratio"]
+    planning = ("The two readings of throughput cannot be compared: no dataset size is known." if not len(ratio)
+                else f"In the training time, the reported throughput would process {_span(ratio, '{:.1f}')} "
+                     "times the run's tokens. A run planned with the throughput column looks that many "
+                     "times faster, and each token that many times cheaper, than one planned from the "
+                     "training time; the cost and planning pages show both.")
+    over = int((result["check_vram_capacity"] == FLAG).sum())
+    falls = result[result["check_vram_growth"] == FLAG]
+    vram = "It fits the flavor's memory in every row" if not over else f"It exceeds the flavor's memory in {over} rows"
+    vram += (f"; it falls on a larger flavor for {join(falls['model'] + ' on ' + falls['accelerator'])}, "
+             "which is worth asking about." if len(falls) else ".")
+    return {"throughput": throughput, "training_time": training, "planning": planning, "vram": vram}
+
+
+# --- the vendor's second source beside the guide -------------------------------------------------
+
+def timer_evidence(vendor: pd.DataFrame) -> pd.DataFrame:
+    """Per quickstart script: the lines where the step timer starts and stops, and where the host
+    first waits for the device (loss.item()), with the file and commit."""
+    code = vendor[vendor["kind"].isin(["script_timer_start", "script_timer_stop", "script_first_sync"])]
+    lines = code.pivot_table(index=["file", "commit"], columns="kind", values="line", aggfunc="first")
+    quotes = code.pivot_table(index=["file", "commit"], columns="kind", values="quote", aggfunc="first")
+    out = lines.join(quotes.add_suffix("_code")).reset_index()
+    out["stops_before_sync"] = out["script_timer_stop"] < out["script_first_sync"]
+    return out
+
+
+def steady_log_steps(vendor: pd.DataFrame) -> pd.DataFrame:
+    """Log lines after each run's first logged step (which carries compilation and start-up)."""
+    logs = vendor[vendor["kind"].str.startswith("log_step")]
+    first = logs.groupby(["file", "batch_size"])["step"].transform("min")
+    return logs[logs["step"] > first]
+
+
+def log_step_times(vendor: pd.DataFrame) -> pd.DataFrame:
+    """Steady step durations of the logs: printed where the log has them, else batch ×
+    sequence ÷ printed throughput."""
+    steady = steady_log_steps(vendor)
+    line = steady["file"] + ":" + steady["line"].astype(str)
+    durations = steady[steady["kind"] == "log_step_duration"].assign(seconds=lambda f: f["value"])
+    rates = steady[(steady["kind"] == "log_step_throughput") & ~line.isin(line[durations.index])]
+    rates = rates.assign(seconds=rates["batch_size"] * rates["sequence_length"] / rates["value"])
+    return pd.concat([durations, rates]).sort_index()
+
+
+def second_source(tables) -> pd.DataFrame:
+    """Per guide row: the vendor's other figures for the same model, flavor and sequence length."""
+    vendor = tables.vendor_measurements
+    runs = vendor[vendor["accelerator"].notna()]
+    key = ["model", "accelerator", "sequence_length"]
+    steady = steady_log_steps(runs)
+
+    def first(kind, column="value"):
+        return runs[runs["kind"] == kind].groupby(key)[column].first()
+
+    figures = {
+        "vendor_batch": runs[runs["kind"].str.startswith("log_step")].groupby(key)["batch_size"].first(),
+        "tutorial_throughput": first("tutorial_throughput"),
+        "log_throughput_median": steady[steady["kind"] == "log_step_throughput"].groupby(key)["value"].median(),
+        "tutorial_time_min": first("tutorial_training_time"),
+        "moreh_smi_mib": first("moreh_smi_memory"),
+    }
+    out = tables.guide[key + ["batch_size", "throughput_tokens_per_s", "training_time_min", "vram_mib"]].copy()
+    index = pd.MultiIndex.from_frame(out[key])
+    for name, values in figures.items():
+        out[name] = values.reindex(index).to_numpy()
+    return out
+
+
+def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
+    """Start-up each logged run shows: graph compilation, choice of parallel layout, and the first
+    step where its log prints its duration (it includes the first compilation of the step)."""
+    startup = vendor[vendor["kind"] == "log_startup"]
+    phases = startup.pivot_table(index=["model", "accelerator", "file"], columns=startup["id"].str.rsplit("-", n=1).str[1],
+                                 values="value", aggfunc="first") / 1000
+    durations = vendor[vendor["kind"] == "log_step_duration"]
+    first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()
+    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"})
+    out["first_step_s"] = first_step.reindex(out.index)
+    out["total_min"] = out[["compile_s", "select_s", "first_step_s"]].sum(axis=1, min_count=1) / 60
+    return out.reset_index()
+
+
+def epochs_comparison(tables, choices=(1, 3)) -> pd.DataFrame:
+    """The training-time reading under each number of epochs: what passes, and the time model's fit."""
+    rows = []
+    for epochs in choices:
+        result = audit(tables, epochs=epochs)
+        times = model.time_table(tables, epochs)
+        summary = model.time_summary(times)
+        known = result["mfu_from_time"].notna()
+        rows.append({
+            "epochs": epochs,
+            "rows checked": int(known.sum()),
+            "rows above 100% of peak": int((result.loc[known, "mfu_from_time"] > 1).sum()),
+            "MFU from time, lowest": result.loc[known, "mfu_from_time"].min(),
+            "MFU from time, highest": result.loc[known, "mfu_from_time"].max(),
+            "time model: overhead (min)": summary["overhead_min"],
+            "time model: MFU": summary["mfu"],
+            "rows the time model rules out": summary["impossible"],
+        })
+    return pd.DataFrame(rows)

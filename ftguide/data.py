@@ -30,6 +30,7 @@ class GuideData:
     datasets: pd.DataFrame
     prices: pd.DataFrame
     throughput_references: pd.DataFrame = None  # public H100/A100 tokens/s/GPU, for the cost page
+    vendor_measurements: pd.DataFrame = None  # the vendor's tutorials, logs and moreh-smi readings
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -200,7 +201,8 @@ def load(data_dir=DATA_DIR) -> GuideData:
     guide = add_derived(read("parameter_guide"), accelerators)
     return GuideData(guide=guide, accelerators=accelerators, models=read("models"),
                      datasets=datasets, prices=read("prices"),
-                     throughput_references=read("throughput_references"))
+                     throughput_references=read("throughput_references"),
+                     vendor_measurements=read("vendor_measurements"))
 
 
 def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame:
