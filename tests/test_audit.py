@@ -1,33 +1,23 @@
 """The audit against hand arithmetic: parameter counts, FLOPs per token, MFU and the checks."""
 
-import shutil
 
 import pandas as pd
 import pytest
 
-from ftguide import DATA_DIR, load
+from ftguide import load
 from ftguide.audit import (FLAG, NOT_APPLICABLE, PASS, UNKNOWN, audit, check_counts,
                            column_reliability, epochs_comparison, flops_per_token,
                            model_flops_per_token, parameter_count, peak_flops, summary_points)
 from ftguide.throughput import run_tokens, time_based_throughput
+from tests.conftest import guide_row as row
 
 TFLOPS = 1e12
 LLAMA3_FLOPS = 46_638_563_328  # 6 × matmul weights + 12·L·H·T (see test_model.py)
 
 
 @pytest.fixture(scope="module")
-def tables():
-    return load()
-
-
-@pytest.fixture(scope="module")
 def result(tables):
     return audit(tables)
-
-
-@pytest.fixture
-def data_copy(tmp_path):
-    return shutil.copytree(DATA_DIR, tmp_path / "data")
 
 
 def edit_csv(path, row_key, column, value):
@@ -38,11 +28,6 @@ def edit_csv(path, row_key, column, value):
     frame.to_csv(path, index=False, lineterminator="\n")
 
 
-def row(result, model, accelerator, sequence_length=1024):
-    match = result[(result["model"] == model) & (result["accelerator"] == accelerator)
-                   & (result["sequence_length"] == sequence_length)]
-    assert len(match) == 1
-    return match.iloc[0]
 
 
 # --- parameter counts --------------------------------------------------------------------------

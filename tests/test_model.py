@@ -1,29 +1,17 @@
 """The fine-tuning model against hand arithmetic: FLOPs, memory terms, time bounded by peak."""
 
-import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ftguide import DATA_DIR, DataError, load, validate
+from ftguide import DataError, load, validate
 from ftguide import model
 from ftguide.audit import second_source, timer_evidence
 
 MI250 = 362.1e12
 MIB = 2**20
-
-
-@pytest.fixture(scope="module")
-def tables():
-    return load()
-
-
-@pytest.fixture
-def data_copy(tmp_path):
-    return shutil.copytree(DATA_DIR, tmp_path / "data")
 
 
 def by_model(frame, name, accelerator=None, source=None):
@@ -216,12 +204,12 @@ def test_a_unit_that_does_not_fit_the_kind_is_refused(data_copy):
 
 # --- the page follows data/ --------------------------------------------------------------------
 
-def test_the_model_page_changes_when_data_changes(tmp_path, run_page):
+def test_the_model_page_changes_when_data_changes(data_copy, run_page):
     def text_of(outputs):
         return "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/html", ""))
                          for o in outputs)
 
-    shutil.copytree(DATA_DIR, tmp_path / "data")
+    tmp_path = data_copy.parent
     before = text_of(run_page("model", tmp_path))
     guide = pd.read_csv(tmp_path / "data" / "parameter_guide.csv", dtype=str, keep_default_na=False)
     guide.loc[(guide["model"] == "Mistral 7B") & (guide["accelerator"] == "8xlarge"), "training_time_min"] = "60"
