@@ -9,6 +9,7 @@ import re
 
 import pandas as pd
 
+from ftguide import model
 from ftguide.throughput import READINGS, time_based_throughput
 
 SECONDS_PER_HOUR = 3600
@@ -84,8 +85,13 @@ def cost_table(tables, price: float | None = None, epochs: float = 1) -> pd.Data
     out["price_per_gpu_hour"] = price
     out["gpu_hours"] = guide["gpus"] * guide["training_time_min"] / 60
     out["run_cost"] = run_cost(price, guide["gpus"], guide["training_time_min"])
-    out["throughput_reported"] = guide["throughput_tokens_per_s"].astype(float)
-    out["throughput_from_time"] = time_based_throughput(guide, tables.datasets, epochs)
+    # Physics first: no reading may be faster than the flavor at 100% of peak (ftguide.model); the
+    # source's figure stays beside the bounded one.
+    at_peak = model.peak_flops(guide, tables.accelerators) / model.row_flops(guide, tables.models)["flops"]
+    out["throughput_at_peak"] = at_peak
+    out["throughput_reported_source"] = guide["throughput_tokens_per_s"].astype(float)
+    out["throughput_reported"] = out["throughput_reported_source"].clip(upper=at_peak)
+    out["throughput_from_time"] = time_based_throughput(guide, tables.datasets, epochs).clip(upper=at_peak)
     for reading in READINGS:
         out[f"cost_per_m_{reading}"] = cost_per_million_tokens(
             price, guide["gpus"], out[f"throughput_{reading}"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ftguide import model
 from ftguide.cost import SECONDS_PER_HOUR, mi250_assumption, run_cost
 from ftguide.throughput import READINGS, time_based_throughput
 
@@ -89,7 +90,7 @@ def plan(tables, model, *, samples=None, tokens=None, sequence_length=None, epoc
     budget = None if budget is None else positive_number("budget", budget)
 
     run_tokens = tokens_per_epoch * epochs
-    table = predict(rows, tables.datasets, run_tokens, sequence_length, samples, price)
+    table = predict(rows, tables, run_tokens, sequence_length, samples, price)
     table["fits"] = fits(table, deadline_h, budget)
     table["recommended"] = False  # set on the chosen row by recommend()
     notes += explain_gaps(rows, tables.datasets, table, model, sequence_length)
@@ -100,13 +101,22 @@ def plan(tables, model, *, samples=None, tokens=None, sequence_length=None, epoc
                 table=table, recommended=recommended, message=message, notes=notes)
 
 
-def predict(rows, datasets, run_tokens, sequence_length, samples, price) -> pd.DataFrame:
-    """Hours and cost under both readings, for the rows measured at the reader's sequence length."""
+def predict(rows, tables, run_tokens, sequence_length, samples, price) -> pd.DataFrame:
+    """Hours and cost under both readings, for the rows measured at the reader's sequence length.
+
+    Physics first: no reading may be faster than the flavor's peak. `hours_at_peak` is the run's
+    arithmetic at 100% of peak (ftguide.model); a reading that implies less time is raised to it,
+    and `hours_reported_source` keeps the source's own figure beside the bounded one.
+    """
     measured = rows["sequence_length"] == sequence_length
     rates = {
         "reported": rows["throughput_tokens_per_s"].astype(float),
-        "from_time": time_based_throughput(rows, datasets, GUIDE_EPOCHS),
+        "from_time": time_based_throughput(rows, tables.datasets, GUIDE_EPOCHS),
     }
+    flops = model.flops_per_token(tables.models, sequence_length)["flops"]
+    peak_per_gpu = rows["accelerator"].map(
+        tables.accelerators.set_index("accelerator")["peak_bf16_tflops_per_gpu"]) * 1e12
+    at_peak = model.compute_seconds(run_tokens, rows["model"].map(flops), rows["gpus"], peak_per_gpu)
     out = pd.DataFrame({
         "accelerator": rows["accelerator"],
         "gpus": rows["gpus"],
@@ -117,9 +127,12 @@ def predict(rows, datasets, run_tokens, sequence_length, samples, price) -> pd.D
         "why_not": [why_guide_settings_fail(row, sequence_length, samples) for _, row in rows.iterrows()],
         "headroom_mib": rows["flavor_memory_mib"] - rows["vram_mib"],
         "headroom_share": 1 - rows["vram_share"],
+        "hours_at_peak": (at_peak / SECONDS_PER_HOUR).where(measured),
     })
     for reading, rate in rates.items():
-        hours = (run_tokens / rate / SECONDS_PER_HOUR).where(measured)
+        source = (run_tokens / rate / SECONDS_PER_HOUR).where(measured)
+        out[f"hours_{reading}_source"] = source
+        hours = source.where(source.isna() | (source >= out["hours_at_peak"]), out["hours_at_peak"])
         out[f"hours_{reading}"] = hours
         out[f"cost_{reading}"] = run_cost(price, rows["gpus"], hours * 60)
     # Plan on the slower reading: a plan that is too pessimistic costs less than a missed deadline.
@@ -214,6 +227,11 @@ def explain_gaps(rows, datasets, table, model, sequence_length) -> list:
         notes.append(f"Only the reported throughput is available for {model}: the size of its "
                      f"tutorial dataset ({dataset}) is unknown, so the training time cannot be "
                      "turned into a rate.")
+    raised = table[table["hours_reported_source"] < table["hours_at_peak"]]
+    if len(raised):
+        notes.append(f"The reported throughput implies more than 100% of the MI250s' peak on "
+                     f"{', '.join(raised['accelerator'])}: those hours are raised to the run's "
+                     "arithmetic at 100% of peak, which no real run reaches (see the audit page).")
     notes.append("Memory headroom is the guide's measurement at its batch size and sequence length.")
     return notes
 
