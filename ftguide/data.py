@@ -70,7 +70,8 @@ def schema(data_dir=DATA_DIR) -> frictionless.Package:
         raise DataError(f"{path}: {error.error.message}; expected a valid Frictionless Data Package") from None
     missing = [name for name in RESOURCES if not package.has_resource(name)]
     if missing:
-        raise DataError(f"{path}: no resource named {', '.join(missing)}; expected the resources {list(RESOURCES)}")
+        raise DataError(f"{path}: no resource named {', '.join(missing)}; "
+                        f"expected the resources {list(RESOURCES)}")
     return package
 
 
@@ -135,8 +136,8 @@ def _check_file(data_dir: Path, resource) -> list:
     """What Frictionless forgives, guesses or misplaces: encoding, last newline, the exact header
     in the declared dialect, at least one data row. Returns the physical line of each record."""
     path = data_dir / resource.path
-    text = _utf8_text(path)
     dialect = _dialect(resource)
+    text = _utf8_text(path, resource.schema.field_names, dialect.delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter,
                         quotechar=dialect.quote_char, doublequote=dialect.double_quote)
     records, lines = [], []  # lines: where each record starts, so a quoted line break shifts nothing
@@ -154,7 +155,7 @@ def _check_file(data_dir: Path, resource) -> list:
     return lines
 
 
-def _utf8_text(path: Path) -> str:
+def _utf8_text(path: Path, names: list, delimiter: str) -> str:
     """The file as UTF-8 text, or a DataError that says which line holds the bad byte."""
     if not path.exists():
         raise DataError(f"{path}: file is missing; the data package lists it")
@@ -176,8 +177,12 @@ def _utf8_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         line_start = raw.rfind(b"\n", 0, error.start) + 1
+        before = raw[line_start:error.start].decode("utf-8", "replace")
+        column = next(csv.reader([before], delimiter=delimiter), [""])
+        name = names[len(column) - 1] if 0 < len(column) <= len(names) else len(column)
         raise DataError(
-            f"{path}, line {line}, byte {error.start - line_start + 1} of the line: found the byte "
+            f"{path}, line {line}, column '{name}', byte {error.start - line_start + 1} of the line: "
+            f"found the byte "
             f"0x{raw[error.start]:02X}, which is not UTF-8 (a file saved as Latin-1 or Windows-1252?); "
             "expected UTF-8 text (save it as 'CSV UTF-8')"
         ) from None

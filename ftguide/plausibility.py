@@ -123,7 +123,8 @@ def _models(models: pd.DataFrame, at) -> list:
                        f"'{row.position_encoding}'; expected {expected}")
         count = counted[row.model]
         # The count is only worth comparing once the architecture it comes from holds together.
-        if len(out) == before and pd.notna(row.published_params) and abs(row.published_params / count - 1) > PUBLISHED_PARAMS_TOLERANCE:
+        gap = abs(row.published_params / count - 1)
+        if len(out) == before and pd.notna(gap) and gap > PUBLISHED_PARAMS_TOLERANCE:
             out.append(f"{where('published_params')}: found {row.published_params:,.0f}; expected within "
                        f"{PUBLISHED_PARAMS_TOLERANCE:.0%} of the {count:,} parameters counted from the "
                        "architecture (a whole number of parameters, not billions)")

@@ -60,7 +60,8 @@ BAD_EDITS = {
     # Text a spreadsheet would run when a reader opens the downloaded CSV.
     "formula in a price source": (PRICES, replace(b"RunPod GPU pricing page", b'"=HYPERLINK(""http://x"",""y"")"'),
                                   ["line 3 (data row 2), column 'source'", "formula"]),
-    "formula in a changelog description": (CHANGES, replace(b'"First import of the guide', b'"@SUM(A1) import of the guide'),
+    "formula in a changelog description": (CHANGES, replace(b'"First import of the guide',
+                                                           b'"@SUM(A1) import of the guide'),
                                            ["line 2 (data row 1), column 'description'", "formula"]),
     # Implausible values: each against the others.
     "throughput x1000": (GUIDE, replace(b",93291\n", b",93291000\n"),
@@ -92,7 +93,8 @@ BAD_EDITS = {
                   ["line 2 (data row 1), column 'peak_bf16_tflops_per_gpu'", "from 100 to 1000"]),
     "KV heads above heads": (MODELS, replace(b",32,4096,32,8,14336,128256,", b",32,4096,32,64,14336,128256,"),
                              ["line 2 (data row 1), column 'kv_heads'", "divisor of attention_heads"]),
-    "hidden size not a multiple of heads": (MODELS, replace(b",32,4096,32,8,14336,128256,", b",32,4100,32,8,14336,128256,"),
+    "hidden size not a multiple of heads": (MODELS, replace(b",32,4096,32,8,14336,128256,",
+                                                            b",32,4100,32,8,14336,128256,"),
                                             ["line 2 (data row 1), column 'hidden_size'"]),
     "published parameters in billions": (MODELS, replace(b",8030261248,", b",8,"),
                                          ["line 2 (data row 1), column 'published_params'", "not billions"]),
@@ -105,7 +107,8 @@ BAD_EDITS = {
     "price low above high": (PRICES, replace(b",1.00,2.50,", b",2.50,1.00,"),
                              ["line 2 (data row 1), column 'price_low'", "price_low <= price per GPU-hour <= price_high"]),
     "range with one end": (PRICES, replace(b",1.50,1.85,", b",1.50,,"), ["line 11 (data row 10), column 'price_high'"]),
-    "valid_until before date_seen": (PRICES, replace(b"RunPod GPU pricing page,,,,", b"RunPod GPU pricing page,,,2026-01-01,"),
+    "valid_until before date_seen": (PRICES, replace(b"RunPod GPU pricing page,,,,",
+                                                     b"RunPod GPU pricing page,,,2026-01-01,"),
                                      ["line 3 (data row 2), column 'valid_until'", "before date_seen"]),
     "price seen in 2099": (PRICES, replace(b",2026-10-19,", b",2099-10-19,"),
                            ["line 3 (data row 2), column 'date_seen'", "no later than today"]),
@@ -132,10 +135,14 @@ BAD_EDITS = {
     "header only": (GUIDE, lambda raw: raw.splitlines(keepends=True)[0], ["no data rows"]),
     # Messages that must point at the right place.
     "non-UTF-8 byte on line 11": (GUIDE, replace(b"Qwen1.5 7B,24.5.0,2xlarge", b"Qw\xe9n1.5 7B,24.5.0,2xlarge"),
-                                  ["line 11, byte 3", "0xE9", "not UTF-8"]),
+                                  ["line 11, column 'model', byte 3", "0xE9", "not UTF-8"]),
+    "Windows-1252 byte in a later column": (PRICES, replace(b"CoreWeave GPU cloud pricing (8x H100",
+                                                            b"CoreWeave GPU cloud pricing (8\xd7 H100"),
+                                            ["line 7, column 'source', byte", "0xD7"]),
     "UTF-16 file": (GUIDE, lambda raw: raw.decode().encode("utf-16"), ["UTF-16"]),
     "quoted line break before a bad value": (
-        PRICES, lambda raw: replace(b",1.39,", b",1390,")(replace(b"RunPod GPU pricing page,", b'"RunPod GPU\npricing page",')(raw)),
+        PRICES, lambda raw: replace(b",1.39,", b",1390,")(
+            replace(b"RunPod GPU pricing page,", b'"RunPod GPU\npricing page",')(raw)),
         ["line 6 (data row 4), column 'price_per_instance_hour'"]),
     "Cyrillic letter in a model name": (GUIDE, replace(b"Llama3 8B,", "Llama3 8\u0412,".encode()),
                                         ["line 2 (data row 1), column 'model'", "U+0412 CYRILLIC CAPITAL LETTER VE"]),
@@ -148,7 +155,8 @@ BAD_EDITS = {
     "broken datapackage.json": (PACKAGE, lambda raw: raw[:500], ["line 16, column", "expected valid JSON"]),
     "unknown field type in the schema": (PACKAGE, schema_edit(lambda p: field(p, "models", "layers").update(type="int")),
                                          ["expected a valid Frictionless Data Package"]),
-    "bad pattern in the schema": (PACKAGE, schema_edit(lambda p: field(p, "changes", "file")["constraints"].update(pattern="[")),
+    "bad pattern in the schema": (PACKAGE, schema_edit(
+        lambda p: field(p, "changes", "file")["constraints"].update(pattern="[")),
                                   ["cannot check the data with this schema"]),
     "resource dropped from the schema": (PACKAGE, schema_edit(lambda p: p["resources"].pop()),
                                          ["no resource named changes"]),
