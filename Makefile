@@ -26,15 +26,23 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	touch $@
 
 # Build into $(STAGE) and replace $(BUILD)/html only when the build succeeded, so a failed build
-# never leaves a half-built site that looks valid.
+# never leaves a half-built site that looks valid. $(BUILD)/html is a symlink to a complete copy
+# ($(BUILD)/site.XXXXXX): a new copy is published by renaming a new symlink over it, one rename(2),
+# so a reader (or a process killed mid-swap) always finds a whole site. The copy it replaced is
+# kept until the next publish, for readers still loading its pages; older ones are removed.
 site: setup
 	$(PY) -m ftguide validate
 	@if [ "$$(cat $(STAGE)/inputs.sha 2>/dev/null)" != "$(INPUTS_HASH)" ]; then \
 	  echo "data/ or ftguide/ changed: clearing the execution cache"; rm -rf $(STAGE); fi
 	$(JB) build . --path-output $(STAGE) -n -W --keep-going $(if $(wildcard $(STAGE)),,--all)
 	echo "$(INPUTS_HASH)" > $(STAGE)/inputs.sha
-	rm -rf $(BUILD)/html.new && cp -a $(STAGE)/_build/html $(BUILD)/html.new
-	rm -rf $(BUILD)/html && mv $(BUILD)/html.new $(BUILD)/html
+	@site=$$(mktemp -d $(BUILD)/site.XXXXXX) && chmod 755 $$site && cp -a $(STAGE)/_build/html/. $$site/ && \
+	previous=$$(readlink $(BUILD)/html 2>/dev/null || true) && \
+	if [ -d $(BUILD)/html ] && [ ! -L $(BUILD)/html ]; then \
+	  previous=site.directory; mv $(BUILD)/html $(BUILD)/$$previous; fi && \
+	ln -sfn $$(basename $$site) $(BUILD)/html.next && mv -T $(BUILD)/html.next $(BUILD)/html && \
+	for old in $(BUILD)/site.*; do \
+	  case "$$(basename $$old)" in "$$(basename $$site)"|"$$previous") ;; *) rm -rf "$$old";; esac; done
 	@echo
 	@echo "The site is in $(BUILD)/html/index.html."
 	@echo "Serve it with:  $(PY) -m http.server --directory $(BUILD)/html 8000"

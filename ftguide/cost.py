@@ -146,8 +146,19 @@ def break_even_price(mi250_tokens_per_s_per_gpu, reference_price: float,
     return reference_price * mi250_tokens_per_s_per_gpu / reference_tokens_per_s_per_gpu
 
 
-def model_size_billion(model: str) -> float:
-    """Size class from the guide's model name ('Llama2 13B' -> 13.0)."""
+def model_size_billion(model: str, models: pd.DataFrame | None = None) -> float:
+    """A model's size in billions of parameters.
+
+    From models.csv when given: the published count, else the count from the architecture, so a
+    model renamed in every file keeps its size. Without it, the size class in the name
+    ('Llama2 13B' -> 13.0).
+    """
+    if models is not None:
+        from ftguide.audit import parameter_count  # the architecture count lives with the audit
+
+        published = models.set_index("model")["published_params"].get(model)
+        params = published if pd.notna(published) else parameter_count(models)[model]
+        return float(params) / 1e9
     match = re.search(r"(\d+(?:\.\d+)?)B\b", model)
     if match is None:
         raise ValueError(f"no size such as '7B' in the model name {model!r}")
@@ -155,13 +166,13 @@ def model_size_billion(model: str) -> float:
 
 
 def matching_reference(references: pd.DataFrame, gpu: str, model: str, sequence_length: int,
-                       precision: str = "BF16") -> pd.Series:
+                       precision: str = "BF16", models: pd.DataFrame | None = None) -> pd.Series:
     """The reference run on `gpu` closest to a guide row: same precision, then the nearest
-    sequence length, then the nearest model size."""
+    sequence length, then the nearest model size (from `models`, the models.csv table, if given)."""
     rows = references[(references["gpu"] == gpu) & (references["precision"] == precision)]
     distance = pd.DataFrame({
         "sequence": (rows["sequence_length"] - sequence_length).abs(),
-        "size": (rows["params_billion"] - model_size_billion(model)).abs(),
+        "size": (rows["params_billion"] - model_size_billion(model, models)).abs(),
     })
     return rows.loc[distance.sort_values(["sequence", "size"]).index[0]]
 
@@ -174,8 +185,8 @@ def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.
     """
     out = costs[["model", "accelerator", "batch_size", "sequence_length", "gpus"]].copy()
     for gpu, price in reference_prices.items():
-        matched = [matching_reference(tables.throughput_references, gpu, row.model, row.sequence_length)
-                   for row in costs.itertuples()]
+        matched = [matching_reference(tables.throughput_references, gpu, row.model, row.sequence_length,
+                                      models=tables.models) for row in costs.itertuples()]
         out[f"{gpu} reference"] = [ref["reference"] for ref in matched]
         speed = pd.Series([ref["tokens_per_s_per_gpu"] for ref in matched], index=costs.index)
         for reading in READINGS:

@@ -1,14 +1,29 @@
-"""HTML tables for the pages: pandas Styler with units in headers and thousands separators."""
+"""HTML tables for the pages: pandas Styler with units in headers and thousands separators.
+
+Every string in a table may come from data/ (a model name, a price's source, a changelog line), so
+the cells, the row and column labels, the index names and the caption are all HTML-escaped: text
+such as ``<script>`` shows as written and never runs in the reader's browser.
+"""
+
+from html import escape
 
 import pandas as pd
 
 
 def styled(frame: pd.DataFrame, caption: str, table_id: str, percent=(), decimals=None):
-    """A Styler with a fixed id (so builds are reproducible) and readable numbers."""
-    styler = frame.style.set_uuid(table_id).set_caption(caption)
-    styler = styler.format(thousands=",", precision=0, na_rep="n/a")
+    """A Styler with a fixed id (so builds are reproducible), readable numbers and escaped text."""
+    # Styler escapes cells and labels but not index names or the caption: escape those here.
+    frame = frame.rename_axis(index=_escaped_names(frame.index), columns=_escaped_names(frame.columns))
+    styler = frame.style.set_uuid(table_id).set_caption(escape(str(caption)))
+    styler = styler.format(thousands=",", precision=0, na_rep="n/a", escape="html")
     if decimals:
-        styler = styler.format(decimals, subset=list(decimals), thousands=",", na_rep="n/a")
+        styler = styler.format(decimals, subset=list(decimals), thousands=",", na_rep="n/a", escape="html")
     if percent:
-        styler = styler.format("{:.1%}", subset=list(percent), na_rep="n/a")
+        styler = styler.format("{:.1%}", subset=list(percent), na_rep="n/a", escape="html")
+    for axis in ("index", "columns"):
+        styler = styler.format_index(escape="html", axis=axis, level=None)
     return styler.set_table_attributes('class="ftguide-table"')
+
+
+def _escaped_names(labels: pd.Index) -> list:
+    return [None if name is None else escape(str(name)) for name in labels.names]

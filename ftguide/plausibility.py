@@ -1,0 +1,263 @@
+"""Values checked against each other, after every cell has passed the schema.
+
+The schema checks one cell at a time; these checks catch what only shows against another value:
+a memory figure bigger than the flavor, a speed far beyond the hardware's peak, a price per
+GPU-hour no one charges, a date after today, a second assumption row that would silently lose.
+Each finding is one line naming file, line, column, what was found and what was expected.
+The bounds are generous on purpose: the guide's own figures that the audit page questions (a
+reported throughput of 311% of peak) must still load, so the site can show why they are doubtful.
+"""
+
+import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ftguide.data import add_derived, read_table
+from ftguide.text import shown
+
+# Model-FLOP utilisation (6·N FLOPs per token) a row may imply: the guide's reported throughput
+# reaches 311% of peak (the audit page flags it); a hundredth or five times peak is a typo.
+MFU_FLOOR, MFU_CEILING = 0.01, 5.0
+# Full fine-tuning with Adam in mixed precision keeps 16 bytes per parameter (weights, gradients,
+# FP32 master weights and two moments: Rajbhandari et al. 2020, ZeRO, "model states").
+STATE_BYTES_PER_PARAMETER = 16
+MIB = 2**20
+GCD_MEMORY_MIB = (32 * 1024, 64 * 1024)  # an MI250 GCD has 64 GiB; moreh-smi shows 65,520 MiB
+GPUS_PER_NODE = (1, 8)  # MI250 servers hold 4 (the MoAI flavors) or 8
+PRICE_PER_GPU_HOUR = (0.10, 20.0)  # USD; public listings in 2024-2026 lie between 0.2 and 13
+# Counted and published sizes agree within 0.2% in the data; the audit page shows any gap. Only a
+# factor of two or more, a count in billions or thousands, is a unit error to refuse.
+PUBLISHED_PARAMS_FACTOR = 2
+VALID_UNTIL_YEARS_AHEAD = 2
+ASSUMED_GPU = "MI250"  # the guide's GPU: its price is the one assumption row
+REFERENCE_GPUS = ("H100", "A100 80GB")  # the cost page sets MI250 costs beside these
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
+
+
+class Locator:
+    """'file, line L (data row R), column 'c'' for a table row, from the physical line map."""
+
+    def __init__(self, data_dir: Path, package, lines: dict):
+        self.data_dir, self.package, self.lines = data_dir, package, lines
+
+    def path(self, name: str) -> Path:
+        return self.data_dir / self.package.get_resource(name).path
+
+    def __call__(self, name: str, index: int, column: str) -> str:
+        line = self.lines[name][index + 1]  # record 0 is the header
+        return f"{self.path(name)}, line {line} (data row {index + 1}), column '{column}'"
+
+
+def findings(data_dir: Path, package, lines: dict) -> list:
+    """Every implausible value in the package, one message each (empty when all is well)."""
+    at = Locator(Path(data_dir), package, lines)
+    tables = {resource.name: read_table(data_dir, resource.name, package) for resource in package.resources}
+    today = datetime.date.today()
+    found = _formulas(tables, package, at)
+    found += _flavors(tables["accelerators"], at)
+    found += _models(tables["models"], at)
+    if not found:  # the guide's checks compute with the flavors and models: only once they hold
+        found += _guide(tables, at)
+    found += _prices(tables["prices"], at, today)
+    found += _references(tables["throughput_references"], tables["prices"], at, today)
+    found += _changes(tables["changes"], package, at, today)
+    return found
+
+
+def _formulas(tables: dict, package, at) -> list:
+    """Text a spreadsheet would run as a formula when a reader opens the downloadable CSV."""
+    out = []
+    for resource in package.resources:
+        table = tables[resource.name]
+        for field in resource.schema.fields:
+            if field.type != "string":
+                continue
+            for index, value in table[field.name].items():
+                if isinstance(value, str) and value.startswith(FORMULA_START):
+                    out.append(f"{at(resource.name, index, field.name)}: found {shown(value)}, which a "
+                               "spreadsheet would run as a formula; expected text that does not start "
+                               "with =, +, -, @, a tab or a carriage return")
+    return out
+
+
+def _flavors(accelerators: pd.DataFrame, at) -> list:
+    out = []
+    for index, row in accelerators.iterrows():
+        where = lambda column: at("accelerators", index, column)  # noqa: E731
+        if row.gcds != 2 * row.mi250_gpus:
+            out.append(f"{where('gcds')}: found {row.gcds}; expected 2 x mi250_gpus = {2 * row.mi250_gpus}"
+                       " (an MI250 has two GCDs)")
+        per_node = row.mi250_gpus / row.nodes
+        if row.mi250_gpus % row.nodes or not GPUS_PER_NODE[0] <= per_node <= GPUS_PER_NODE[1]:
+            fitting = [n for n in range(1, row.mi250_gpus + 1) if row.mi250_gpus % n == 0
+                       and GPUS_PER_NODE[0] <= row.mi250_gpus / n <= GPUS_PER_NODE[1]]
+            out.append(f"{where('nodes')}: found {row.nodes} servers for {row.mi250_gpus} MI250 GPUs; "
+                       f"expected a count that splits them evenly, at most {GPUS_PER_NODE[1]} per "
+                       f"server: one of {fitting}")
+        low, high = (row.gcds * bound for bound in GCD_MEMORY_MIB)
+        if not low <= row.memory_mib <= high:
+            out.append(f"{where('memory_mib')}: found {row.memory_mib:,} MiB for {row.gcds} GCDs; expected "
+                       f"{low:,} to {high:,} MiB ({GCD_MEMORY_MIB[0]:,} to {GCD_MEMORY_MIB[1]:,} MiB per "
+                       "GCD: an MI250 GCD has 64 GiB; the column is in MiB, not GiB)")
+    return out
+
+
+def _models(models: pd.DataFrame, at) -> list:
+    from ftguide.audit import parameter_count  # audit imports pages' helpers; import here, no cycle
+
+    out = []
+    counted = parameter_count(models)
+    for index, row in models.iterrows():
+        where = lambda column: at("models", index, column)  # noqa: E731
+        before = len(out)
+        if row.kv_heads > row.attention_heads or row.attention_heads % row.kv_heads:
+            out.append(f"{where('kv_heads')}: found {row.kv_heads} with {row.attention_heads} attention "
+                       "heads; expected a divisor of attention_heads (grouped-query attention shares "
+                       "each key/value head among query heads)")
+        if row.hidden_size % row.attention_heads:
+            out.append(f"{where('hidden_size')}: found {row.hidden_size}, not a multiple of "
+                       f"{row.attention_heads} attention heads; expected hidden_size = heads x head size")
+        learned = row.position_encoding == "learned"
+        if learned != (row.learned_positions > 0):
+            expected = "more than 0 (the size of the table)" if learned else "0 (positions are not learned)"
+            out.append(f"{where('learned_positions')}: found {row.learned_positions} with position_encoding "
+                       f"'{row.position_encoding}'; expected {expected}")
+        count = counted[row.model]
+        # The count is only worth comparing once the architecture it comes from holds together.
+        ratio = row.published_params / count
+        unit_error = not 1 / PUBLISHED_PARAMS_FACTOR < ratio < PUBLISHED_PARAMS_FACTOR
+        if len(out) == before and pd.notna(ratio) and unit_error:
+            out.append(f"{where('published_params')}: found {row.published_params:,.0f}; expected within a "
+                       f"factor of {PUBLISHED_PARAMS_FACTOR} of the {count:,} parameters counted from the "
+                       "architecture (a whole number of parameters, not billions)")
+    return out
+
+
+def _guide(tables: dict, at) -> list:
+    from ftguide.audit import parameter_count
+    from ftguide.throughput import time_based_throughput
+
+    guide = add_derived(tables["parameter_guide"], tables["accelerators"])
+    params = guide["model"].map(parameter_count(tables["models"]))
+    flavor = tables["accelerators"].set_index("accelerator")
+    peak = guide["gpus"] * guide["accelerator"].map(flavor["peak_bf16_tflops_per_gpu"]) * 1e12
+    datasets = tables["datasets"].astype({"train_samples": "Int64"})
+    mfu = {
+        "throughput_tokens_per_s": guide["throughput_tokens_per_s"] * 6 * params / peak,
+        "training_time_min": time_based_throughput(guide, datasets) * 6 * params / peak,
+    }
+    out = []
+    for index, row in guide.iterrows():
+        where = lambda column: at("parameter_guide", index, column)  # noqa: E731
+        if row.vram_mib > row.flavor_memory_mib:
+            out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at most the "
+                       f"{row.flavor_memory_mib:,} MiB of the {row.accelerator} flavor")
+        states = STATE_BYTES_PER_PARAMETER * params[index] / MIB
+        if row.vram_mib < states:
+            out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at least {states:,.0f} "
+                       f"MiB, the model states of {params[index]:,} parameters at "
+                       f"{STATE_BYTES_PER_PARAMETER} bytes each (the column is in MiB, not GiB)")
+        for column, share in mfu.items():
+            if pd.notna(share[index]) and not MFU_FLOOR <= share[index] <= MFU_CEILING:
+                reading = "a run over one epoch of the dataset" if column == "training_time_min" else "it"
+                out.append(f"{where(column)}: found {row[column]:,}, which puts {reading} at "
+                           f"{share[index]:.2%} of the flavor's peak (6·N FLOPs per token); expected "
+                           f"{MFU_FLOOR:.0%} to {MFU_CEILING:.0%} of peak")
+    return out
+
+
+def _prices(prices: pd.DataFrame, at, today: datetime.date) -> list:
+    out = []
+    for index, row in prices.iterrows():
+        where = lambda column: at("prices", index, column)  # noqa: E731
+        per_gpu = row.price_per_instance_hour / row.gpus_per_instance
+        if not PRICE_PER_GPU_HOUR[0] <= per_gpu <= PRICE_PER_GPU_HOUR[1]:
+            out.append(f"{where('price_per_instance_hour')}: found {row.price_per_instance_hour:,} for "
+                       f"{row.gpus_per_instance} GPU(s), {per_gpu:,.2f} {row.currency} per GPU-hour; expected "
+                       f"{PRICE_PER_GPU_HOUR[0]:.2f} to {PRICE_PER_GPU_HOUR[1]:.2f} per GPU-hour")
+        ranged = pd.notna(row.price_low), pd.notna(row.price_high)
+        if any(ranged) and not all(ranged):
+            out.append(f"{where('price_high' if ranged[0] else 'price_low')}: the cell is empty; expected "
+                       "both ends of the range or neither")
+        elif all(ranged) and not row.price_low <= per_gpu <= row.price_high:
+            out.append(f"{where('price_low')}: found low {row.price_low}, price per GPU-hour {per_gpu:g} "
+                       f"and high {row.price_high}; expected price_low <= price per GPU-hour <= price_high")
+        elif row.kind == "assumption" and not all(ranged):
+            out.append(f"{where('price_low')}: the cell is empty; expected the range the assumption is "
+                       "tried over (price_low and price_high)")
+        out += _dates(row, where, today)
+    out += _one_assumption(prices, at)
+    for gpu in REFERENCE_GPUS:
+        listed = prices[prices["gpu"].str.startswith(gpu) & (prices["kind"] == "on-demand")
+                        & prices["date_seen"].notna()]
+        if listed.empty:
+            out.append(f"{at.path('prices')}: found no on-demand {gpu} price with a date seen; expected at "
+                       "least one (the cost page compares the MI250 with it)")
+    return out
+
+
+def _dates(row, where, today: datetime.date) -> list:
+    seen, until = (None if pd.isna(value) else datetime.date.fromisoformat(value)
+                   for value in (row.date_seen, row.valid_until))
+    if seen is None and until is None:
+        return [f"{where('date_seen')}: the cell is empty; expected the day the price was seen "
+                "(YYYY-MM-DD), or, if that day was not recorded, the listing's valid_until date"]
+    out = []
+    if seen and seen > today:
+        out.append(f"{where('date_seen')}: found {seen}; expected a day no later than today ({today})")
+    if seen and until and until < seen:
+        out.append(f"{where('valid_until')}: found {until}, before date_seen {seen}; expected a day on "
+                   "or after it")
+    horizon = today.replace(year=today.year + VALID_UNTIL_YEARS_AHEAD, day=min(today.day, 28))
+    if until and until > horizon:
+        out.append(f"{where('valid_until')}: found {until}; expected no later than {horizon} (listings "
+                   f"are not quoted more than {VALID_UNTIL_YEARS_AHEAD} years ahead)")
+    return out
+
+
+def _one_assumption(prices: pd.DataFrame, at) -> list:
+    """Exactly one assumed price for the guide's GPU, at most one for any other: a second would
+    silently lose to the first."""
+    assumed = prices[prices["kind"] == "assumption"]
+    if not (assumed["gpu"] == ASSUMED_GPU).any():
+        return [f"{at.path('prices')}: found no row with gpu {ASSUMED_GPU} and kind assumption; expected "
+                "exactly one (every MI250 cost on the site is priced with it)"]
+    out = []
+    for gpu, rows in assumed.groupby("gpu"):
+        first = at.lines["prices"][rows.index[0] + 1]
+        out += [f"{at('prices', index, 'kind')}: found a second assumption row for {gpu} (the first is on "
+                f"line {first}); expected exactly one assumption row per GPU" for index in rows.index[1:]]
+    return out
+
+
+def _references(references: pd.DataFrame, prices: pd.DataFrame, at, today: datetime.date) -> list:
+    out = []
+    for index, value in references["published"].items():
+        if pd.isna(value):
+            continue
+        try:
+            day = datetime.date.fromisoformat(value if len(value) > 7 else value + "-01")
+        except ValueError:
+            day = None
+        if day is None or day > today:
+            out.append(f"{at('throughput_references', index, 'published')}: found {shown(value)}; expected "
+                       f"a real month or day (YYYY-MM or YYYY-MM-DD) no later than today ({today})")
+    for gpu in REFERENCE_GPUS:
+        if not ((references["gpu"] == gpu) & (references["precision"] == "BF16")).any():
+            out.append(f"{at.path('throughput_references')}: found no BF16 reference on {gpu}; expected at "
+                       "least one (the cost page matches every guide row with one)")
+    return out
+
+
+def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:
+    files = sorted(resource.path for resource in package.resources)
+    out = []
+    for index, row in changes.iterrows():
+        if row.file not in files:
+            out.append(f"{at('changes', index, 'file')}: found {shown(row.file)}; expected one of the "
+                       f"package's files {files}")
+        if datetime.date.fromisoformat(row.date) > today:
+            out.append(f"{at('changes', index, 'date')}: found {row.date}; expected a day no later than "
+                       f"today ({today})")
+    return out
