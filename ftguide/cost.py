@@ -9,7 +9,7 @@ import re
 
 import pandas as pd
 
-from ftguide import model
+from ftguide import model as model_module
 from ftguide.throughput import READINGS, time_based_throughput
 
 SECONDS_PER_HOUR = 3600
@@ -87,7 +87,7 @@ def cost_table(tables, price: float | None = None, epochs: float = 1) -> pd.Data
     out["run_cost"] = run_cost(price, guide["gpus"], guide["training_time_min"])
     # Physics first: no reading may be faster than the flavor at 100% of peak (ftguide.model); the
     # source's figure stays beside the bounded one.
-    at_peak = model.peak_flops(guide, tables.accelerators) / model.row_flops(guide, tables.models)["flops"]
+    at_peak = model_module.peak_flops(guide, tables.accelerators) / model_module.row_flops(guide, tables.models)["flops"]
     out["throughput_at_peak"] = at_peak
     out["throughput_reported_source"] = guide["throughput_tokens_per_s"].astype(float)
     out["throughput_reported"] = out["throughput_reported_source"].clip(upper=at_peak)
@@ -154,10 +154,8 @@ def model_size_billion(model: str, models: pd.DataFrame | None = None) -> float:
     ('Llama2 13B' -> 13.0).
     """
     if models is not None:
-        from ftguide.audit import parameter_count  # the architecture count lives with the audit
-
         published = models.set_index("model")["published_params"].get(model)
-        params = published if pd.notna(published) else parameter_count(models)[model]
+        params = published if pd.notna(published) else model_module.parameter_count(models)[model]
         return float(params) / 1e9
     match = re.search(r"(\d+(?:\.\d+)?)B\b", model)
     if match is None:

@@ -104,7 +104,7 @@ def _flavors(accelerators: pd.DataFrame, at) -> list:
 
 
 def _models(models: pd.DataFrame, at) -> list:
-    from ftguide.audit import parameter_count  # audit imports pages' helpers; import here, no cycle
+    from ftguide.model import parameter_count  # model imports data: import here, no cycle
 
     out = []
     counted = parameter_count(models)
@@ -135,7 +135,7 @@ def _models(models: pd.DataFrame, at) -> list:
 
 
 def _guide(tables: dict, at) -> list:
-    from ftguide.audit import parameter_count
+    from ftguide.model import parameter_count
     from ftguide.throughput import time_based_throughput
 
     guide = add_derived(tables["parameter_guide"], tables["accelerators"])
