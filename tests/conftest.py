@@ -1,9 +1,13 @@
 """Shared test helpers and fixtures: the repository's paths, the validated tables, a private copy
 of data/, the pages of the toc, and one gate build of the site per test session."""
 
+import contextlib
+import functools
+import http.server
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import jupytext
@@ -15,6 +19,11 @@ from ftguide import DATA_DIR, load
 
 ROOT = DATA_DIR.parent
 JB = Path(sys.executable).parent / "jb"
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, and
+# none of the browser's own background traffic, which would count as requests leaving the site.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def toc_files(entry=None) -> list[str]:
@@ -98,3 +107,32 @@ def execute_page(name: str, root: Path, parameters: str = "") -> list:
 def run_page():
     """`execute_page` for tests that check a page follows its data or parameters."""
     return execute_page
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    """Serve a built site on a free loopback port; yields its address."""
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (Playwright allows one sync instance at a time)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: `apt-get install -y chromium` (make test does it as root)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

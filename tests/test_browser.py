@@ -6,49 +6,24 @@ server are blocked and recorded, so the tests also show the site works with the 
 """
 
 import functools
-import http.server
 import json
-import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 import pytest
-import yaml
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, and
-# none of the browser's own background traffic, which would count as requests leaving the site.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from tests.conftest import ROOT, serve, toc_files  # noqa: E402
+
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # label-content-name-mismatch is an "experimental" axe rule, off by default: the theme's header
 # buttons broke it, so it is switched on here to keep them fixed.
 AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
 BLOCKING = {"serious", "critical"}
-
-
-def toc_files(entry=None) -> list[str]:
-    """Every page named in _toc.yml, in order, whatever its nesting (parts, chapters, sections)."""
-    if entry is None:
-        entry = yaml.safe_load((ROOT / "_toc.yml").read_text())
-        return [entry["root"]] + toc_files({k: v for k, v in entry.items() if k != "root"})
-    files = []
-    if isinstance(entry, dict):
-        if "file" in entry:
-            files.append(entry["file"])
-        for value in entry.values():
-            if isinstance(value, (list, dict)):
-                files += toc_files(value)
-    elif isinstance(entry, list):
-        for item in entry:
-            files += toc_files(item)
-    return files
 
 
 PAGES = [f"{name}.html" for name in toc_files()] + ["search.html"]
@@ -58,27 +33,8 @@ NOTEBOOK_PAGES = [page for page in PAGES if page.startswith("notebooks/")]
 @pytest.fixture(scope="session")
 def site_url(built_site):
     """The built site served on a free loopback port for the session."""
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: `apt-get install -y chromium` (make test does it as root)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with serve(built_site) as url:
+        yield url
 
 
 class Visit:

@@ -4,22 +4,20 @@ published: `_build/html` is swapped by one rename, and a refused edit leaves it 
 
 One extra site build for the module (a copy of the repository with hostile data/)."""
 
-import functools
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PAGES  # noqa: E402  (one launch recipe)
+from tests.conftest import ROOT, serve, toc_files
 
-ROOT = Path(__file__).resolve().parent.parent
+# A second full build (`make site` on a copy): an end-to-end check, run by `make test-all`.
+pytestmark = pytest.mark.e2e
+PAGES = [f"{name}.html" for name in toc_files()] + ["search.html"]
 VENV = Path(sys.prefix)
 SCRIPT = "<script>alert('model')</script>"
 IMG = "<img src=x onerror=alert('source')>"
@@ -68,30 +66,18 @@ def hostile_repo(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_url(hostile_repo):
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(hostile_repo / "_build" / "html")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
+    with serve(hostile_repo / "_build" / "html") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def page(hostile_url):
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: `apt-get install -y chromium` (make test does it as root)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(20_000)
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        yield page
-        browser.close()
+def page(browser, hostile_url):
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    page.close()
 
 
 # The audit summary renders model names through Markdown(...) in notebooks/audit.md, which another
