@@ -5,7 +5,7 @@
   keep only the first of identical scripts.
 - Light pages for a phone (issue 16): a page loads the scripts and stylesheets of an optional
   feature (toggles, sphinx-design, code copy buttons, thebe) only if it uses it, and its scripts
-  do not hold up the first paint (`defer`). Sphinx's search scripts, with the whole search index,
+  do not hold up the first paint (`defer`, and not preloaded). Sphinx's search scripts, with the whole search index,
   load on the search page only: the theme loads them everywhere for search-as-you-type, which is off.
 - The search page gets a description, and the site root, which Jupyter Book leaves a bare
   redirect, becomes a small page with a title, a description and a canonical link.
@@ -35,6 +35,9 @@ BLOCKING_SCRIPTS = {"documentation_options.js"}
 SEARCH_SCRIPTS = re.compile(
     r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
 SEARCH_PAGE = "search"
+# The theme preloads its two deferred scripts (bootstrap, pydata-sphinx-theme): on a phone's slow
+# connection they then share the bandwidth with the stylesheets the first paint waits for.
+SCRIPT_PRELOADS = re.compile(r'\s*<link rel="preload" as="script" href="[^"]*" />')
 
 
 def _script_key(script) -> tuple:
@@ -116,15 +119,18 @@ def meta_description(page_html: str) -> str:
 
 
 def rewrite_pages(app, exception) -> None:
-    """After the build: search scripts off the other pages; the site root, a page of its own."""
+    """After the build: no script preloads, search scripts on the search page only; the site root,
+    a page of its own."""
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
     for page in sorted(outdir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        lighter = SCRIPT_PRELOADS.sub("", text)
         if page != outdir / f"{SEARCH_PAGE}.html":
-            text = page.read_text(encoding="utf-8")
-            if SEARCH_SCRIPTS.search(text):
-                page.write_text(SEARCH_SCRIPTS.sub("", text), encoding="utf-8")
+            lighter = SEARCH_SCRIPTS.sub("", lighter)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
     start = f"{app.config.root_doc}.html"
     start_html = (outdir / start).read_text(encoding="utf-8")
     favicon = Path(app.config.html_favicon or "").name
