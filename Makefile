@@ -74,9 +74,10 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The browser tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium'"; exit 1; fi
 
-# Timings and page weights on this machine (not a test): see benchmarks/bench.py.
+# Timings, page weights and (if installed) Lighthouse scores on this machine (not a test): see
+# benchmarks/bench.py; BENCH_ARGS=--pages-only or BENCH_ARGS="--html _build/html" for the pages only.
 bench: setup
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 serve: site
 	$(PY) -m http.server --directory $(BUILD)/html 8000

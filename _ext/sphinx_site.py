@@ -5,8 +5,10 @@
   keep only the first of identical scripts.
 - Light pages for a phone (issue 16): a page loads the scripts and stylesheets of an optional
   feature (toggles, sphinx-design, code copy buttons, thebe) only if it uses it, and its scripts
-  do not hold up the first paint (`defer`). Sphinx's search scripts, with the whole search index,
+  do not hold up the first paint (`defer`, and not preloaded). Sphinx's search scripts, with the whole search index,
   load on the search page only: the theme loads them everywhere for search-as-you-type, which is off.
+- The theme's stylesheet, Bootstrap and all, is cut to the rules that can apply to this site: a
+  rule goes if a class it needs is neither in any page nor in any script (which may add it later).
 - The search page gets a description, and the site root, which Jupyter Book leaves a bare
   redirect, becomes a small page with a title, a description and a canonical link.
 """
@@ -35,6 +37,16 @@ BLOCKING_SCRIPTS = {"documentation_options.js"}
 SEARCH_SCRIPTS = re.compile(
     r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
 SEARCH_PAGE = "search"
+# The theme preloads its two deferred scripts (bootstrap, pydata-sphinx-theme): on a phone's slow
+# connection they then share the bandwidth with the stylesheets the first paint waits for.
+SCRIPT_PRELOADS = re.compile(r'\s*<link rel="preload" as="script" href="[^"]*" />')
+THEME_STYLESHEET = Path("_static") / "styles" / "pydata-sphinx-theme.css"  # in the HTML output
+CSS_RULE = re.compile(r"([^{}@]*)\{([^{}]*)\}")  # innermost rules; @media and the like stay
+SELECTOR_LIST = re.compile(r",(?![^()]*\))")  # commas outside :is(...), :not(...)
+NEGATION = re.compile(r":not\([^()]*\)")  # .a:not(.b) matches whether or not .b exists
+CSS_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+# Classes Bootstrap composes at run time (`bs-${name}-auto`), found whole in no script.
+COMPOSED_CLASSES = ("bs-",)
 
 
 def _script_key(script) -> tuple:
@@ -115,16 +127,44 @@ def meta_description(page_html: str) -> str:
     return html.unescape(found[1]) if found else ""
 
 
+def class_names(outdir: Path) -> set[str]:
+    """Every class in the site's pages, and every word of its scripts (classes they may add)."""
+    names = set()
+    for page in outdir.rglob("*.html"):
+        for classes in re.findall(r'class="([^"]*)"', page.read_text(encoding="utf-8")):
+            names.update(classes.split())
+    for script in outdir.rglob("*.js"):
+        names.update(re.findall(r"[\w-]+", script.read_text(encoding="utf-8", errors="replace")))
+    return names
+
+
+def may_apply(selectors: str, names: set[str]) -> bool:
+    """Whether any selector of the list needs only classes that the site has."""
+    return any(all(name in names or name.startswith(COMPOSED_CLASSES)
+                   for name in CSS_CLASS.findall(NEGATION.sub("", selector)))
+               for selector in SELECTOR_LIST.split(selectors))
+
+
+def without_unused_rules(css: str, names: set[str]) -> str:
+    return CSS_RULE.sub(lambda rule: rule[0] if may_apply(rule[1], names) else "", css)
+
+
 def rewrite_pages(app, exception) -> None:
-    """After the build: search scripts off the other pages; the site root, a page of its own."""
+    """After the build: no script preloads, search scripts on the search page only, the theme's
+    stylesheet without rules for classes the site does not have; the site root, a page of its own."""
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
     for page in sorted(outdir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        lighter = SCRIPT_PRELOADS.sub("", text)
         if page != outdir / f"{SEARCH_PAGE}.html":
-            text = page.read_text(encoding="utf-8")
-            if SEARCH_SCRIPTS.search(text):
-                page.write_text(SEARCH_SCRIPTS.sub("", text), encoding="utf-8")
+            lighter = SEARCH_SCRIPTS.sub("", lighter)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+    stylesheet = outdir / THEME_STYLESHEET
+    stylesheet.write_text(without_unused_rules(stylesheet.read_text(encoding="utf-8"), class_names(outdir)),
+                          encoding="utf-8")
     start = f"{app.config.root_doc}.html"
     start_html = (outdir / start).read_text(encoding="utf-8")
     favicon = Path(app.config.html_favicon or "").name

@@ -8,7 +8,10 @@ more icons (download links, admonitions) with Font Awesome's fonts, 270 kB. Afte
 - each icon element in the HTML becomes the SVG the script would have drawn, its path taken from
   the theme's own copy of Font Awesome, and no page loads the script. An icon with no SVG is a
   warning, so the gate build (-W) fails rather than show an empty square;
-- the fonts are cut to the characters the site's stylesheets use (a few kB), served by
+- the theme's stylesheet loses Font Awesome's icon-class rules (`.fa-bars:before{content:...}`),
+  a third of it, dead now that those icons are SVG (an icon the theme's script would add later,
+  such as an announcement banner's close button, would have none);
+- the fonts are cut to the characters the remaining stylesheets draw (a few kB), served by
   _static/ftguide-icons.css in place of the theme's full fonts.
 """
 
@@ -38,6 +41,7 @@ ICON_SCRIPT = re.compile(r'\s*<script[^>]*src="[^"]*_static/scripts/fontawesome\
 # _static/ftguide-icons.css declares under the same family names.
 FONTS = {"fa-solid-900.ttf": "ftguide-fa-solid.woff", "fa-brands-400.ttf": "ftguide-fa-brands.woff"}
 FONT_FOLDER = THEME_STATIC / "vendor" / "fontawesome" / "webfonts"
+THEME_STYLESHEET = Path("_static") / "styles" / "pydata-sphinx-theme.css"  # in the HTML output
 PRIVATE_USE = range(0xE000, 0xF900)  # where icon fonts keep their characters
 CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
 ICON_CLASS_SELECTOR = re.compile(r"\.fa-[\w-]+::?(?:before|after)")
@@ -74,12 +78,20 @@ def inline_icons(html: str) -> str:
     return ICON_ELEMENT.sub(icon_svg, ICON_SCRIPT.sub("", html))
 
 
+def is_icon_class_rule(selectors: str) -> bool:
+    return all(ICON_CLASS_SELECTOR.fullmatch(s.strip()) for s in selectors.split(","))
+
+
+def without_icon_classes(css: str) -> str:
+    return CSS_RULE.sub(lambda rule: "" if is_icon_class_rule(rule[1]) else rule[0], css)
+
+
 def css_icon_characters(css: str) -> set[int]:
     """Icon-font characters a stylesheet draws itself (download links, admonitions), leaving out
     Font Awesome's icon classes (.fa-bars:before), whose elements are SVG now."""
     characters = set()
     for selectors, declarations in CSS_RULE.findall(css):
-        if all(ICON_CLASS_SELECTOR.fullmatch(s.strip()) for s in selectors.split(",")):
+        if is_icon_class_rule(selectors):
             continue
         text = CSS_ESCAPE.sub(lambda escape: chr(int(escape[1], 16)), declarations)
         characters |= {ord(c) for c in text if ord(c) in PRIVATE_USE}
@@ -97,7 +109,8 @@ def cut_font(source: Path, characters: set[int], target: Path) -> None:
 
 
 def rewrite_pages(app, exception) -> None:
-    """After the build: icons inline in every page, and the icon fonts cut to what CSS draws."""
+    """After the build: icons inline in every page, their CSS rules dropped, the icon fonts cut to
+    what the stylesheets draw."""
     if exception is not None or app.builder.format != "html":
         return
     if not icons():
@@ -109,6 +122,8 @@ def rewrite_pages(app, exception) -> None:
         lighter = inline_icons(html)
         if lighter != html:
             page.write_text(lighter, encoding="utf-8")
+    stylesheet = outdir / THEME_STYLESHEET
+    stylesheet.write_text(without_icon_classes(stylesheet.read_text(encoding="utf-8")), encoding="utf-8")
     characters = set()
     for stylesheet in sorted((outdir / "_static").rglob("*.css")):
         characters |= css_icon_characters(stylesheet.read_text(encoding="utf-8"))

@@ -13,18 +13,15 @@ function ftguideFixNames() {
     icon.setAttribute("aria-hidden", "true");
   });
 }
+// The icons are inline SVG from the build (_ext/theme_icons.py), so they are all there by then.
 document.addEventListener("DOMContentLoaded", ftguideFixNames);
-// Font Awesome turns the icons into SVGs after DOMContentLoaded: run again once all is loaded.
-window.addEventListener("load", ftguideFixNames);
 
 // On phones the figures pan sideways (ftguide-phone.css): a keyboard must reach such a scrolling
-// region too (axe rule scrollable-region-focusable), so each figure takes focus, named by its caption.
+// region too (axe rule scrollable-region-focusable), so each figure takes focus. A figure is named
+// by its caption already; it keeps its own role (axe aria-allowed-role refuses another on it).
 function ftguideFocusableFigures() {
   document.querySelectorAll("article.bd-article figure").forEach((figure) => {
     figure.setAttribute("tabindex", "0");
-    figure.setAttribute("role", "group");
-    const caption = figure.querySelector("figcaption");
-    if (caption) figure.setAttribute("aria-label", caption.textContent.trim());
   });
 }
 document.addEventListener("DOMContentLoaded", ftguideFocusableFigures);

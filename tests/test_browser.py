@@ -6,9 +6,11 @@ server are blocked and recorded, so the tests also show the site works with the 
 """
 
 import functools
+import gzip
 import json
+import mimetypes
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pandas as pd
 import pytest
@@ -24,6 +26,9 @@ PHONE = {"width": 390, "height": 844}
 # buttons broke it, so it is switched on here to keep them fixed.
 AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
 BLOCKING = {"serious", "critical"}
+# Issue 16: what a phone downloads per page, text gzip-compressed as GitHub Pages serves it.
+PAGE_BUDGET_BYTES = 400_000
+COMPRESSED_TYPES = ("text/", "application/javascript", "application/json", "application/xml", "image/svg+xml")
 
 
 PAGES = [f"{name}.html" for name in toc_files()] + ["search.html"]
@@ -62,6 +67,7 @@ class Visit:
         self.links = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
         # Stop recording before axe: it fetches stylesheets itself (a 404 of its own making).
         self.recorded_errors, self.recorded_failed = list(self.console_errors), list(self.failed)
+        self.loaded = list(self.requests)
         violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
         self.axe_blocking = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:200]}"
                              for v in violations if v["impact"] in BLOCKING]
@@ -201,3 +207,76 @@ def test_every_data_file_is_offered_somewhere(visits, site_url):
                for page_path in NOTEBOOK_PAGES
                for link in download_links(visits(page_path), site_url)["data"]}
     assert {path.name for path in (ROOT / "data").iterdir() if path.is_file()} <= offered
+
+
+# Issue 16: light pages for phones. Bytes are counted from the files the browser fetched, so the
+# budget is deterministic; `make bench` measures the same over a gzip server, with Lighthouse.
+
+def served_bytes(built_site: Path, site_url: str, urls: list[str]) -> tuple[int, int]:
+    """(bytes sent gzip-compressed as GitHub Pages sends text, bytes uncompressed) of these URLs."""
+    sent = raw = 0
+    for url in dict.fromkeys(url.split("#")[0] for url in urls if url.startswith(site_url)):
+        path = unquote(urlsplit(url).path)[len(urlsplit(site_url).path):]
+        file = built_site / (path + "index.html" if path.endswith("/") or not path else path)
+        body = file.read_bytes()
+        compressed = (mimetypes.guess_type(file.name)[0] or "").startswith(COMPRESSED_TYPES)
+        sent += len(gzip.compress(body, compresslevel=6, mtime=0)) if compressed else len(body)
+        raw += len(body)
+    return sent, raw
+
+
+@pytest.mark.parametrize("page_path", ["index.html"] + PAGES)
+def test_page_fits_the_phone_budget(built_site, visits, site_url, page_path):
+    for viewport in (DESKTOP, PHONE):
+        sent, raw = served_bytes(built_site, site_url, visits(page_path, viewport).loaded)
+        assert 10_000 < sent <= PAGE_BUDGET_BYTES, f"{sent:,} B transferred ({raw:,} B uncompressed)"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_font_awesome_script_or_full_icon_font(visits, page_path):
+    names = [urlsplit(url).path.rsplit("/", 1)[-1] for url in visits(page_path).loaded]
+    assert "fontawesome.js" not in names
+    assert not [name for name in names if name.startswith("fa-")], "a full Font Awesome font"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_header_icons_still_show(visits, page_path):
+    """The icons Font Awesome's script drew are inline SVG drawn at their size, none left empty."""
+    icons = [".theme-switch-button svg", "button.primary-toggle svg", "button.search-button__button svg"]
+    if page_path != "search.html":  # the search page has no source to download
+        icons.append("button[aria-label='Download this page'] svg")
+    for viewport in (DESKTOP, PHONE):
+        page = visits(page_path, viewport).page
+        assert page.locator("i[class*='fa-'], span[class*='fa-']").count() == 0, "an icon left to a script"
+        for selector in icons:
+            icon = page.locator(f"{selector}.svg-inline--fa:visible").first
+            box = icon.bounding_box()
+            assert box and box["width"] > 8 and box["height"] > 8, f"{selector} at {viewport['width']} px"
+            assert icon.locator("path").get_attribute("d")
+
+
+@pytest.mark.parametrize("page_path", ["index.html"] + PAGES)
+def test_favicon_is_served(visits, site_url, page_path):
+    page = visits(page_path).page
+    href = page.evaluate("document.querySelector('link[rel=icon]').href")
+    response = page.request.get(href)
+    assert response.status == 200 and response.body().startswith(b"<svg")
+
+
+def test_site_root_sends_readers_to_the_start_page(visits):
+    assert visits("index.html").page.url.endswith("/book/intro.html")
+
+
+def test_dark_mode_switches_the_colours(browser, site_url):
+    context = browser.new_context(viewport=DESKTOP)  # its own: the mode is kept in localStorage
+    page = context.new_page()
+    page.goto(urljoin(site_url, "notebooks/parameter-guide.html"))
+    for _ in range(3):  # the button cycles light, dark and the system's mode
+        if page.evaluate("document.documentElement.dataset.theme") == "dark":
+            break
+        page.locator("button.theme-switch-button:visible").first.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    context.close()
+    red, green, blue = (int(part) for part in background[background.index("(") + 1:-1].split(",")[:3])
+    assert red + green + blue < 150, background
