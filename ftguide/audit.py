@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from ftguide import model
-from ftguide.model import parameter_count, peak_flops  # noqa: F401 (part of this module's interface)
 from ftguide.throughput import run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
@@ -34,17 +33,6 @@ CHECKS = {
     "check_vram_growth": "VRAM does not fall on a larger flavor",
     "check_startup": "Training time mostly compute, not start-up",
 }
-
-
-def model_flops_per_token(models: pd.DataFrame, sequence_length) -> pd.DataFrame:
-    """Training FLOPs per token of each model at one sequence length (ftguide.model's count, with
-    6·N and PaLM's 6·N + 12·L·H·Q·T beside it)."""
-    return model.flops_per_token(models, sequence_length)
-
-
-def flops_per_token(guide: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
-    """The same for every guide row, at the row's own sequence length."""
-    return model.row_flops(guide, models)
 
 
 def mfu(tokens_per_s, flops_per_token, peak):
@@ -82,8 +70,8 @@ def audit(tables, epochs=1, train_samples=None, tokens_tolerance=TOKENS_TOLERANC
     guide = tables.guide
     out = guide[["model", "accelerator", "gpus", "batch_size", "sequence_length", "vram_mib",
                  "flavor_memory_mib", "training_time_min", "throughput_tokens_per_s"]].copy()
-    out = out.join(flops_per_token(guide, tables.models))
-    out["peak_flops"] = peak_flops(guide, tables.accelerators)
+    out = out.join(model.row_flops(guide, tables.models))
+    out["peak_flops"] = model.peak_flops(guide, tables.accelerators)
     out["mfu_reported"] = mfu(out["throughput_tokens_per_s"], out["flops"], out["peak_flops"])
     out["mfu_reported_6n"] = mfu(out["throughput_tokens_per_s"], out["flops_6n"], out["peak_flops"])
     out["run_tokens"] = run_tokens(guide, tables.datasets, epochs, train_samples)

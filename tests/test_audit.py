@@ -6,10 +6,9 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from ftguide import load
+from ftguide import load, model
 from ftguide.audit import (FLAG, NOT_APPLICABLE, PASS, UNKNOWN, audit, check_counts,
-                           column_reliability, epochs_comparison, flops_per_token,
-                           model_flops_per_token, parameter_count, peak_flops, summary_points)
+                           column_reliability, epochs_comparison, summary_points)
 from ftguide.data import add_derived
 from ftguide.throughput import run_tokens, time_based_throughput
 from tests.conftest import guide_row as row
@@ -40,13 +39,13 @@ def test_llama3_8b_parameters_by_hand(tables):
     block = (d * d + d * kv + d * kv + d * d) + 3 * d * ffn + 2 * d  # attention, gated MLP, 2 RMSNorms
     expected = layers * block + d + 2 * vocab * d  # final norm; untied embedding and output layer
     assert expected == 8_030_261_248  # the safetensors total of meta-llama/Meta-Llama-3-8B
-    assert parameter_count(tables.models)["Llama3 8B"] == expected
+    assert model.parameter_count(tables.models)["Llama3 8B"] == expected
 
 
 def test_qwen_counts_its_qkv_bias(tables):
     d, ffn, vocab, layers = 4096, 11008, 151936, 32
     block = 4 * d * d + 3 * d + 3 * d * ffn + 2 * d  # Q, K, V biases of width d each
-    assert parameter_count(tables.models)["Qwen1.5 7B"] == layers * block + d + 2 * vocab * d
+    assert model.parameter_count(tables.models)["Qwen1.5 7B"] == layers * block + d + 2 * vocab * d
 
 
 def test_cerebras_counts_biases_layernorm_positions_and_ties_embeddings(tables):
@@ -56,33 +55,33 @@ def test_cerebras_counts_biases_layernorm_positions_and_ties_embeddings(tables):
     norms = 2 * (2 * d)  # two LayerNorms with scale and bias
     expected = layers * (attention + mlp + norms) + 2 * d + vocab * d + positions * d
     assert expected == 12_853_386_240
-    assert parameter_count(tables.models)["Cerebras GPT 13B"] == expected
+    assert model.parameter_count(tables.models)["Cerebras GPT 13B"] == expected
 
 
 def test_baichuan2_by_hand_as_no_exact_published_size_exists(tables):
     d, ffn, vocab, layers = 5120, 13696, 125696, 40
     expected = layers * (4 * d * d + 3 * d * ffn + 2 * d) + d + 2 * vocab * d
-    assert parameter_count(tables.models)["Baichuan2 13B"] == expected == 13_896_668_160
+    assert model.parameter_count(tables.models)["Baichuan2 13B"] == expected == 13_896_668_160
     assert pd.isna(tables.models.set_index("model").loc["Baichuan2 13B", "published_params"])
 
 
 def test_parameter_counts_within_one_percent_of_published_sizes(tables):
     published = tables.models.set_index("model")["published_params"].dropna()
     assert len(published) == 5
-    counted = parameter_count(tables.models)[published.index]
+    counted = model.parameter_count(tables.models)[published.index]
     assert ((counted / published - 1).abs() < 0.01).all(), (counted / published - 1)
 
 
 def test_tying_the_embeddings_removes_one_vocabulary_matrix(tables):
     models = tables.models.copy()
     models.loc[models["model"] == "Llama3 8B", "tied_embeddings"] = True
-    assert parameter_count(tables.models)["Llama3 8B"] - parameter_count(models)["Llama3 8B"] == 128256 * 4096
+    assert model.parameter_count(tables.models)["Llama3 8B"] - model.parameter_count(models)["Llama3 8B"] == 128256 * 4096
 
 
 # --- FLOPs and peak ----------------------------------------------------------------------------
 
 def test_flops_per_token_palm_and_6n_side_by_side(tables):
-    at_1024 = model_flops_per_token(tables.models, 1024).loc["Llama3 8B"]
+    at_1024 = model.flops_per_token(tables.models, 1024).loc["Llama3 8B"]
     assert at_1024["flops_6n"] == 6 * 8_030_261_248 == 48_181_567_488
     assert at_1024["flops_attention"] == 12 * 32 * 4096 * 1024 == 1_610_612_736
     assert at_1024["flops_palm"] == 49_792_180_224
@@ -90,7 +89,7 @@ def test_flops_per_token_palm_and_6n_side_by_side(tables):
 
 
 def test_row_flops_use_the_rows_own_sequence_length(tables):
-    flops = flops_per_token(tables.guide, tables.models)
+    flops = model.row_flops(tables.guide, tables.models)
     cerebras = tables.guide["model"] == "Cerebras GPT 13B"
     long = flops[cerebras & (tables.guide["sequence_length"] == 2048)].iloc[0]
     short = flops[cerebras & (tables.guide["sequence_length"] == 1024)].iloc[0]
@@ -99,7 +98,7 @@ def test_row_flops_use_the_rows_own_sequence_length(tables):
 
 
 def test_peak_is_gpus_times_peak_per_gpu(tables):
-    peak = peak_flops(tables.guide, tables.accelerators)
+    peak = model.peak_flops(tables.guide, tables.accelerators)
     assert peak[tables.guide["accelerator"] == "2xlarge"].iloc[0] == pytest.approx(8 * 362.1 * TFLOPS)
     assert peak[tables.guide["accelerator"] == "8xlarge"].iloc[0] == pytest.approx(32 * 362.1 * TFLOPS)
 
@@ -229,7 +228,7 @@ def test_an_architecture_change_changes_the_verdict(data_copy):
     tables = load(data_copy)
     block = 2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336 + 2 * 4096
     params = 16 * block + 4096 + 2 * 128256 * 4096
-    assert parameter_count(tables.models)["Llama3 8B"] == params
+    assert model.parameter_count(tables.models)["Llama3 8B"] == params
     llama = row(audit(tables), "Llama3 8B", "2xlarge")
     matmul = 16 * (block - 2 * 4096) + 128256 * 4096  # no norms, no input lookup
     expected = 93291 * (6 * matmul + 12 * 16 * 4096 * 1024) / (8 * 362.1 * TFLOPS)
