@@ -6,6 +6,7 @@ finite and within a sane range, so no command prints an infinite, negative or Na
 """
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ SAMPLES = Number(1, 1e10, whole=True)
 TOKENS = Number(1, 1e13, whole=True)
 SEQUENCE_LENGTH = Number(1, 131072, whole=True, unit="tokens")
 DEADLINE = Number(0.01, 100000, unit="hours")
+BATCH = Number(1, 1_000_000, whole=True, unit="samples")
 BUDGET = Number(0.01, 1e9, unit="USD")
 
 
@@ -62,12 +64,17 @@ def data_dir(text: str) -> Path:
     return path
 
 
-def guide_models() -> list:
-    """The models of data/parameter_guide.csv, read without validation (for messages only)."""
+def listed(file: str, column: str) -> list:
+    """One column of a CSV in data/, read without validation (for help and messages only), so
+    that a broken file still gets `validate`'s proper message."""
     try:
-        return list(dict.fromkeys(pd.read_csv(DATA_DIR / "parameter_guide.csv")["model"]))
+        return list(dict.fromkeys(pd.read_csv(DATA_DIR / file)[column].astype(str)))
     except (OSError, ValueError, KeyError):
-        return ["the models in data/parameter_guide.csv"]
+        return [f"the values in data/{file}"]
+
+
+def hardware_names() -> list:
+    return listed("accelerators.csv", "accelerator") + listed("gpu_nodes.csv", "hardware")
 
 
 def one_line_errors(parser: argparse.ArgumentParser, allowed: dict) -> None:
@@ -107,23 +114,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(costs, {"--price": PRICE.expected(), "--guide-epochs": GUIDE_EPOCHS.expected()})
 
     plans = commands.add_parser(
-        "plan", help="predict time and cost of a fine-tuning run on each flavor",
-        description="Predict a run's time and cost on each flavor the guide covers for the model, "
-        "by scaling the guide's measured rate by the run's tokens.")
-    plans.add_argument("--model", required=True, help="one of: " + ", ".join(map(repr, guide_models())))
+        "plan", help="fit, time and cost of a fine-tuning run on each hardware option",
+        description="Predict whether a run fits in memory, how long it takes and what it costs on "
+        "each MoAI flavor and 8-GPU node, from the model of FLOPs, memory and time (model page).")
+    plans.add_argument("--model", required=True, help="one of: " + ", ".join(map(repr, listed("models.csv", "model"))))
     size = plans.add_mutually_exclusive_group(required=True)
     size.add_argument("--samples", type=SAMPLES, help="training samples per epoch")
     size.add_argument("--tokens", type=TOKENS, help="tokens per epoch, pad tokens included")
     plans.add_argument("--sequence-length", type=SEQUENCE_LENGTH,
-                       help="tokens per sample (default: the guide's for the model)")
-    plans.add_argument("--epochs", type=EPOCHS, default=1, help="epochs of your run (default 1)")
-    plans.add_argument("--price", type=PRICE, help="price per MI250 GPU-hour (default: the site's assumption)")
+                       help=f"tokens per sample, padded (default {planner.DEFAULTS['sequence_length']:,})")
+    plans.add_argument("--epochs", type=EPOCHS, help="epochs of your run (default 1)")
+    plans.add_argument("--method", choices=list(planner.METHODS), help="full (default), lora or qlora")
+    plans.add_argument("--hardware", help="all (default), moai, gpu-nodes, or one option's name: "
+                       + ", ".join(hardware_names()))
+    plans.add_argument("--batch", type=BATCH, help=f"global batch in samples (default {planner.DEFAULTS['batch']})")
+    plans.add_argument("--price", type=PRICE, help="USD per GPU-hour for every option (default: each option's listed price)")
     plans.add_argument("--deadline", type=DEADLINE, help="hours")
-    plans.add_argument("--budget", type=BUDGET, help="in the price's currency")
+    plans.add_argument("--budget", type=BUDGET, help="USD")
+    plans.add_argument("--json", action="store_true", help="print the plan as JSON")
     add_common(plans, {
-        "--model": "one of " + ", ".join(map(repr, guide_models())),
+        "--model": "one of " + ", ".join(map(repr, listed("models.csv", "model"))),
         "--samples": SAMPLES.expected(), "--tokens": TOKENS.expected(),
         "--sequence-length": SEQUENCE_LENGTH.expected(), "--epochs": EPOCHS.expected(),
+        "--method": "one of " + ", ".join(planner.METHODS), "--batch": BATCH.expected(),
+        "--hardware": "one of " + ", ".join(list(planner.HARDWARE_GROUPS) + hardware_names()),
         "--price": PRICE.expected(), "--deadline": DEADLINE.expected(), "--budget": BUDGET.expected(),
     })
     return parser
@@ -165,14 +179,11 @@ def run_cost(args) -> int:
 
 def run_plan(args) -> int:
     tables = load(args.data_dir)
-    allowed = planner.models(tables)
-    if args.model not in allowed:
-        raise planner.PlanError(f"argument --model: found {args.model!r}; expected one of "
-                                + ", ".join(map(repr, allowed)))
     result = planner.plan(tables, args.model, samples=args.samples, tokens=args.tokens,
-                          sequence_length=args.sequence_length, epochs=args.epochs, price=args.price,
-                          deadline_h=args.deadline, budget=args.budget)
-    print(planner.format_plan(result))
+                          sequence_length=args.sequence_length, epochs=args.epochs, method=args.method,
+                          hardware_choice=args.hardware, batch=args.batch, price=args.price,
+                          deadline=args.deadline, budget=args.budget)
+    print(json.dumps(result.to_json(), indent=2) if args.json else planner.format_plan(result))
     return 0
 
 
@@ -186,6 +197,7 @@ def main(argv=None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except planner.PlanError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except planner.PlanError as error:  # the name of the input becomes the option's
+        name, _, rest = str(error).partition(": ")
+        print(f"error: argument --{name.replace('_', '-')}: {rest}", file=sys.stderr)
         return 2

@@ -31,7 +31,7 @@ PACKAGE_FILE = "datapackage.json"
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # The files the pages read, by resource name: the schema must declare every one.
-RESOURCES = ("parameter_guide", "accelerators", "models", "datasets", "prices",
+RESOURCES = ("parameter_guide", "accelerators", "gpu_nodes", "models", "datasets", "prices",
              "throughput_references", "changes")
 TEXT_TYPES = ("string", "date")  # read as text: dates stay 'YYYY-MM-DD' strings on the pages
 
@@ -51,6 +51,7 @@ class GuideData:
     prices: pd.DataFrame
     throughput_references: pd.DataFrame = None  # public H100/A100 tokens/s/GPU, for the cost page
     vendor_measurements: pd.DataFrame = None  # the vendor's tutorials, logs and moreh-smi readings
+    gpu_nodes: pd.DataFrame = None  # 8-GPU nodes the planner sets beside the MoAI flavors
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -292,10 +293,11 @@ def load(data_dir=DATA_DIR) -> GuideData:
     accelerators = read("accelerators")
     datasets = read("datasets").astype({"train_samples": "Int64"})
     guide = add_derived(read("parameter_guide"), accelerators)
-    return GuideData(guide=guide, accelerators=accelerators, models=read("models"),
+    models = read("models").astype({"head_dim": "Int64"})
+    return GuideData(guide=guide, accelerators=accelerators, models=models,
                      datasets=datasets, prices=read("prices"),
                      throughput_references=read("throughput_references"),
-                     vendor_measurements=read("vendor_measurements"))
+                     vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"))
 
 
 def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ Conventions, stated once and used by every page:
   input embedding is a table lookup and does no arithmetic, so it is not counted, nor are norms
   and biases. 6·N (Kaplan et al. 2020) is shown beside it.
 - Attention scores and their use on the values add PaLM's 12·L·H·Q·T (Chowdhery et al. 2022,
-  appendix B; H·Q, heads × head size, is the hidden size), counted over the full T×T product as
+  appendix B; H·Q is heads × head size: the hidden size unless config.json sets head_dim), counted over the full T×T product as
   PaLM does, without a saving for the causal mask.
 - Utilisation (MFU) = FLOPs done ÷ (MI250 GPUs × peak BF16 per GPU × seconds). No function here
   returns a time shorter than the model's arithmetic at 100% of peak.
@@ -45,8 +45,12 @@ STARTUP_DOMINATED = 0.5
 # --- FLOPs per token ---------------------------------------------------------------------------
 
 def _architecture(models: pd.DataFrame) -> pd.DataFrame:
+    """models.csv by model name, with the widths the counts need. A head is hidden ÷ heads wide
+    unless config.json sets head_dim (Mistral NeMo, Gemma 2)."""
     m = models.set_index("model")
-    return m.assign(kv_width=m["kv_heads"] * m["hidden_size"] // m["attention_heads"],
+    head = pd.to_numeric(m.get("head_dim"), errors="coerce") if "head_dim" in m else pd.Series(np.nan, m.index)
+    head = head.fillna(m["hidden_size"] // m["attention_heads"]).astype("int64")
+    return m.assign(head_dim=head, attention_width=m["attention_heads"] * head, kv_width=m["kv_heads"] * head,
                     ffn_matrices=np.where(m["mlp"] == "gated", 3, 2))
 
 
@@ -54,8 +58,9 @@ def parameter_count(models: pd.DataFrame) -> pd.Series:
     """Parameters of each model, by model name, counted from its architecture columns."""
     m = _architecture(models)
     d, kv_width, matrices = m["hidden_size"], m["kv_width"], m["ffn_matrices"]
-    attention = 2 * d * d + 2 * d * kv_width  # Q and output: d×d; K and V: d×(KV heads × head size)
-    attention += np.where(m["qkv_bias"], d + 2 * kv_width, 0) + np.where(m["linear_bias"], d, 0)
+    width = m["attention_width"]  # heads × head size: d unless head_dim is set
+    attention = 2 * d * width + 2 * d * kv_width  # Q and output: d×width; K and V: d×(KV heads × head size)
+    attention += np.where(m["qkv_bias"], width + 2 * kv_width, 0) + np.where(m["linear_bias"], d, 0)
     feed_forward = matrices * d * m["ffn_size"]
     feed_forward += np.where(m["linear_bias"], (matrices - 1) * m["ffn_size"] + d, 0)
     norm = np.where(m["norm"] == "layernorm", 2 * d, d)  # LayerNorm has a bias as well as a scale
@@ -68,7 +73,7 @@ def matmul_parameters(models: pd.DataFrame) -> pd.Series:
     """Weights that take part in a matrix multiplication: block projections and the output layer."""
     m = _architecture(models)
     d = m["hidden_size"]
-    block = 2 * d * d + 2 * d * m["kv_width"] + m["ffn_matrices"] * d * m["ffn_size"]
+    block = 2 * d * m["attention_width"] + 2 * d * m["kv_width"] + m["ffn_matrices"] * d * m["ffn_size"]
     return (m["layers"] * block + m["vocab_size"] * d).astype("int64").rename("matmul_params")
 
 
@@ -81,7 +86,7 @@ def flops_per_token(models: pd.DataFrame, sequence_length) -> pd.DataFrame:
     """
     m = _architecture(models)
     params, matmul = parameter_count(models), matmul_parameters(models)
-    attention = (12 * m["layers"] * m["hidden_size"] * sequence_length).astype(float)
+    attention = (12 * m["layers"] * m["attention_width"] * sequence_length).astype(float)
     flops = 6.0 * matmul + attention
     palm = 6.0 * params + attention
     return pd.DataFrame({"params": params, "matmul_params": matmul, "flops_6n": 6.0 * params,

@@ -1,11 +1,13 @@
-"""The planner against hand arithmetic on the guide's rows, and every kind of bad input.
+"""The planner against hand arithmetic, its choices, its bounds, and every kind of bad input.
 
-Guide rows used (data/parameter_guide.csv): Llama3 8B on 2xlarge (8 GPUs, 1,048,320 MiB): batch
-128, 1,024 tokens, 867,021 MiB, 220 min, 93,291 tokens/s; on 4xlarge (16 GPUs): 140 min; on
-8xlarge (32 GPUs): 78 min. Cerebras GPT 13B on 8xlarge at 2,048 tokens: 18,001 tokens/s. The
-Llama3 tutorial dataset has 287,113 samples (data/datasets.csv).
+Hand figures for Llama3 8B (data/models.csv): 32 layers, hidden 4,096, 32 heads (8 KV heads),
+feed-forward 14,336, vocabulary 128,256, untied: 8,030,261,248 parameters, of which 7,504,658,432
+take part in a matrix multiplication (no input embedding, no norms). On 2xlarge: 8 MI250 of
+362.1 TFLOP/s, 16 GCDs of 65,520 MiB. The tutorial run: 287,113 samples of 1,024 tokens.
 """
 
+import json
+import math
 import subprocess
 import sys
 
@@ -14,247 +16,264 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftguide.cli import main
-from ftguide.planner import PlanError, example_scenarios, plan, unusual_length_rows
+from ftguide.planner import PlanError, coefficients, evaluate, plan, sensitivity
 
 LLAMA_SAMPLES = 287113
+LLAMA_TOKENS = LLAMA_SAMPLES * 1024  # 294,003,712
+MATMUL = 7_504_658_432
+ATTENTION = 12 * 32 * 4096 * 1024  # 1,610,612,736 FLOPs per token at 1,024 tokens
+ADAPTERS = 16 * 32 * ((4096 + 4096) * 2 + (4096 + 1024) * 2 + 3 * (4096 + 14336))  # 41,943,040
 
 
-def row(result, accelerator, sequence_length=1024):
-    table = result.table
-    return table[(table["accelerator"] == accelerator)
-                 & (table["guide_sequence_length"] == sequence_length)].iloc[0]
+@pytest.fixture(scope="module")
+def coeffs(tables):
+    return coefficients(tables)
 
 
-def test_the_tutorial_run_reproduces_the_guide_time_and_scales_the_reported_rate(tables):
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, epochs=1, price=2.0)
-    small = row(result, "2xlarge")
-    assert result.run_tokens == 287113 * 1024
-    # From training time: the same run as the tutorial takes the guide's 220 minutes.
-    assert small["hours_from_time"] == pytest.approx(220 / 60)
-    assert small["cost_from_time"] == pytest.approx(2.0 * 8 * 220 / 60)  # 58.67
-    # Reported: tokens ÷ 93,291 tokens/s = 0.875 h, faster than 8 MI250s at 100% of peak can do
-    # the run's arithmetic (46.64 GFLOP per token, ftguide.model): raised to that floor.
-    assert small["hours_reported_source"] == pytest.approx(287113 * 1024 / 93291 / 3600)  # 0.875 h
-    at_peak = 287113 * 1024 * 46_638_563_328 / (8 * 362.1e12) / 3600  # 1.31 h
-    assert small["hours_at_peak"] == pytest.approx(at_peak)
-    assert small["hours_reported"] == pytest.approx(at_peak)
-    assert small["cost_reported"] == pytest.approx(2.0 * 8 * at_peak)
-    assert small["hours_cautious"] == pytest.approx(220 / 60)
-    assert small["headroom_mib"] == 1048320 - 867021
-    assert small["headroom_share"] == pytest.approx(1 - 867021 / 1048320)
-    assert small["applies"] and small["why_not"] == ""
+def llama(tables, coeffs, **inputs):
+    return plan(tables, "Llama3 8B", **{"samples": LLAMA_SAMPLES, "coefficients_": coeffs, **inputs})
 
 
-def test_time_and_cost_are_proportional_to_samples_and_epochs(tables):
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES // 2 + 1, epochs=3, price=1.0)
-    tokens = (LLAMA_SAMPLES // 2 + 1) * 1024 * 3
-    big = row(result, "8xlarge")
-    assert big["hours_from_time"] == pytest.approx(78 / 60 * tokens / (287113 * 1024))
-    assert big["cost_from_time"] == pytest.approx(32 * big["hours_from_time"])
+def test_flops_per_token_full_and_lora_by_hand(tables, coeffs):
+    full = llama(tables, coeffs).options.loc["2xlarge"]
+    lora = llama(tables, coeffs, method="lora").options.loc["2xlarge"]
+    assert full["flops_per_token"] == 6 * MATMUL + ATTENTION == 46_638_563_328
+    # A frozen weight needs no weight gradient: 4 FLOPs per weight; the adapters train in full.
+    assert ADAPTERS == 41_943_040  # what PEFT prints for r = 16 on every Llama-3-8B projection
+    assert lora["flops_per_token"] == 4 * MATMUL + 6 * ADAPTERS + ATTENTION
+    assert coeffs["models"]["Llama3 8B"]["adapter_params_per_rank"] * 16 == ADAPTERS
 
 
-def test_tokens_give_the_same_plan_as_samples_times_sequence_length(tables):
-    by_samples = plan(tables, "Llama3 8B", samples=1000, price=2.0)
-    by_tokens = plan(tables, "Llama3 8B", tokens=1000 * 1024, price=2.0)
-    assert by_tokens.run_tokens == by_samples.run_tokens == 1024000
-    assert list(by_tokens.table["hours_reported"]) == list(by_samples.table["hours_reported"])
+def test_memory_and_batch_split_by_hand(tables, coeffs):
+    option = llama(tables, coeffs).options.loc["2xlarge"]
+    states = 16 * 8_030_261_248 / 16 / 2**20  # 16 bytes per parameter over 16 GCDs: 7,658.25 MiB
+    # Per token: checkpointed inputs 32 × 2 × 4,096 + one layer 34 × 4,096 + scores 5 × 32 × 1,024
+    # + logits 10 × 128,256 = 1,847,808 bytes; a sample of 1,024 tokens is 1,804.5 MiB.
+    sample = 1_847_808 * 1024 / 2**20
+    reserve = coeffs["hardware"]["2xlarge"]["reserve_mib"]
+    assert option["states_mib"] == pytest.approx(states)
+    assert option["largest_micro_batch"] == math.floor((65520 - reserve - states) / sample) == 18
+    assert (option["micro_batch"], option["grad_accum"], option["global_batch"]) == (8, 1, 128)
+    assert option["memory_needed_mib"] == pytest.approx(reserve + states + 8 * sample)
+    assert option["optimizer_steps"] == math.ceil(LLAMA_SAMPLES / 128) == 2244
 
 
-def test_default_price_is_the_mi250_assumption_of_prices_csv(tables):
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES)
-    assert result.price == 1.50  # data/prices.csv: 1.50 USD per instance-hour, 1 GPU
-    assert row(result, "2xlarge")["cost_from_time"] == pytest.approx(1.50 * 8 * 220 / 60)
-    assert any("assumption" in note for note in result.notes)
+def test_qlora_and_lora_states_by_hand(tables, coeffs):
+    block = MATMUL - 128256 * 4096  # the output layer stays in BF16
+    rest = 8_030_261_248 - block
+    lora = llama(tables, coeffs, method="lora").options.loc["8xH100"]
+    qlora = llama(tables, coeffs, method="qlora").options.loc["8xH100"]
+    assert lora["states_mib"] == pytest.approx((2 * 8_030_261_248 + 16 * ADAPTERS) / 8 / 2**20)
+    assert qlora["states_mib"] == pytest.approx((4.127 / 8 * block + 2 * rest + 16 * ADAPTERS) / 8 / 2**20)
 
 
-def test_recommends_the_cheapest_flavor_within_the_deadline(tables):
-    # Slower reading: 2xlarge 3.67 h (58.67), 4xlarge 2.33 h (74.67), 8xlarge 1.30 h (83.20).
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0, deadline_h=3)
-    assert list(result.table["fits"]) == [False, True, True]
-    assert result.recommended == "4xlarge"
-    assert "74.67" in result.message and "2.3 h" in result.message
+def test_time_and_cost_by_hand(tables, coeffs):
+    option = llama(tables, coeffs, price=2.0).options.loc["2xlarge"]
+    hw = coeffs["hardware"]["2xlarge"]
+    at_peak_h = LLAMA_TOKENS * (6 * MATMUL + ATTENTION) / (8 * 362.1e12) / 3600
+    assert at_peak_h == pytest.approx(1.3148, abs=1e-4)
+    assert option["hours_at_peak"] == pytest.approx(at_peak_h)
+    assert option["hours_low"] == pytest.approx(hw["startup_min"] / 60 + at_peak_h / hw["mfu_high"])
+    assert option["hours_high"] == pytest.approx(hw["startup_min"] / 60 + at_peak_h / hw["mfu_low"])
+    assert option["cost_high"] == pytest.approx(2.0 * 8 * option["hours_high"])
+    assert option["cost_per_m_tokens_low"] == pytest.approx(option["cost_low"] / LLAMA_TOKENS * 1e6)
 
 
-def test_without_limits_the_cheapest_flavor_wins(tables):
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0)
-    assert result.recommended == "2xlarge"
+def test_the_guide_figures_stand_beside_where_it_measured_the_configuration(tables, coeffs):
+    options = llama(tables, coeffs).options
+    small = options.loc["2xlarge"]
+    # The tutorial run is the guide's own: 220 minutes; the reported 93,291 tokens/s would be 0.88 h,
+    # faster than 100% of peak, so it is raised to 1.31 h and its own figure is kept.
+    assert small["guide_hours_from_time"] == pytest.approx(220 / 60)
+    assert small["guide_hours_reported_source"] == pytest.approx(LLAMA_TOKENS / 93291 / 3600)
+    assert small["guide_hours_reported"] == pytest.approx(small["hours_at_peak"])
+    assert options.loc[["8xH100", "xlarge"], "guide_hours_from_time"].isna().all()
+    assert llama(tables, coeffs, method="lora").options["guide_hours_from_time"].isna().all()
 
 
-def test_when_nothing_fits_it_says_what_would(tables):
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0, deadline_h=3, budget=60)
+def test_recommends_the_cheapest_option_that_meets_the_limits_at_its_low_mfu(tables, coeffs):
+    result = llama(tables, coeffs, deadline=3, hardware_choice="moai")
+    ok = result.options[result.options["hours_high"] <= 3]
+    assert result.recommended == ok["cost_high"].idxmin() == "8xlarge"
+    assert result.reason.startswith("8xlarge: the cheapest option that fits in memory and meets the deadline of 3 h")
+
+
+def test_a_tie_is_named(tables, coeffs):
+    """Two options at the same cost and time: the first listed is picked and the other named."""
+    h100 = coeffs["hardware"]["8xH100"]
+    twins = {**coeffs, "hardware": {"8xH100": h100, "twin": h100}}
+    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, coefficients_=twins)
+    assert result.recommended == "8xH100"
+    assert result.reason.startswith("8xH100 (tied with twin): the cheapest option")
+    alone = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, coefficients_=coeffs, hardware_choice="8xH100")
+    assert "tied" not in alone.reason
+
+
+def test_when_nothing_fits_in_memory_it_says_why_and_what_would(tables, coeffs):
+    result = plan(tables, "Llama2 13B", samples=1000, sequence_length=8192, hardware_choice="xlarge",
+                  coefficients_=coeffs)
     assert result.recommended is None
-    assert result.message.startswith("None fits within a deadline of 3 h and a budget of 60.00 USD")
-    assert "4xlarge, costs 74.67 USD" in result.message  # the cheapest in time
-    # Share of the run each flavor fits: 2xlarge 3/3.667 = 82%; 4xlarge 60/74.67 = 80%; 8xlarge 72%.
-    assert "cut the run to 82% of its tokens" in result.message and "on 2xlarge" in result.message
+    assert not result.options.loc["xlarge", "fits"]
+    assert result.reason.startswith("Nothing fits in memory: even one sample per device needs 67.2 GiB on "
+                                    "xlarge, which has 64.0 GiB per device.")
+    assert result.reason.endswith("What would fit: LoRA fits; 2xlarge fits; a sequence of 4,096 tokens fits.")
 
 
-def test_a_missed_deadline_names_the_fastest_flavor_and_its_time(tables):
-    result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, price=2.0, deadline_h=1)
+def test_a_missed_deadline_names_the_fastest_option_and_the_share_that_would_fit(tables, coeffs):
+    result = llama(tables, coeffs, deadline=0.5, hardware_choice="moai")
+    fastest = result.options["hours_high"].idxmin()
     assert result.recommended is None
-    assert "the fastest flavor, 8xlarge, needs 1.3 h" in result.message
-    assert "cut the run to 77% of its tokens" in result.message  # 1 / 1.3
+    assert f"the fastest option that fits, {fastest}, needs up to " \
+           f"{result.options.loc[fastest, 'hours_high']:,.1f} h" in result.reason
+    option = result.options.loc[fastest]
+    share = (0.5 - option["startup_h"]) / (option["hours_high"] - option["startup_h"])
+    assert f"cut the run to {share:.0%} of its tokens on {fastest}" in result.reason
 
 
-def test_cerebras_at_2048_tokens_uses_its_one_2048_row_only(tables):
-    result = plan(tables, "Cerebras GPT 13B", samples=26000, sequence_length=2048, price=1.0)
-    measured = row(result, "8xlarge", 2048)
-    assert measured["hours_reported"] == pytest.approx(26000 * 2048 / 18001 / 3600)
-    assert measured["hours_from_time"] != measured["hours_from_time"]  # NaN: dataset size unknown
-    assert measured["hours_cautious"] == measured["hours_reported"]
-    for other in (row(result, "4xlarge"), row(result, "8xlarge")):
-        assert other["hours_reported"] != other["hours_reported"]  # NaN: not measured at 2048
-        assert not other["applies"] and other["why_not"] == "measured at 1,024 tokens only"
-    assert result.recommended == "8xlarge"
-    notes = " ".join(result.notes)
-    assert "no measurement of Cerebras GPT 13B at 2,048 tokens on 4xlarge, 8xlarge" in notes
-    assert "Only the reported throughput is available" in notes
+def test_a_global_batch_below_the_device_count_is_raised_and_said(tables, coeffs):
+    result = llama(tables, coeffs, batch=16, hardware_choice="8xlarge")
+    assert result.options.loc["8xlarge", "global_batch"] == 64  # one sample on each of 64 GCDs
+    assert any("global batch is raised on 8xlarge" in note for note in result.notes)
 
 
-def test_cerebras_default_length_is_the_guides_usual_1024(tables):
-    result = plan(tables, "Cerebras GPT 13B", samples=26000)
-    assert result.sequence_length == 1024
-    assert row(result, "8xlarge", 2048)["why_not"] == "measured at 2,048 tokens only"
+def test_the_mfu_range_of_h100_comes_from_its_references(coeffs):
+    h100 = coeffs["hardware"]["8xH100"]
+    # torchtitan Llama 3.1 8B at 8,192 tokens: 5,762 tokens/s per GPU × 57.9 GFLOP ÷ 989.4 TFLOP/s.
+    flops = 6 * MATMUL + 12 * 32 * 4096 * 8192
+    assert h100["mfu_low"] == pytest.approx(5762 * flops / 989.4e12)
+    assert h100["mfu_high"] == pytest.approx(0.443)  # llm-foundry MPT 13B, its own figure
+    assert "torchtitan" in h100["mfu_source"]
 
 
-def test_an_unmeasured_sequence_length_gives_no_prediction_and_says_so(tables):
-    result = plan(tables, "Mistral 7B", samples=1000, sequence_length=4096)
-    assert result.recommended is None
-    assert result.table["hours_cautious"].isna().all()
-    assert result.message.startswith("No prediction: the guide has no measurement of Mistral 7B "
-                                     "at sequence length 4,096 (it measured 1,024 tokens)")
+def test_node_prices_are_whole_node_listings_by_default(coeffs):
+    assert coeffs["hardware"]["8xH100"]["price"] == pytest.approx(49.24 / 8)
+    assert "8-GPU node" in coeffs["hardware"]["8xH100"]["price_source"]
+    assert coeffs["hardware"]["8xA100-80GB"]["price"] == pytest.approx(21.60 / 8)
 
 
-def test_guide_batch_does_not_apply_to_fewer_samples_than_one_batch(tables):
-    result = plan(tables, "Llama3 8B", samples=200)
-    assert list(result.table["applies"]) == [True, False, False]  # batches 128, 256, 1024
-    assert row(result, "4xlarge")["why_not"] == "200 samples, fewer than one batch of 256"
+def test_sensitivity_swings_each_assumption_with_the_others_held(tables, coeffs):
+    inputs = llama(tables, coeffs).inputs
+    table = sensitivity(tables, inputs, "2xlarge", coeffs)
+    assert table["swing"].is_monotonic_decreasing
+    mfu = table.set_index("assumption").loc["MFU"]
+    hw = coeffs["hardware"]["2xlarge"]
+    at_peak = evaluate(coeffs, {**inputs, "hardware": "2xlarge"}).loc["2xlarge", "hours_at_peak"]
+    assert mfu["hours_a"] == pytest.approx(hw["startup_min"] / 60 + at_peak / hw["mfu_low"])
+    assert {"MFU", "Start-up", "Price", "Guide's time read as", "Speed: the guide's training time"} <= set(table["assumption"])
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)  # fixed examples: never flaky
+@given(model_index=st.integers(0, 9), method=st.sampled_from(["full", "lora", "qlora"]),
+       samples=st.integers(1, 10**7), length=st.sampled_from([128, 1024, 2048, 8192]),
+       epochs=st.floats(0.01, 100), batch=st.integers(1, 4096))
+def test_no_plan_is_faster_than_peak_or_bigger_than_memory(tables, coeffs, model_index, method, samples,
+                                                           length, epochs, batch):
+    model = list(coeffs["models"])[model_index]
+    options = plan(tables, model, samples=samples, sequence_length=length, epochs=epochs, batch=batch,
+                   method=method, coefficients_=coeffs).options
+    for column in ("hours_low", "hours_high", "hours", "guide_hours_reported", "guide_hours_from_time"):
+        hours = options[column].astype(float).dropna()
+        assert (hours >= options.loc[hours.index, "hours_at_peak"] * (1 - 1e-12)).all()
+    fitting = options[options["fits"]]
+    assert (fitting["memory_needed_mib"] <= fitting["memory_per_device_mib"]).all()
+    assert (fitting["micro_batch"] * fitting["grad_accum"] * fitting["devices"] >= batch).all()
 
 
 @pytest.mark.parametrize("inputs, named", [
-    (dict(model="GPT-4", samples=10), "model: 'GPT-4' is not in the guide; expected one of 'Llama3 8B'"),
-    (dict(model="Llama3 8B"), "samples/tokens: give exactly one"),
-    (dict(model="Llama3 8B", samples=10, tokens=10), "samples/tokens: give exactly one"),
-    (dict(model="Llama3 8B", samples=0), "samples: found 0; expected a whole number greater than 0"),
-    (dict(model="Llama3 8B", samples=-3), "samples: found -3"),
+    (dict(model="GPT-4", samples=10), "model: found 'GPT-4'; expected one of 'Llama3 8B'"),
+    (dict(model="Llama3 8B"), "samples/tokens: give exactly one of them"),
+    (dict(model="Llama3 8B", samples=10, tokens=10), "samples/tokens: give exactly one of them"),
     (dict(model="Llama3 8B", samples=2.5), "samples: found 2.5; expected a whole number"),
-    (dict(model="Llama3 8B", samples="10"), "samples: found '10'; expected a whole number"),
     (dict(model="Llama3 8B", samples=True), "samples: found True"),
     (dict(model="Llama3 8B", tokens=-1), "tokens: found -1"),
     (dict(model="Llama3 8B", samples=10, sequence_length=0), "sequence_length: found 0"),
-    (dict(model="Llama3 8B", samples=10, epochs=0), "epochs: found 0; expected a number greater than 0"),
     (dict(model="Llama3 8B", samples=10, epochs=float("nan")), "epochs: found nan"),
-    (dict(model="Llama3 8B", samples=10, price=-2), "price: found -2"),
+    (dict(model="Llama3 8B", samples=10, method="dora"), "method: found 'dora'; expected one of full, lora, qlora"),
+    (dict(model="Llama3 8B", samples=10, hardware_choice="TPU"), "hardware: found 'TPU'; expected one of all, moai"),
+    (dict(model="Llama3 8B", samples=10, batch=0), "batch: found 0"),
     (dict(model="Llama3 8B", samples=10, price=float("inf")), "price: found inf"),
-    (dict(model="Llama3 8B", samples=10, deadline_h=0), "deadline_h: found 0"),
+    (dict(model="Llama3 8B", samples=10, deadline=0), "deadline: found 0"),
     (dict(model="Llama3 8B", samples=10, budget="lots"), "budget: found 'lots'"),
 ])
-def test_bad_input_names_the_parameter_and_what_is_allowed(tables, inputs, named):
+def test_bad_input_names_the_parameter_and_what_is_allowed(tables, coeffs, inputs, named):
     model = inputs.pop("model")
     with pytest.raises(PlanError) as error:
-        plan(tables, model, **inputs)
-    assert named in str(error.value)
+        plan(tables, model, coefficients_=coeffs, **inputs)
+    assert str(error.value).startswith(named)
 
 
-def test_command_line_prints_the_plan(capsys):
-    code = main(["plan", "--model", "Llama3 8B", "--samples", "287113", "--epochs", "1",
-                 "--price", "2.0", "--deadline", "3"])
+def test_command_line_json_has_the_promised_fields(capsys):
+    code = main(["plan", "--model", "Llama3 8B", "--samples", "287113", "--method", "lora",
+                 "--deadline", "3", "--budget", "100", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    promised = {"hardware", "gpus", "fits", "micro_batch", "grad_accum", "hours_low", "hours_high",
+                "cost_low", "cost_high", "mfu_low", "mfu_high"}
+    assert len(result["options"]) == 7
+    for option in result["options"]:
+        assert promised <= set(option)
+        assert option["hours_low"] <= option["hours_high"] and option["cost_low"] <= option["cost_high"]
+    assert result["recommended"] in {option["hardware"] for option in result["options"]}
+    assert result["reason"].startswith(result["recommended"])
+    assert result["inputs"] == {"model": "Llama3 8B", "samples": 287113, "sequence_length": 1024,
+                                "epochs": 1.0, "method": "lora", "hardware": "all", "batch": 128,
+                                "price": None, "deadline": 3.0, "budget": 100.0}
+
+
+def test_command_line_prints_a_table_and_the_recommendation(capsys):
+    code = main(["plan", "--model", "Gemma 2 9B", "--tokens", "100000000", "--hardware", "gpu-nodes"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("Llama3 8B: 294,003,712 tokens")
-    assert "Recommended: 4xlarge (16 MI250 GPUs), about 2.3 h and 74.67 USD" in out
-    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.endswith(("yes", "no"))}
-    # Reported hours raised to the run at 100% of peak (1.31 h, 21.04 USD), not the source's 0.88 h.
-    assert lines["2xlarge"][-5:] == ["1.31", "3.67", "21.04", "58.67", "no"]
-    assert "n/a" not in out  # every Llama3 row is measured at 1,024 tokens
+    assert out.startswith("Gemma 2 9B, full fine-tuning: 100,000,000 tokens per epoch at 1,024 tokens")
+    assert [line.split()[0] for line in out.splitlines()[4:7]] == ["8xH100", "8xA100-80GB", "8xMI300X"]
+    assert "Recommended: " in out
 
 
 def test_command_line_runs_as_a_module():
     """The README's set-up: `python -m ftguide plan ...` from the repository's .venv."""
     done = subprocess.run([sys.executable, "-m", "ftguide", "plan", "--model", "Mistral 7B",
-                           "--tokens", "1000000", "--budget", "5"], capture_output=True, text=True)
+                           "--tokens", "1000000", "--budget", "5", "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "Mistral 7B: 1,000,000 tokens" in done.stdout
+    assert json.loads(done.stdout)["inputs"]["tokens"] == 1000000
 
 
-MODELS = "'Llama3 8B', 'Llama2 13B', 'Mistral 7B', 'Qwen1.5 7B', 'Baichuan2 13B', 'Cerebras GPT 13B'"
+MODELS = ("'Llama3 8B', 'Llama2 13B', 'Mistral 7B', 'Qwen1.5 7B', 'Baichuan2 13B', 'Cerebras GPT 13B', "
+          "'Llama 3.1 8B', 'Qwen2.5 7B', 'Mistral NeMo 12B', 'Gemma 2 9B'")
+HARDWARE = "all, moai, gpu-nodes, xlarge, 2xlarge, 4xlarge, 8xlarge, 8xH100, 8xA100-80GB, 8xMI300X"
 OK = ["--model", "Llama3 8B", "--samples", "10"]
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--model", "GPT-4", "--samples", "10"],
-     f"error: argument --model: found 'GPT-4'; expected one of {MODELS}"),
+    (["--model", "GPT-4", "--samples", "10"], f"error: argument --model: found 'GPT-4'; expected one of {MODELS}"),
     (["--samples", "10"], f"error: the following arguments are required: --model (--model: one of {MODELS})"),
-    (["--model"], f"error: argument --model: expected one argument (--model: one of {MODELS})"),
     (["--model", "Llama3 8B"], "error: one of the arguments --samples --tokens is required "
      "(--samples: a whole number from 1 to 10,000,000,000; --tokens: a whole number from 1 to "
      "10,000,000,000,000)"),
     (OK + ["--tokens", "10"], "error: argument --tokens: not allowed with argument --samples"),
-    (["--model", "Llama3 8B", "--samples"],
-     "error: argument --samples: expected one argument (--samples: a whole number from 1 to 10,000,000,000)"),
     (["--model", "Llama3 8B", "--samples", "-5"],
      "error: argument --samples: found '-5'; expected a whole number from 1 to 10,000,000,000"),
     (["--model", "Llama3 8B", "--samples", "2.5"], "error: argument --samples: found '2.5'"),
-    (["--model", "Llama3 8B", "--tokens", "0"], "error: argument --tokens: found '0'"),
     (OK + ["--sequence-length", "-1"], "error: argument --sequence-length: found '-1'"),
     (OK + ["--epochs", "0"], "error: argument --epochs: found '0'; expected a number from 0.01 to 100"),
-    (OK + ["--epochs"], "error: argument --epochs: expected one argument (--epochs: a number from 0.01 to 100)"),
+    (OK + ["--method", "dora"], "error: argument --method: invalid choice: 'dora'"),
+    (OK + ["--hardware", "TPU"], f"error: argument --hardware: found 'TPU'; expected one of {HARDWARE}"),
+    (OK + ["--batch", "0"], "error: argument --batch: found '0'; expected a whole number from 1 to 1,000,000 samples"),
     (OK + ["--price", "-2"], "error: argument --price: found '-2'; expected a number from 0.01 to 1,000 USD per GPU-hour"),
     (OK + ["--price", "nan"], "error: argument --price: found 'nan'"),
-    (OK + ["--deadline", "-1"], "error: argument --deadline: found '-1'"),
-    (OK + ["--deadline"], "error: argument --deadline: expected one argument (--deadline: a number from 0.01 to 100,000 hours"),
-    (OK + ["--budget", "lots"], "error: argument --budget: found 'lots'; expected a number from 0.01 to 1,000,000,000 USD"),
-    # Finite and sane: no infinite, astronomically large or NaN figure is ever printed.
-    (OK + ["--price", "inf"], "error: argument --price: found 'inf'"),
     (OK + ["--price", "1e308"], "error: argument --price: found '1e308'"),
+    (OK + ["--deadline", "-1"], "error: argument --deadline: found '-1'"),
+    (OK + ["--budget", "lots"], "error: argument --budget: found 'lots'; expected a number from 0.01 to 1,000,000,000 USD"),
     (["--model", "Llama3 8B", "--samples", "1e30"], "error: argument --samples: found '1e30'"),
-    (OK + ["--epochs", "nan"], "error: argument --epochs: found 'nan'"),
     (OK + ["--data-dir", "/nonexistent"],
      "error: argument --data-dir: found '/nonexistent'; expected a folder holding datapackage.json"),
 ])
-def test_command_line_bad_input_exits_non_zero_with_one_line(capsys, argv, message):
+def test_command_line_bad_input_exits_2_with_one_line(capsys, argv, message):
     try:
         code = main(["plan"] + argv)
     except SystemExit as leaving:
         code = leaving.code
     captured = capsys.readouterr()
-    assert code != 0
+    assert code == 2
     assert captured.out == ""
     assert captured.err.count("\n") == 1, captured.err
     assert captured.err.startswith(message), captured.err
-
-
-def test_the_recommended_row_is_marked_even_when_two_rows_share_a_flavor(tables):
-    result = plan(tables, "Cerebras GPT 13B", samples=26000, sequence_length=2048, deadline_h=2)
-    marked = result.table[result.table["recommended"]]
-    assert list(marked["accelerator"]) == ["8xlarge"]
-    assert list(marked["guide_sequence_length"]) == [2048]
-
-
-def test_the_guide_has_one_row_at_an_unusual_sequence_length(tables):
-    unusual = unusual_length_rows(tables.guide)
-    assert list(zip(unusual["model"], unusual["accelerator"], unusual["sequence_length"])) == [
-        ("Cerebras GPT 13B", "8xlarge", 2048)]
-
-
-def test_worked_examples_come_from_the_data(tables):
-    """A model renamed in every file must still build the page: no model name is typed there."""
-    scenarios = example_scenarios(tables)
-    assert [s["model"] for s in scenarios.values()] == ["Llama3 8B", "Mistral 7B", "Cerebras GPT 13B"]
-    assert list(scenarios.values())[0]["samples"] == LLAMA_SAMPLES
-    assert list(scenarios.values())[-1]["sequence_length"] == 2048
-    renamed = tables.guide.assign(model=tables.guide["model"].replace("Llama3 8B", "Llama 3 8B"))
-    datasets = tables.datasets.assign(model=tables.datasets["model"].replace("Llama3 8B", "Llama 3 8B"))
-    scenarios = example_scenarios(type(tables)(**{**vars(tables), "guide": renamed, "datasets": datasets}))
-    assert list(scenarios.values())[0]["model"] == "Llama 3 8B"
-
-
-@settings(max_examples=60, derandomize=True, deadline=None)  # fixed examples: never flaky
-@given(model_index=st.integers(0, 5), samples=st.integers(1, 10**8), epochs=st.floats(0.01, 100),
-       price=st.floats(0.01, 1000))
-def test_no_plan_is_faster_than_peak(tables, model_index, samples, epochs, price):
-    model = list(dict.fromkeys(tables.guide["model"]))[model_index]
-    table = plan(tables, model, samples=samples, epochs=epochs, price=price).table
-    for reading in ("reported", "from_time", "cautious"):
-        hours = table[f"hours_{reading}"].dropna()
-        assert (hours >= table.loc[hours.index, "hours_at_peak"] * (1 - 1e-12)).all()
