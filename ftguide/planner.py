@@ -47,6 +47,11 @@ LORA_RANK = 16
 # FLOPs per matrix weight and token: forward 2, backward 4 (2 for the activations' gradients, 2 for
 # the weights'). A frozen weight needs no weight gradient: 4 (Hu et al. 2021, section 4.2).
 MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
+# Measurements the FLOP count is set beside on the planner page. LoRA on GPT-3 175B trained 25%
+# faster than full fine-tuning (Hu et al. 2021, section 4.2); QLoRA on Qwen-7B took 5% (8,192
+# tokens) to 2.5 times (256 tokens) LoRA's time (QwenLM/Qwen README, "Profiling of Memory and Speed").
+LORA_MEASURED_SPEEDUP = 1.25
+QLORA_MEASURED_SLOWDOWN = (1.05, 2.5)
 DEFAULTS = {"sequence_length": 1024, "epochs": 1.0, "method": "full", "hardware": "all", "batch": 128}
 HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpu-nodes": "the 8-GPU nodes"}
 
@@ -117,7 +122,7 @@ def hardware(tables, guide_epochs=1) -> pd.DataFrame:
         "price_source": f"assumption, data/prices.csv ({mi250['date_seen']}): no public MI250 price",
         "mfu": fitted["mfu"], "mfu_low": fitted["mfu_low"], "mfu_high": fitted["mfu_high"],
         "mfu_source": "the guide's training times, start-up taken out (model page)",
-        "note": "", "attention_scores_kept": True,
+        "note": "", "attention_scores_kept": True, "nodes": flavors["nodes"],
     })
     nodes = tables.gpu_nodes.set_index("hardware")
     refs = reference_mfu(tables)
@@ -128,7 +133,7 @@ def hardware(tables, guide_epochs=1) -> pd.DataFrame:
         "peak_tflops_per_gpu": nodes["peak_bf16_tflops_per_gpu"], "note": nodes["note"].fillna(""),
         # Fine-tuning stacks on these GPUs use FlashAttention, which keeps no T×T score matrix (Dao
         # et al. 2022); the MoAI flavors keep the memory model fitted on the guide, which has it.
-        "attention_scores_kept": False,
+        "attention_scores_kept": False, "nodes": 1,
     })
     for name, row in gpu_nodes.iterrows():
         price = node_price(tables.prices, row["gpu"], row["gpus"])
@@ -319,8 +324,8 @@ def option(m, hw, tokens, length, method, inputs) -> dict:
     largest = max(math.floor(free_mib / per_sample_mib), 0)
     per_device = math.ceil(inputs["batch"] / devices)  # at least one sample on every device
     fits = largest >= 1
-    grad_accum = math.ceil(per_device / min(largest, per_device)) if fits else None
-    micro = math.ceil(per_device / grad_accum) if fits else None
+    grad_accum = accumulation_steps(per_device, largest) if fits else None
+    micro = per_device // grad_accum if fits else None
     global_batch = micro * grad_accum * devices if fits else None
     flops = flops_per_token(m, method, length)
     peak = hw["gpus"] * hw["peak_tflops_per_gpu"] * 1e12
@@ -354,6 +359,15 @@ def option(m, hw, tokens, length, method, inputs) -> dict:
 
 
 # --- the choice ---------------------------------------------------------------------------------
+
+def accumulation_steps(per_device: int, largest: int) -> int:
+    """The fewest accumulation steps that split a device's share of the batch into equal
+    micro-batches no larger than the largest that fits (one sample a step at worst)."""
+    steps = math.ceil(per_device / largest)
+    while per_device % steps:
+        steps += 1
+    return steps
+
 
 def money(value) -> str:
     return f"{value:,.2f} USD"
@@ -590,3 +604,65 @@ def format_plan(result: Plan) -> str:
     lines += ["", "Hours and costs span the MFU range each option's evidence allows (low MFU = high "
               "figure). Prices per GPU-hour: see --json for each option's price and source."]
     return "\n".join(lines)
+
+
+# --- what the pages show --------------------------------------------------------------------------
+
+def hardware_table(coeffs) -> pd.DataFrame:
+    """Every hardware option and the evidence behind it, for the page."""
+    hw = pd.DataFrame(coeffs["hardware"]).T
+    return pd.DataFrame({
+        "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"].astype(int), "Devices": hw["devices"].astype(int),
+        "Memory per device (GiB)": hw["device_memory_mib"].astype(float) / 1024,
+        "Runtime reserve (GiB)": hw["reserve_mib"].astype(float) / 1024,
+        "Peak BF16 per GPU (TFLOP/s)": hw["peak_tflops_per_gpu"].astype(float),
+        "MFU, low": hw["mfu_low"].astype(float), "MFU, high": hw["mfu_high"].astype(float),
+        "MFU evidence": hw["mfu_source"],
+        "Price (USD per GPU-hour)": hw["price"].astype(float), "Price source": hw["price_source"],
+        "Caveat": hw["note"],
+    }).rename_axis("Hardware")
+
+
+def method_comparison(coeffs, lengths=(1024, 8192)) -> pd.DataFrame:
+    """Per model, method and sequence length: the states, FLOPs per token, and the smallest MoAI
+    flavor (and its nodes) and the 8-GPU nodes that hold one sample per device."""
+    rows = []
+    for name in coeffs["models"]:
+        for length in lengths:
+            for method in METHODS:
+                inputs = check_inputs(coeffs, name, 1, None, length, 1, method, "all", 1, None, None, None)
+                options = evaluate(coeffs, inputs)
+                fitting = options[options["fits"]].sort_values("gpus", kind="stable")
+                moai = fitting[fitting["kind"] == "MoAI flavor"]
+                m = coeffs["models"][name]
+                smallest = moai.index[0] if len(moai) else None
+                rows.append({"model": name, "sequence_length": length, "method": METHODS[method],
+                             "states_gib": state_bytes(m, method) / 2**30,
+                             "flops_per_token": flops_per_token(m, method, length),
+                             "smallest_flavor": smallest,
+                             "flavor_nodes": coeffs["hardware"][smallest]["nodes"] if smallest else None,
+                             "gpu_nodes_that_fit": ", ".join(fitting[fitting["kind"] == "GPU node"].index) or "none"})
+    return pd.DataFrame(rows)
+
+
+def example_scenarios(tables) -> dict:
+    """The page's worked examples, chosen from the data so that renamed models still work: the
+    largest tutorial dataset against a deadline, the smallest with LoRA on a budget, the largest
+    model at 8,192 tokens on the smallest flavor (which holds nothing), and the newest models'
+    first row with QLoRA."""
+    sizes = tables.datasets.set_index("model")["train_samples"].dropna()
+    scenarios = {}
+    if len(sizes):
+        large, small = sizes.idxmax(), sizes.idxmin()
+        scenarios["Tutorial dataset, 3-hour deadline"] = dict(model_name=large, samples=int(sizes[large]), deadline=3)
+        scenarios["Small dataset, LoRA, 3 epochs, 10 USD"] = dict(
+            model_name=small, samples=int(sizes[small]), epochs=3, method="lora", budget=10)
+    params = model.parameter_count(tables.models)
+    smallest = tables.accelerators.sort_values("mi250_gpus")["accelerator"].iloc[0]
+    scenarios["Largest model, 8,192 tokens, smallest flavor"] = dict(
+        model_name=params.idxmax(), samples=10_000, sequence_length=8192, hardware_choice=smallest)
+    new = [name for name in tables.models["model"] if name not in set(tables.guide["model"])]
+    if new:
+        scenarios["A model the guide did not measure, QLoRA"] = dict(
+            model_name=new[-1], tokens=200_000_000, sequence_length=4096, method="qlora", hardware_choice="gpu-nodes")
+    return scenarios

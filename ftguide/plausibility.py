@@ -61,6 +61,7 @@ def findings(data_dir: Path, package, lines: dict) -> list:
         found += _guide(tables, at)
     found += _prices(tables["prices"], at, today)
     found += _references(tables["throughput_references"], tables["prices"], at, today)
+    found += _nodes(tables["gpu_nodes"], tables["prices"], at)
     found += _changes(tables["changes"], package, at, today)
     return found
 
@@ -115,9 +116,9 @@ def _models(models: pd.DataFrame, at) -> list:
             out.append(f"{where('kv_heads')}: found {row.kv_heads} with {row.attention_heads} attention "
                        "heads; expected a divisor of attention_heads (grouped-query attention shares "
                        "each key/value head among query heads)")
-        if row.hidden_size % row.attention_heads:
+        if pd.isna(row.head_dim) and row.hidden_size % row.attention_heads:
             out.append(f"{where('hidden_size')}: found {row.hidden_size}, not a multiple of "
-                       f"{row.attention_heads} attention heads; expected hidden_size = heads x head size")
+                       f"{row.attention_heads} attention heads; expected hidden_size = heads x head size, or head_dim set")
         learned = row.position_encoding == "learned"
         if learned != (row.learned_positions > 0):
             expected = "more than 0 (the size of the table)" if learned else "0 (positions are not learned)"
@@ -248,6 +249,16 @@ def _references(references: pd.DataFrame, prices: pd.DataFrame, at, today: datet
             out.append(f"{at.path('throughput_references')}: found no BF16 reference on {gpu}; expected at "
                        "least one (the cost page matches every guide row with one)")
     return out
+
+
+def _nodes(nodes: pd.DataFrame, prices: pd.DataFrame, at) -> list:
+    """Every GPU node needs a dated price listing of its GPU: the planner prices the node with it.
+    (A GPU the cost page needs too is reported once, by _prices.)"""
+    dated = prices[prices["date_seen"].notna() & (prices["kind"] != "assumption")]
+    return [f"{at('gpu_nodes', index, 'gpu')}: found {shown(gpu)}; expected a GPU with a dated listing in "
+            f"{at.path('prices')} (one of {sorted(set(dated['gpu']))})"
+            for index, gpu in nodes["gpu"].items()
+            if not (dated["gpu"] == gpu).any() and not gpu.startswith(REFERENCE_GPUS)]
 
 
 def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:

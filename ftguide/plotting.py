@@ -5,6 +5,7 @@ import re
 
 import matplotlib as mpl
 import matplotlib_inline.backend_inline
+import numpy as np
 from IPython import get_ipython
 from matplotlib.figure import Figure
 
@@ -62,3 +63,39 @@ def style(index: int) -> dict:
         "marker": MARKERS[index % len(MARKERS)],
         "linestyle": LINESTYLES[index % len(LINESTYLES)],
     }
+
+
+def ranges(ax, options, low: str, high: str, limit=None, limit_label="") -> None:
+    """One horizontal bar per option from `low` to `high` (an MFU range), options that do not fit
+    in memory drawn hatched and grey, and an optional dashed limit (a deadline or a budget)."""
+    rows = range(len(options))
+    fits = options["fits"].to_numpy(bool)
+    ax.barh(rows, options[high] - options[low], left=options[low], height=0.6,
+            color=[OKABE_ITO[0] if ok else "0.85" for ok in fits],
+            hatch=[None if ok else "//" for ok in fits], edgecolor="0.3", linewidth=0.5)
+    if limit is not None:
+        ax.axvline(limit, color="black", linestyle="--", linewidth=1)
+        ax.annotate(limit_label, (limit, 1.0), xycoords=("data", "axes fraction"), ha="left",
+                    va="bottom", fontsize=9)
+    ax.set_yticks(list(rows), [f"{name}{'' if ok else ' (no fit)'}" for name, ok in zip(options.index, fits)])
+    ax.set_ylim(len(options) - 0.5, -0.5)
+
+
+def tornado(ax, table, metric: str, base: float) -> None:
+    """A tornado chart: for each assumption (a row of ftguide.planner.sensitivity) a bar from its
+    one value's result to its other's, around the central result; widest swing on top."""
+    rows = range(len(table))
+    first, second = table[f"{metric}_a"].to_numpy(float), table[f"{metric}_b"].to_numpy(float)
+    ax.barh(rows, first - base, left=base, height=0.6, color=OKABE_ITO[1], edgecolor="0.3",
+            linewidth=0.5, label="first value")
+    ax.barh(rows, second - base, left=base, height=0.6, color=OKABE_ITO[0], edgecolor="0.3",
+            linewidth=0.5, hatch="//", label="second value")
+    ax.axvline(base, color="black", linewidth=1)
+    for row, (a, b, label_a, label_b) in enumerate(zip(first, second, table["low_label"], table["high_label"])):
+        for value, text in ((a, label_a), (b, label_b)):
+            ax.annotate(text, (value, row), xytext=(3 if value >= base else -3, 0), textcoords="offset points",
+                        ha="left" if value >= base else "right", va="center", fontsize=8)
+    ax.set_yticks(list(rows), table["assumption"])
+    ax.set_ylim(len(table) - 0.5, -0.5)
+    span = max(np.nanmax(np.abs(np.r_[first, second] - base)), 1e-9)
+    ax.set_xlim(base - 1.9 * span, base + 1.9 * span)  # room for the value labels

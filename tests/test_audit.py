@@ -67,9 +67,19 @@ def test_baichuan2_by_hand_as_no_exact_published_size_exists(tables):
 
 def test_parameter_counts_within_one_percent_of_published_sizes(tables):
     published = tables.models.set_index("model")["published_params"].dropna()
-    assert len(published) == 5
+    assert len(published) == 9
     counted = model.parameter_count(tables.models)[published.index]
     assert ((counted / published - 1).abs() < 0.01).all(), (counted / published - 1)
+
+
+def test_head_dim_sets_the_attention_width_where_config_json_gives_it(tables):
+    """Mistral NeMo 12B: 32 heads of 128, not 5,120 / 32 = 160: Q and output are 5,120 × 4,096,
+    K and V 5,120 × 1,024; the count then matches the published 12,247,782,400 exactly."""
+    block = 2 * 5120 * 4096 + 2 * 5120 * 1024 + 3 * 5120 * 14336 + 2 * 5120
+    expected = 40 * block + 5120 + 2 * 131072 * 5120
+    assert model.parameter_count(tables.models)["Mistral NeMo 12B"] == expected == 12_247_782_400
+    attention = model.flops_per_token(tables.models, 1024).loc["Mistral NeMo 12B", "flops_attention"]
+    assert attention == 12 * 40 * 4096 * 1024
 
 
 def test_tying_the_embeddings_removes_one_vocabulary_matrix(tables):

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftguide.cli import main
-from ftguide.planner import PlanError, coefficients, evaluate, plan, sensitivity
+from ftguide.planner import PlanError, accumulation_steps, coefficients, evaluate, plan, sensitivity
 
 LLAMA_SAMPLES = 287113
 LLAMA_TOKENS = LLAMA_SAMPLES * 1024  # 294,003,712
@@ -130,6 +130,12 @@ def test_a_missed_deadline_names_the_fastest_option_and_the_share_that_would_fit
     assert f"cut the run to {share:.0%} of its tokens on {fastest}" in result.reason
 
 
+@pytest.mark.parametrize("per_device, largest, steps", [(16, 7, 4), (16, 16, 1), (16, 20, 1), (13, 5, 13), (12, 5, 3)])
+def test_accumulation_keeps_the_global_batch_exact(per_device, largest, steps):
+    assert accumulation_steps(per_device, largest) == steps
+    assert per_device % steps == 0 and per_device // steps <= largest
+
+
 def test_a_global_batch_below_the_device_count_is_raised_and_said(tables, coeffs):
     result = llama(tables, coeffs, batch=16, hardware_choice="8xlarge")
     assert result.options.loc["8xlarge", "global_batch"] == 64  # one sample on each of 64 GCDs
@@ -176,7 +182,11 @@ def test_no_plan_is_faster_than_peak_or_bigger_than_memory(tables, coeffs, model
         assert (hours >= options.loc[hours.index, "hours_at_peak"] * (1 - 1e-12)).all()
     fitting = options[options["fits"]]
     assert (fitting["memory_needed_mib"] <= fitting["memory_per_device_mib"]).all()
-    assert (fitting["micro_batch"] * fitting["grad_accum"] * fitting["devices"] >= batch).all()
+    # The global batch is the reader's, unless there are more devices than samples.
+    split = fitting["micro_batch"] * fitting["grad_accum"] * fitting["devices"]
+    assert (split >= batch).all()
+    exact = fitting[batch % fitting["devices"] == 0]
+    assert (exact["micro_batch"] * exact["grad_accum"] * exact["devices"] == batch).all()
 
 
 @pytest.mark.parametrize("inputs, named", [
