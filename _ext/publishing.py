@@ -14,11 +14,11 @@ from urllib.parse import urlparse
 import yaml
 from docutils import nodes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import NullLocator
 from sphinx.errors import ConfigError
 
 from ftguide.data import DATA_DIR, load
-from ftguide.plotting import style
+from ftguide.plotting import log_axis, style
 
 ROOT = DATA_DIR.parent
 CITATION_FILE = ROOT / "CITATION.cff"
@@ -83,10 +83,7 @@ def draw_preview(data_dir=DATA_DIR) -> Figure:
                   **style(index))
     # Per-GPU throughput spans two orders of magnitude across models: a log axis shows them all,
     # labelled 500, 1,000, 2,000, ... rather than powers of ten.
-    axes.set_yscale("log")
-    axes.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    axes.yaxis.set_minor_locator(NullLocator())
+    log_axis(axes, "y")
     axes.set_xscale("log", base=2)
     gpu_counts = sorted(guide["gpus"].unique())
     axes.set_xticks(gpu_counts, [f"{count}" for count in gpu_counts])
