@@ -15,7 +15,7 @@ BINDER_VENV := $(BUILD)/binder-venv
 # Where time goes, in every test run's output.
 PYTEST := $(PY) -m pytest --durations=15
 
-.PHONY: setup site test test-all serve clean lock chromium bench
+.PHONY: setup site test test-all serve clean lock chromium bench lab
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,18 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
+
+# JupyterLab from .venv, opening the .md notebooks as notebooks (Jupytext), as Binder does: the
+# same overrides.json that .binder/postBuild installs, in the settings folder JupyterLab reads
+# under the environment's prefix.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+lab: setup $(LAB_SETTINGS)
+	$(VENV)/bin/jupyter lab notebooks
+
+$(LAB_SETTINGS): .binder/overrides.json
+	mkdir -p $(dir $@)
+	cp $< $@
 
 # Build into $(STAGE) and replace $(BUILD)/html only when the build succeeded, so a failed build
 # never leaves a half-built site that looks valid. $(BUILD)/html is a symlink to a complete copy

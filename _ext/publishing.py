@@ -14,11 +14,12 @@ from urllib.parse import urlparse
 import yaml
 from docutils import nodes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import NullLocator
 from sphinx.errors import ConfigError
 
+from ftguide.cost import cost_table
 from ftguide.data import DATA_DIR, load
-from ftguide.plotting import style
+from ftguide.plotting import log_axis, style
 
 ROOT = DATA_DIR.parent
 CITATION_FILE = ROOT / "CITATION.cff"
@@ -59,34 +60,43 @@ def read_citation(path=CITATION_FILE) -> dict:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
-def preview_series(guide):
-    """(label, GPUs, tokens/s per GPU) per model and sequence length, in the guide's order."""
+def preview_series(tables):
+    """(label, GPUs, tokens/s per GPU) per model and sequence length, in the guide's order, read
+    from training time (one epoch of the tutorial dataset, at most 100% of peak: ftguide.cost).
+    The guide's throughput column is not used: it implies more than 100% of peak (the audit
+    page). Models whose dataset size is unknown have no such reading and are left out."""
+    guide = tables.guide
+    per_gpu = cost_table(tables)["throughput_from_time"] / guide["gpus"]
     lengths = guide.groupby("model")["sequence_length"].nunique()
     series = []
-    for (model, length), rows in guide.groupby(["model", "sequence_length"], sort=False):
-        rows = rows.sort_values("gpus")
+    for (model, length), rows in guide.assign(per_gpu=per_gpu).groupby(["model", "sequence_length"], sort=False):
+        rows = rows.dropna(subset=["per_gpu"]).sort_values("gpus")
+        if rows.empty:
+            continue
         # Name the sequence length only where a model was measured at more than one.
         label = f"{model} ({length:,} tokens)" if lengths[model] > 1 else model
-        series.append((label, rows["gpus"].tolist(), rows["throughput_per_gpu"].tolist()))
+        series.append((label, rows["gpus"].tolist(), rows["per_gpu"].tolist()))
     return series
 
 
+PREVIEW_CAVEAT = ("Read from training time (one epoch of each tutorial dataset). The guide's own "
+                  "throughput column is not used:\nit implies more than 100% of the GPUs' peak. "
+                  "Models without a known dataset size are not shown.")
+
+
 def draw_preview(data_dir=DATA_DIR) -> Figure:
-    """The guide's main figure, sized for a link preview: reported throughput per MI250 GPU."""
-    guide = load(data_dir).guide
+    """The guide's main figure, sized for a link preview: tokens/s per MI250 GPU from training time."""
+    tables = load(data_dir)
+    guide = tables.guide
     # A bare Figure, not pyplot: this runs inside Sphinx and must not touch global state.
     figure = Figure(figsize=PREVIEW_INCHES, dpi=PREVIEW_DPI, layout="constrained")
     axes = figure.add_subplot()
-    for index, (label, gpus, per_gpu) in enumerate(preview_series(guide)):
+    for index, (label, gpus, per_gpu) in enumerate(preview_series(tables)):
         # Dark marker edges keep the light colours of the palette (yellow, sky blue) visible.
         axes.plot(gpus, per_gpu, label=label, linewidth=3, markersize=12, markeredgecolor="#333333",
                   **style(index))
-    # Per-GPU throughput spans two orders of magnitude across models: a log axis shows them all,
-    # labelled 500, 1,000, 2,000, ... rather than powers of ten.
-    axes.set_yscale("log")
-    axes.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    axes.yaxis.set_minor_locator(NullLocator())
+    # Per-GPU throughput differs several-fold across models: a log axis shows them all.
+    log_axis(axes, "y", subs=(1, 1.5, 2, 3, 5, 7))
     axes.set_xscale("log", base=2)
     gpu_counts = sorted(guide["gpus"].unique())
     axes.set_xticks(gpu_counts, [f"{count}" for count in gpu_counts])
@@ -96,8 +106,10 @@ def draw_preview(data_dir=DATA_DIR) -> Figure:
     axes.tick_params(labelsize=18)
     axes.grid(True, alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.suptitle("Throughput per MI250 GPU in the MoAI fine-tuning guide", fontsize=26,
+    figure.suptitle("Tokens per second per MI250 GPU, MoAI fine-tuning guide", fontsize=26,
                     x=0.02, horizontalalignment="left")
+    # The caveat is part of the image: a link preview shows no caption.
+    axes.set_title(PREVIEW_CAVEAT, fontsize=14, loc="left", color="#333333")
     axes.legend(fontsize=16, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     return figure
 

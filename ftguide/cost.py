@@ -7,6 +7,7 @@ their own quote.
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from ftguide import model as model_module
@@ -98,42 +99,100 @@ def cost_table(tables, price: float | None = None, epochs: float = 1) -> pd.Data
     return out
 
 
+# Configurations are compared only within the same model at the same sequence length: a
+# 2048-token run is a different job from a 1024-token one (as on the scaling page).
+GROUP = ["model", "sequence_length"]
+# Costs are products and quotients of the data, so two equal costs may differ in the last bits;
+# values this close are a tie.
+TIE_TOLERANCE = 1e-9
+
+
 def pareto_front(costs: pd.DataFrame) -> pd.Series:
-    """True for each configuration that no other of the same model beats on both time and run cost."""
+    """True for each configuration that no other of the same model and sequence length beats:
+    faster and no dearer, or cheaper and no slower."""
     on_front = pd.Series(True, index=costs.index)
-    for _, rows in costs.groupby("model", sort=False):
-        time, money = rows["training_time_min"], rows["run_cost"]
+    for _, rows in costs.groupby(GROUP, sort=False):
         for index, row in rows.iterrows():
-            as_good = (time <= row["training_time_min"]) & (money <= row["run_cost"])
-            better = (time < row["training_time_min"]) | (money < row["run_cost"])
-            on_front[index] = not (as_good & better).any()
+            on_front[index] = not _beats(rows, row)[0].any()
     return on_front
 
 
-def cheapest_and_fastest(costs: pd.DataFrame) -> pd.DataFrame:
-    """Per model: the fastest configuration, the cheapest run and the cheapest 1M tokens per reading."""
-    def label(rows, column):
-        if rows[column].isna().all():
-            return None
-        best = rows.loc[rows[column].idxmin()]
-        return f"{best['accelerator']} (batch {best['batch_size']}, seq {best['sequence_length']})"
+def beaten_by(costs: pd.DataFrame) -> pd.Series:
+    """Why each configuration is off the trade-off front ('same cost as 4xlarge, slower', 'dearer
+    and slower than 4xlarge'), naming the first flavor that beats it; NaN on the front."""
+    reasons = pd.Series(pd.NA, index=costs.index, dtype="object")
+    for _, rows in costs.groupby(GROUP, sort=False):
+        for index, row in rows.iterrows():
+            better, faster, cheaper = _beats(rows, row)
+            if better.any():
+                winner = better.idxmax()
+                name = rows.loc[winner, "accelerator"]
+                if not cheaper[winner]:
+                    reasons[index] = f"same cost as {name}, slower"
+                elif not faster[winner]:
+                    reasons[index] = f"dearer than {name}, as fast"
+                else:
+                    reasons[index] = f"dearer and slower than {name}"
+    return reasons
 
-    picks = {}
-    for model, rows in costs.groupby("model", sort=False):
-        picks[model] = {
-            "fastest": label(rows, "training_time_min"),
-            "cheapest_run": label(rows, "run_cost"),
-            **{f"cheapest_per_m_{reading}": label(rows, f"cost_per_m_{reading}") for reading in READINGS},
-        }
-    return pd.DataFrame.from_dict(picks, orient="index").rename_axis("model")
+
+def _beats(rows: pd.DataFrame, row) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Which of `rows` beat `row` (as good on time and cost, better on one), are faster, are cheaper."""
+    time, money = rows["training_time_min"], rows["run_cost"]
+    same_time, same_money = _tied(time, row["training_time_min"]), _tied(money, row["run_cost"])
+    faster = (time < row["training_time_min"]) & ~same_time
+    cheaper = (money < row["run_cost"]) & ~same_money
+    return (faster | same_time) & (cheaper | same_money) & (faster | cheaper), faster, cheaper
+
+
+def _tied(values: pd.Series, value: float) -> pd.Series:
+    return pd.Series(np.isclose(values, value, rtol=TIE_TOLERANCE, atol=0), index=values.index)
+
+
+def best_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows with the lowest `column`: every one of them on a tie; none if it is unknown."""
+    known = rows.dropna(subset=[column])
+    if known.empty:
+        return known
+    return known[_tied(known[column], known[column].min())]
+
+
+def configuration_name(row) -> str:
+    """A configuration within its model and sequence length: '4xlarge (batch 256)'."""
+    return f"{row['accelerator']} (batch {row['batch_size']})"
+
+
+def pick_phrase(best: pd.DataFrame, name=configuration_name):
+    """One configuration's name, or every tied one's: '2xlarge and 4xlarge (tie)'; None if none."""
+    names = [name(row) for _, row in best.iterrows()]
+    if not names:
+        return None
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]} (tie)"
+
+
+def cheapest_and_fastest(costs: pd.DataFrame) -> pd.DataFrame:
+    """Per model and sequence length: the fastest configuration, the cheapest run and the cheapest
+    1M tokens per reading, naming every tied configuration."""
+    columns = {"fastest": "training_time_min", "cheapest_run": "run_cost",
+               **{f"cheapest_per_m_{reading}": f"cost_per_m_{reading}" for reading in READINGS}}
+    picks = {group: {pick: pick_phrase(best_rows(rows, column)) for pick, column in columns.items()}
+             for group, rows in costs.groupby(GROUP, sort=False)}
+    return pd.DataFrame.from_dict(picks, orient="index").rename_axis(GROUP)
 
 
 def cheapest_per_model(costs: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Each model's configuration with the lowest `column` (models where it is unknown left out),
-    in the guide's model order; on a tie, the first in the guide."""
-    known = costs.dropna(subset=[column])
-    best = known.groupby("model", sort=False)[column].idxmin()
-    return known.loc[best.values]
+    """Each model and sequence length's lowest `column` (groups where it is unknown left out), in
+    the guide's order, one row per group: the first tied row, with `accelerator` naming every tied
+    flavor ('2xlarge and 4xlarge (tie)')."""
+    rows = []
+    for _, group in costs.groupby(GROUP, sort=False):
+        best = best_rows(group, column)
+        if not best.empty:
+            rows.append(best.iloc[0].copy())
+            rows[-1]["accelerator"] = pick_phrase(best, lambda row: row["accelerator"])
+    return pd.DataFrame(rows, columns=costs.columns)
 
 
 def break_even_price(mi250_tokens_per_s_per_gpu, reference_price: float,

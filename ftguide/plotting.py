@@ -8,6 +8,7 @@ import matplotlib_inline.backend_inline
 import numpy as np
 from IPython import get_ipython
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
@@ -99,3 +100,34 @@ def tornado(ax, table, metric: str, base: float) -> None:
     ax.set_ylim(len(table) - 0.5, -0.5)
     span = max(np.nanmax(np.abs(np.r_[first, second] - base)), 1e-9)
     ax.set_xlim(base - 1.9 * span, base + 1.9 * span)  # room for the value labels
+
+
+def series_styles(keys) -> dict:
+    """A distinct look (colour, marker, line style) for each series key, in the order given."""
+    keys = list(dict.fromkeys(keys))
+    if len(keys) > len(OKABE_ITO):
+        raise ValueError(f"{len(keys)} series; the palette tells {len(OKABE_ITO)} apart")
+    return {key: style(index) for index, key in enumerate(keys)}
+
+
+def staggered_markers(index: int, count: int, points_per_series: int = 4):
+    """Points along the x axis and the `markevery` that puts series `index` of `count` on its own
+    points, so that lines lying on top of each other still show every series' markers."""
+    return count * points_per_series + 1, slice(index, None, count)
+
+
+def log_axis(ax, which: str = "y", subs=(1, 2, 5), scale: float = 1, base: float = 10) -> None:
+    """Put an axis on a log scale labelled in plain numbers at 1, 2 and 5 times each power of ten
+    (0.05, 0.1, 0.2 ... 1,000, 2,000), not only at powers of ten: on a range narrower than a decade
+    the default labels one tick or none, and 10⁻¹ reads badly. `scale` divides the labels (1000 for
+    thousands, said in the axis label)."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log", base=base)
+    axis.set_major_locator(LogLocator(base=base, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: plain_number(value / scale)))
+    axis.set_minor_locator(NullLocator())
+
+
+def plain_number(value: float) -> str:
+    """20000 -> '20,000', 0.05 -> '0.05', 1.5 -> '1.5': no exponent, no trailing zeros."""
+    return f"{value:,.10f}".rstrip("0").rstrip(".")

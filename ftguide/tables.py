@@ -5,6 +5,7 @@ the cells, the row and column labels, the index names and the caption are all HT
 such as ``<script>`` shows as written and never runs in the reader's browser.
 """
 
+import numbers
 from html import escape
 
 import pandas as pd
@@ -15,14 +16,28 @@ def styled(frame: pd.DataFrame, caption: str, table_id: str, percent=(), decimal
     # Styler escapes cells and labels but not index names or the caption: escape those here.
     frame = frame.rename_axis(index=_escaped_names(frame.index), columns=_escaped_names(frame.columns))
     styler = frame.style.set_uuid(table_id).set_caption(escape(str(caption)))
-    styler = styler.format(thousands=",", precision=0, na_rep="n/a", escape="html")
+    styler = styler.format(never_zero("{:,.0f}"), na_rep="n/a", escape="html")
     if decimals:
-        styler = styler.format(decimals, subset=list(decimals), thousands=",", na_rep="n/a", escape="html")
+        formats = {column: never_zero(form) for column, form in decimals.items()}
+        styler = styler.format(formats, subset=list(decimals), na_rep="n/a", escape="html")
     if percent:
-        styler = styler.format("{:.1%}", subset=list(percent), na_rep="n/a", escape="html")
+        styler = styler.format(never_zero("{:.1%}"), subset=list(percent), na_rep="n/a", escape="html")
     for axis in ("index", "columns"):
         styler = styler.format_index(escape="html", axis=axis, level=None)
     return styler.set_table_attributes('class="ftguide-table"')
+
+
+def never_zero(form: str):
+    """A cell formatter using `form` ('{:,.0f}') that never shows a non-zero number as zero: 16
+    samples over 32 GPUs is 0.5, not 0. Such a value gets two significant digits instead."""
+    def show(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Number):
+            return value
+        text = form.format(value)
+        if value != 0 and not any(digit in text for digit in "123456789"):
+            return f"{value * 100:.2g}%" if form.endswith("%}") else f"{value:.2g}"
+        return text
+    return show
 
 
 def _escaped_names(labels: pd.Index) -> list:

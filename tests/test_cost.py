@@ -5,6 +5,7 @@ import sys
 
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 
 from ftguide import DataError, load, validate
 from ftguide import cost
@@ -99,11 +100,25 @@ def test_default_price_is_the_assumption_in_prices_csv(data_copy):
 def test_pareto_front_by_hand():
     costs = pd.DataFrame({
         "model": ["m"] * 4,
+        "sequence_length": [1024] * 4,
         "training_time_min": [100, 50, 50, 200],
         "run_cost": [10.0, 20.0, 25.0, 10.0],
     })
     # 100 min/10 and 50 min/20 are the trade-off; 50/25 is beaten by 50/20, 200/10 by 100/10.
     assert cost.pareto_front(costs).tolist() == [True, True, False, False]
+
+
+def test_pareto_front_compares_only_the_same_sequence_length():
+    costs = pd.DataFrame({
+        "model": ["m", "m", "m"],
+        "accelerator": ["4xlarge", "8xlarge", "8xlarge"],
+        "sequence_length": [1024, 1024, 2048],
+        "training_time_min": [81, 62, 100],
+        "run_cost": [32.4, 49.6, 80.0],
+    })
+    # The 2048-token run is slower and dearer than both 1024-token runs, but it is another job:
+    # alone at its sequence length, nothing beats it.
+    assert cost.pareto_front(costs).tolist() == [True, True, True]
 
 
 def test_pareto_front_on_the_guide(tables):
@@ -112,14 +127,64 @@ def test_pareto_front_on_the_guide(tables):
     # Qwen1.5 7B: 2xlarge (8 GPUs x 30 min) and 4xlarge (16 x 15) cost the same; 4xlarge is faster.
     qwen = front[front["model"] == "Qwen1.5 7B"]["accelerator"].tolist()
     assert "2xlarge" not in qwen and "4xlarge" in qwen
+    # Cerebras' one 2048-token run is not set against its 1024-token runs.
+    assert guide_row_on(front, "Cerebras GPT 13B", "8xlarge", 2048)
+
+
+def guide_row_on(frame, model, accelerator, sequence_length):
+    return ((frame["model"] == model) & (frame["accelerator"] == accelerator)
+            & (frame["sequence_length"] == sequence_length)).any()
+
+
+def test_beaten_by_says_why(tables):
+    costs = cost.cost_table(tables)
+    reasons = cost.beaten_by(costs)
+    # Qwen1.5 7B 2xlarge: 8 x 30 = 16 x 15 GPU-minutes, so the same cost as 4xlarge, and slower.
+    assert reasons[row_of(costs, "Qwen1.5 7B", "2xlarge").name] == "same cost as 4xlarge, slower"
+    # Mistral 7B 8xlarge: 32 x 16 min against 16 x 15 min on 4xlarge.
+    assert reasons[row_of(costs, "Mistral 7B", "8xlarge").name] == "dearer and slower than 4xlarge"
+    assert reasons.notna().sum() == (~cost.pareto_front(costs)).sum() == 3
 
 
 def test_cheapest_and_fastest(tables):
     picks = cost.cheapest_and_fastest(cost.cost_table(tables))
     # Llama2 13B: GPU-hours 8x560, 16x249, 32x144 min -> 4xlarge cheapest; 144 min fastest.
-    assert picks.loc["Llama2 13B", "cheapest_run"].startswith("4xlarge")
-    assert picks.loc["Llama2 13B", "fastest"].startswith("8xlarge")
-    assert pd.isna(picks.loc["Baichuan2 13B", "cheapest_per_m_from_time"])
+    assert picks.loc[("Llama2 13B", 1024), "cheapest_run"] == "4xlarge (batch 256)"
+    assert picks.loc[("Llama2 13B", 1024), "fastest"] == "8xlarge (batch 512)"
+    assert pd.isna(picks.loc[("Baichuan2 13B", 1024), "cheapest_per_m_from_time"])
+    # Each sequence length gets its own picks: the 2048-token run is not the cheapest 1024-token one.
+    assert picks.loc[("Cerebras GPT 13B", 1024), "cheapest_per_m_reported"] == "4xlarge (batch 16)"
+    assert picks.loc[("Cerebras GPT 13B", 2048), "cheapest_run"] == "8xlarge (batch 16)"
+
+
+def test_a_cost_tie_is_named_as_a_tie(tables):
+    picks = cost.cheapest_and_fastest(cost.cost_table(tables, price=1.50))
+    # Qwen1.5 7B: 8 GPUs x 30 min x 1.50/h = 6.00 = 16 GPUs x 15 min x 1.50/h.
+    assert picks.loc[("Qwen1.5 7B", 1024), "cheapest_run"] == "2xlarge (batch 128) and 4xlarge (batch 256) (tie)"
+    assert picks.loc[("Qwen1.5 7B", 1024), "fastest"] == "8xlarge (batch 512)"
+
+
+def test_every_pick_names_exactly_the_best_rows_and_one_on_the_front(tables):
+    costs = cost.cost_table(tables)
+    picks = cost.cheapest_and_fastest(costs)
+    front = cost.pareto_front(costs)
+    columns = {"fastest": "training_time_min", "cheapest_run": "run_cost",
+               "cheapest_per_m_reported": "cost_per_m_reported", "cheapest_per_m_from_time": "cost_per_m_from_time"}
+    ties = 0
+    for (model, length), rows in costs.groupby(["model", "sequence_length"]):
+        for pick, column in columns.items():
+            phrase = picks.loc[(model, length), pick]
+            if rows[column].isna().all():
+                assert pd.isna(phrase)
+                continue
+            best = rows[rows[column] <= rows[column].min() * (1 + 1e-9)]
+            named = {row["accelerator"] for _, row in rows.iterrows() if f"{row['accelerator']} (batch" in phrase}
+            assert named == set(best["accelerator"]), (model, pick, phrase)
+            assert phrase.endswith("(tie)") == (len(best) > 1), (model, pick, phrase)
+            ties += len(best) > 1
+            if pick in ("fastest", "cheapest_run"):  # the trade-off front holds a fastest and a cheapest
+                assert front[best.index].any(), (model, pick)
+    assert ties > 0  # the guide has ties (Qwen1.5 7B's run cost): the check is not vacuous
 
 
 def test_matching_reference_prefers_same_sequence_then_size(tables):
@@ -263,7 +328,32 @@ def test_page_costs_follow_the_price(data_copy, run_page, where):
 
 
 def test_cheapest_per_model_by_hand():
-    costs = pd.DataFrame({"model": ["b", "b", "a", "a", "c"], "accelerator": ["x", "y", "x", "y", "x"],
-                          "per_m": [2.0, 1.0, 3.0, 3.0, float("nan")]})
+    costs = pd.DataFrame({"model": ["b", "b", "a", "a", "c", "a"], "accelerator": ["x", "y", "x", "y", "x", "x"],
+                          "sequence_length": [1024, 1024, 1024, 1024, 1024, 2048],
+                          "per_m": [2.0, 1.0, 3.0, 3.0, float("nan"), 9.0]})
     best = cost.cheapest_per_model(costs, "per_m")
-    assert list(zip(best["model"], best["accelerator"])) == [("b", "y"), ("a", "x")]  # c: unknown
+    # a at 1024 is a tie; a at 2048 is its own group; c is unknown.
+    assert list(zip(best["model"], best["sequence_length"], best["accelerator"])) == [
+        ("b", 1024, "y"), ("a", 1024, "x and y (tie)"), ("a", 2048, "x")]
+    assert best["per_m"].tolist() == [1.0, 3.0, 9.0]
+
+
+def test_cost_page_picks_agree_with_its_cost_table(data_copy, run_page):
+    """The page's pick table against its own cost-per-run table: Qwen1.5 7B's 6.00 = 6.00 is a tie,
+    and the trade-off text says why the tied 2xlarge is still beaten."""
+    outputs = run_page("cost", data_copy.parent)
+    page = page_text(outputs)
+    glued = "\n".join(str(value) for output in outputs for key, value in output.get("data", {}).items()
+                       if key.startswith("application/papermill.record/text/"))
+    tables_on_page = {table.attrs.get("id"): table for table in
+                      BeautifulSoup(page, "html.parser").find_all("table")}
+    run_table = tables_on_page["T_cost-per-row"]
+    headers = [th.get_text(strip=True) for th in run_table.find("thead").find("tr").find_all("th")]
+    runs = [[cell.get_text(strip=True) for cell in tr.find_all(["th", "td"])]
+            for tr in run_table.find("tbody").find_all("tr")]
+    run_cost = headers.index("Cost per run (USD)")
+    qwen_runs = {cells[1]: cells[run_cost] for cells in runs if cells[0] == "Qwen1.5 7B"}
+    assert qwen_runs["2xlarge"] == qwen_runs["4xlarge"] == "6.00"
+    picks = tables_on_page["T_cheapest-fastest"].get_text(" ", strip=True)
+    assert "2xlarge (batch 128) and 4xlarge (batch 256) (tie)" in picks
+    assert "Qwen1.5 7B on 2xlarge (same cost as 4xlarge, slower)" in glued

@@ -5,11 +5,11 @@ import math
 import pandas as pd
 import pytest
 
-from ftguide import DATA_DIR, load
+from ftguide import DATA_DIR, cost, load
 from ftguide.data import add_derived
 from ftguide.scaling import (batch_growth, batch_per_gpu_changes, flavor_steps, memory_table,
                              scaling_table)
-from tests.conftest import guide_row as row, rewrite
+from tests.conftest import ROOT, guide_row as row, rewrite
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +158,20 @@ def test_batch_growth_counts_by_hand(tables):
     growth = batch_growth(tables.guide)
     assert growth["compared"] == 6 and growth["grows"] == 6
     assert growth["same_per_gpu"] == 6 - len(batch_per_gpu_changes(tables.guide))
+
+
+def test_page_reads_scaling_from_time_and_says_the_throughput_column_is_rejected(data_copy, run_page):
+    """Issue 13: the page's reading of throughput scaling must not rest on the guide's throughput
+    column, which implies more than 100% of peak (the audit page)."""
+    source = (ROOT / "notebooks" / "scaling.md").read_text()
+    first_reading = source.split("### What this means", 1)[1].split("##", 1)[0]
+    assert first_reading.lstrip().startswith("Read from training time")
+    assert "grows almost in proportion" not in source
+    assert "{glue:text}`n_above_peak`" in first_reading and "{doc}`audit <audit>`" in first_reading
+    outputs = run_page("scaling", data_copy.parent)
+    costs = cost.cost_table(load(data_copy))
+    above = int((costs["throughput_reported_source"] > costs["throughput_at_peak"]).sum())
+    assert above == 15  # by the audit: every row but Cerebras GPT 13B's three
+    values = {output["metadata"]["scrapbook"]["name"]: output["data"]["application/papermill.record/text/plain"]
+              for output in outputs if "scrapbook" in output.get("metadata", {})}
+    assert values["n_above_peak"] == f"'{above}'"

@@ -1,0 +1,46 @@
+"""`make lab`: JupyterLab from .venv, opening the .md notebooks as Jupytext notebooks, as Binder does."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+SETTINGS = Path("share/jupyter/lab/settings/overrides.json")
+
+
+def make(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), *args],
+                          capture_output=True, text=True)
+
+
+def test_lab_installs_the_binder_overrides_once(tmp_path):
+    venv = tmp_path / "venv"
+    target = venv / SETTINGS
+    first = make(f"VENV={venv}", str(target))
+    assert first.returncode == 0, first.stderr
+    overrides = json.loads(target.read_text())
+    assert overrides == json.loads((ROOT / ".binder" / "overrides.json").read_text())
+    assert overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["markdown"] == "Jupytext Notebook"
+    again = make(f"VENV={venv}", str(target))
+    assert "is up to date" in again.stdout and "cp " not in again.stdout  # a file target: idempotent
+
+
+def test_lab_starts_jupyterlab_from_the_venv_after_the_overrides(tmp_path):
+    venv = tmp_path / "venv"
+    planned = make("-n", f"VENV={venv}", "lab").stdout.splitlines()
+    copy = next(i for i, line in enumerate(planned) if line.startswith("cp ") and line.endswith(str(venv / SETTINGS)))
+    start = planned.index(f"{venv}/bin/jupyter lab notebooks")
+    assert copy < start
+
+
+def test_jupyterlab_reads_settings_where_make_lab_puts_them():
+    """JupyterLab reads overrides.json from <application directory>/settings; in .venv that is
+    .venv/share/jupyter/lab, the folder make lab writes to."""
+    venv = Path(sys.prefix)
+    result = subprocess.run([str(venv / "bin" / "jupyter"), "lab", "path"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    application = next(line.split(":", 1)[1].strip() for line in result.stdout.splitlines()
+                       if line.startswith("Application directory"))
+    assert Path(application) / "settings" / "overrides.json" == venv / SETTINGS

@@ -1,0 +1,38 @@
+"""Tables on the pages: no non-zero number is ever shown as zero."""
+
+import re
+
+import pandas as pd
+from bs4 import BeautifulSoup
+
+from ftguide.tables import styled
+
+
+def cells(styler) -> list[str]:
+    return re.findall(r">([^<>]*)</td>", styler.to_html())
+
+
+def test_a_non_zero_value_is_never_shown_as_zero():
+    frame = pd.DataFrame({"whole": [0.5, 0.0, 1234.4], "three": [0.0004, 0.5, 2.0],
+                          "share": [0.00004, 0.25, 0.0]})
+    shown = cells(styled(frame, "caption", "t", percent=["share"], decimals={"three": "{:,.3f}"}))
+    # Row by row: 0.5 keeps its digit under the whole-number default, 0.0004 under three places and
+    # 0.004% under one place of percent; true zeros stay zero and other values keep their format.
+    assert shown == ["0.5", "0.0004", "0.004%", "0", "0.500", "25.0%", "1,234", "2.000", "0.0%"]
+
+
+def test_text_and_missing_values_pass_through_escaped():
+    frame = pd.DataFrame({"text": ["<b>", None], "number": [1.0, float("nan")]})
+    assert cells(styled(frame, "caption", "t")) == ["&lt;b&gt;", "1", "n/a", "n/a"]
+
+
+def test_guide_page_shows_half_a_sample_per_gpu(data_copy, run_page):
+    """Cerebras GPT 13B at batch 16 on 32 GPUs (8xlarge, 2048 tokens) runs 16 ÷ 32 = 0.5 samples per GPU."""
+    outputs = run_page("parameter-guide", data_copy.parent)
+    html = "\n".join(str(output.get("data", {}).get("text/html", "")) for output in outputs)
+    table = BeautifulSoup(html, "html.parser").find("table", id="T_model-6")
+    headers = [th.get_text(strip=True) for th in table.find("thead").find("tr").find_all("th")]
+    rows = [[cell.get_text(strip=True) for cell in tr.find_all(["th", "td"])]
+            for tr in table.find("tbody").find_all("tr")]
+    per_gpu = [row[headers.index("Samples per GPU")] for row in rows]
+    assert per_gpu == ["1", "1", "0.5"]
