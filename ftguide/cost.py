@@ -238,18 +238,31 @@ def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.
     """For each configuration and each reference GPU: the matched reference and the MI250 price
     per GPU-hour at which the configuration's tokens cost the same, under both readings.
 
+    The reference's speed is carried to the configuration's model through FLOPs per token: its
+    MFU × the GPU's peak ÷ the model's FLOPs per token at the row's length (a speed measured on
+    MPT-7B at about 42 GFLOP per token is not a speed for Llama3 8B at about 47).
     `reference_prices` maps a reference GPU ('H100', 'A100 80GB') to its price per GPU-hour.
     """
+    refs = model_module.reference_mfu(tables)
+    flops = model_module.row_flops(costs, tables.models)["flops"]
     out = costs[["model", "accelerator", "batch_size", "sequence_length", "gpus"]].copy()
     for gpu, price in reference_prices.items():
-        matched = [matching_reference(tables.throughput_references, gpu, row.model, row.sequence_length,
-                                      models=tables.models) for row in costs.itertuples()]
+        matched = [matching_reference(refs, gpu, row.model, row.sequence_length, models=tables.models)
+                   for row in costs.itertuples()]
         out[f"{gpu} reference"] = [ref["reference"] for ref in matched]
-        speed = pd.Series([ref["tokens_per_s_per_gpu"] for ref in matched], index=costs.index)
+        peak = gpu_peak(tables, gpu)
+        speed = pd.Series([ref["mfu"] for ref in matched], index=costs.index) * peak / flops
+        out[f"{gpu} tokens/s per GPU"] = speed
         for reading in READINGS:
             per_gpu = costs[f"throughput_{reading}"] / costs["gpus"]
             out[f"{gpu} break-even ({reading})"] = break_even_price(per_gpu, price, speed)
     return out
+
+
+def gpu_peak(tables, gpu: str) -> float:
+    """Peak dense BF16 FLOP/s of one GPU of data/gpu_nodes.csv ('H100' matches 'H100 SXM')."""
+    nodes = tables.gpu_nodes
+    return float(nodes.loc[nodes["gpu"].str.startswith(gpu), "peak_bf16_tflops_per_gpu"].iloc[0]) * 1e12
 
 
 def reference_costs(references: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:

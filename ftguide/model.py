@@ -108,6 +108,22 @@ def peak_flops(rows: pd.DataFrame, accelerators: pd.DataFrame) -> pd.Series:
     return rows["accelerator"].map(per_flavor).rename("peak_flops")
 
 
+def reference_mfu(tables) -> pd.DataFrame:
+    """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
+    FLOPs per token ÷ the GPU's peak (for models in data/models.csv)."""
+    refs = tables.throughput_references
+    refs = refs[refs["precision"] == "BF16"].copy()
+    peaks = tables.gpu_nodes.set_index("gpu")["peak_bf16_tflops_per_gpu"] * 1e12
+    peak = refs["gpu"].map(lambda gpu: next((p for name, p in peaks.items() if name.startswith(gpu)), np.nan))
+    known = refs["model"].isin(tables.models["model"])
+    flops = pd.Series(np.nan, index=refs.index)
+    for index, row in refs[known].iterrows():
+        flops[index] = flops_per_token(tables.models, row["sequence_length"]).loc[row["model"], "flops"]
+    computed = refs["tokens_per_s_per_gpu"] * flops / peak
+    refs["mfu"] = (refs["mfu_percent"] / 100).fillna(computed)
+    return refs.dropna(subset=["mfu"])
+
+
 # --- time: never faster than the hardware ------------------------------------------------------
 
 def compute_seconds(tokens, flops_per_token, gpus, peak_per_gpu):

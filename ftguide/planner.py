@@ -125,7 +125,7 @@ def hardware(tables, guide_epochs=1) -> pd.DataFrame:
         "note": "", "attention_scores_kept": True, "nodes": flavors["nodes"],
     })
     nodes = tables.gpu_nodes.set_index("hardware")
-    refs = reference_mfu(tables)
+    refs = model.reference_mfu(tables)
     gpu_nodes = pd.DataFrame({
         "kind": "GPU node", "gpu": nodes["gpu"], "gpus": nodes["gpus"], "devices": nodes["gpus"],
         "device_memory_mib": nodes["memory_per_gpu_mib"].astype(float),
@@ -145,22 +145,6 @@ def hardware(tables, guide_epochs=1) -> pd.DataFrame:
     out = pd.concat([moai, gpu_nodes])
     out["startup_min"] = fitted["overhead_min"]
     return out.rename_axis("hardware")
-
-
-def reference_mfu(tables) -> pd.DataFrame:
-    """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
-    FLOPs per token ÷ the GPU's peak (for models in data/models.csv)."""
-    refs = tables.throughput_references
-    refs = refs[refs["precision"] == "BF16"].copy()
-    peaks = tables.gpu_nodes.set_index("gpu")["peak_bf16_tflops_per_gpu"] * 1e12
-    peak = refs["gpu"].map(lambda gpu: next((p for name, p in peaks.items() if name.startswith(gpu)), np.nan))
-    known = refs["model"].isin(tables.models["model"])
-    flops = pd.Series(np.nan, index=refs.index)
-    for index, row in refs[known].iterrows():
-        flops[index] = model.flops_per_token(tables.models, row["sequence_length"]).loc[row["model"], "flops"]
-    computed = refs["tokens_per_s_per_gpu"] * flops / peak
-    refs["mfu"] = (refs["mfu_percent"] / 100).fillna(computed)
-    return refs.dropna(subset=["mfu"])
 
 
 def node_mfu(refs: pd.DataFrame, gpu: str, fitted: dict) -> dict:
@@ -666,3 +650,42 @@ def example_scenarios(tables) -> dict:
         scenarios["A model the guide did not measure, QLoRA"] = dict(
             model_name=new[-1], tokens=200_000_000, sequence_length=4096, method="qlora", hardware_choice="gpu-nodes")
     return scenarios
+
+
+def costs_by_option(tables, coeffs, tokens: int, sequence_length=DEFAULTS["sequence_length"],
+                    method=DEFAULTS["method"]) -> pd.DataFrame:
+    """Every model on every option for the same run: the fair comparison of the cost page, with
+    each option's price source and caveat beside its numbers."""
+    rows = []
+    for name in coeffs["models"]:
+        result = plan(tables, name, tokens=tokens, sequence_length=sequence_length, method=method,
+                      coefficients_=coeffs)
+        options = result.options.reset_index()
+        options.insert(0, "model", name)
+        options["price_source"] = [coeffs["hardware"][h]["price_source"] for h in options["hardware"]]
+        options["caveat"] = [coeffs["hardware"][h]["note"] for h in options["hardware"]]
+        rows.append(options)
+    return pd.concat(rows, ignore_index=True)
+
+
+def same_model_references(tables, coeffs) -> pd.DataFrame:
+    """Public measurements on a model of data/models.csv, priced at the node's default price, beside
+    the model's range for the same model, sequence length and hardware."""
+    refs = model.reference_mfu(tables)
+    refs = refs[refs["model"].isin(coeffs["models"])]
+    rows = []
+    for ref in refs.itertuples():
+        node = next((name for name, hw in coeffs["hardware"].items()
+                     if hw["kind"] == "GPU node" and hw["gpu"].startswith(ref.gpu)), None)
+        if node is None:
+            continue
+        hw = coeffs["hardware"][node]
+        option = plan(tables, ref.model, tokens=10**9, sequence_length=int(ref.sequence_length),
+                      hardware_choice=node, coefficients_=coeffs).options.loc[node]
+        rows.append({"reference": ref.reference, "model": ref.model, "hardware": node,
+                     "sequence_length": int(ref.sequence_length), "tokens_per_s_per_gpu": ref.tokens_per_s_per_gpu,
+                     "mfu": ref.mfu, "price_per_gpu_hour": hw["price"], "price_source": hw["price_source"],
+                     "cost_per_m_measured": hw["price"] / (ref.tokens_per_s_per_gpu * 3600) * 1e6,
+                     "cost_per_m_low": option["cost_per_m_tokens_low"], "cost_per_m_high": option["cost_per_m_tokens_high"],
+                     "caveat": " ".join(filter(None, [ref.note, hw["note"]]))})
+    return pd.DataFrame(rows)

@@ -201,9 +201,14 @@ def test_break_even_table_by_hand(tables):
     table = cost.break_even_table(tables, costs, {"H100": 2.69})
     llama = table.iloc[0]
     # 93,291 tok/s, bounded to 62,112 (100% of 8 MI250s' peak), over 8 MI250 against MPT 7B on
-    # H100 at 10,203 tok/s/GPU and 2.69/h
+    # H100 at 2.69/h. MPT 7B's 42.8% MFU carried to Llama3 8B's 46.6 GFLOP per token on a 989.4
+    # TFLOP/s H100 is 9,080 tokens/s per GPU, not MPT's own 10,203.
     at_peak = 8 * 362.1e12 / 46_638_563_328
-    assert llama["H100 break-even (reported)"] == pytest.approx(2.69 * (at_peak / 8) / 10203)
+    h100_for_llama = 0.428 * 989.4e12 / 46_638_563_328
+    assert h100_for_llama == pytest.approx(9079.7, abs=0.1)
+    assert llama["H100 reference"] == "llm-foundry-mpt-7b-h100-bf16"
+    assert llama["H100 tokens/s per GPU"] == pytest.approx(h100_for_llama)
+    assert llama["H100 break-even (reported)"] == pytest.approx(2.69 * (at_peak / 8) / h100_for_llama)
 
 
 def test_default_reference_price_is_the_cheapest_dated_on_demand(tables):
