@@ -80,6 +80,8 @@ def ranges(ax, options, low: str, high: str, limit=None, limit_label="") -> None
                     va="bottom", fontsize=9)
     ax.set_yticks(list(rows), [f"{name}{'' if ok else ' (no fit)'}" for name, ok in zip(options.index, fits)])
     ax.set_ylim(len(options) - 0.5, -0.5)
+    shown = [options[low].min(), options[high].max()] + ([limit] if limit is not None else [])
+    ax.set_xlim(min(shown) / 1.3, max(shown) * 1.3)  # no bar ends on the frame
 
 
 def tornado(ax, table, metric: str, base: float) -> None:
@@ -93,13 +95,18 @@ def tornado(ax, table, metric: str, base: float) -> None:
             linewidth=0.5, hatch="//", label="second value")
     ax.axvline(base, color="black", linewidth=1)
     for row, (a, b, label_a, label_b) in enumerate(zip(first, second, table["low_label"], table["high_label"])):
+        if np.isclose(a, base) and np.isclose(b, base):
+            ax.annotate("no effect", (base, row), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+            continue
         for value, text in ((a, label_a), (b, label_b)):
             ax.annotate(text, (value, row), xytext=(3 if value >= base else -3, 0), textcoords="offset points",
                         ha="left" if value >= base else "right", va="center", fontsize=8)
     ax.set_yticks(list(rows), table["assumption"])
     ax.set_ylim(len(table) - 0.5, -0.5)
-    span = max(np.nanmax(np.abs(np.r_[first, second] - base)), 1e-9)
-    ax.set_xlim(base - 1.9 * span, base + 1.9 * span)  # room for the value labels
+    values = np.r_[first, second, base]
+    low, high = np.nanmin(values), np.nanmax(values)
+    pad = 0.45 * max(high - low, abs(base) * 0.1, 1e-9)  # room for the value labels
+    ax.set_xlim(max(low - pad, 0) if low >= 0 else low - pad, high + pad)
 
 
 def series_styles(keys) -> dict:

@@ -287,3 +287,27 @@ def test_command_line_bad_input_exits_2_with_one_line(capsys, argv, message):
     assert captured.out == ""
     assert captured.err.count("\n") == 1, captured.err
     assert captured.err.startswith(message), captured.err
+
+
+# --- the page follows data/ ---------------------------------------------------------------------
+
+def test_the_planner_page_follows_a_node_price_and_a_new_model(data_copy, run_page):
+    """A dearer H100 node in prices.csv and a renamed model in models.csv reach the page's tables."""
+    from bs4 import BeautifulSoup
+
+    from ftguide import load
+    from tests.conftest import rewrite
+
+    rewrite(data_copy / "prices.csv", lambda text: text.replace("on-demand,49.24,8,", "on-demand,80.00,8,"))
+    rewrite(data_copy / "models.csv", lambda text: text.replace("Gemma 2 9B,", "Gemma Two 9B,"))
+    outputs = run_page("planner", data_copy.parent)
+    html = "\n".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    soup = BeautifulSoup(html, "html.parser")
+    hardware = soup.find("table", id="T_plan-hardware")
+    h100 = next(tr for tr in hardware.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == "8xH100")
+    assert "10.00" in [td.get_text(strip=True) for td in h100.find_all("td")]  # 80.00 / 8 GPUs
+    expected = plan(load(data_copy), "Llama3 8B", samples=LLAMA_SAMPLES, deadline=3).options.loc["8xH100"]
+    mine = soup.find("table", id="T_plan-mine")
+    row = next(tr for tr in mine.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == "8xH100")
+    assert f"{expected['cost_low']:,.2f}-{expected['cost_high']:,.2f}" in [td.get_text(strip=True) for td in row.find_all("td")]
+    assert "Gemma Two 9B" in soup.find("table", id="T_plan-methods").get_text()

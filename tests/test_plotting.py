@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from ftguide import plotting  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
@@ -71,3 +72,27 @@ def test_staggered_markers_never_put_two_series_on_the_same_point():
         marked.append(set(range(points)[markevery]))
         assert len(marked[-1]) >= 4  # every series shows several markers
     assert all(not (a & b) for i, a in enumerate(marked) for b in marked[i + 1:])
+
+
+def test_ranges_draw_each_option_from_low_to_high_and_grey_what_does_not_fit():
+    options = pd.DataFrame({"low": [1.0, 4.0], "high": [2.0, 8.0], "fits": [True, False]}, index=["a", "b"])
+    fig, ax = plt.subplots()
+    plotting.ranges(ax, options, "low", "high", limit=3, limit_label="deadline")
+    bars = ax.patches
+    assert [(bar.get_x(), bar.get_x() + bar.get_width()) for bar in bars] == [(1.0, 2.0), (4.0, 8.0)]
+    assert bars[0].get_hatch() is None and bars[1].get_hatch() == "//"
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["a", "b (no fit)"]
+    left, right = ax.get_xlim()
+    assert left < 1.0 and right > 8.0  # no bar ends on the frame
+    plt.close(fig)
+
+
+def test_tornado_bars_run_from_the_base_to_each_value_and_stay_positive():
+    table = pd.DataFrame({"assumption": ["MFU", "Price"], "low_label": ["16%", "2"], "high_label": ["60%", "1"],
+                          "cost_a": [30.0, 12.0], "cost_b": [8.0, 10.0]})
+    fig, ax = plt.subplots()
+    plotting.tornado(ax, table, "cost", 10.0)
+    spans = sorted((bar.get_x(), bar.get_x() + bar.get_width()) for bar in ax.patches)
+    assert spans == sorted([(10.0, 30.0), (10.0, 12.0), (10.0, 8.0), (10.0, 10.0)])
+    assert ax.get_xlim()[0] >= 0  # a cost axis never runs below zero
+    plt.close(fig)
