@@ -561,7 +561,7 @@ def option_table(result: Plan) -> pd.DataFrame:
     table = pd.DataFrame({
         "GPUs": o["gpus"],
         "Fits in memory": ["yes" if fits else "no" for fits in o["fits"]],
-        "Micro-batch x accumulation": [f"{m} x {a}" if fits else "-" for m, a, fits in
+        "Micro-batch x accumulation": [f"{m:.0f} x {a:.0f}" if fits else "-" for m, a, fits in
                                        zip(o["micro_batch"], o["grad_accum"], o["fits"])],
         "Memory per device (GiB)": [f"{need / 1024:,.1f} of {have / 1024:,.1f}" for need, have in
                                     zip(o["memory_needed_mib"], o["memory_per_device_mib"])],

@@ -169,6 +169,13 @@
     });
   }
 
+  // planner.accumulation_steps: the fewest steps that split a device's share into equal micro-batches.
+  function accumulationSteps(perDevice, largest) {
+    let steps = Math.ceil(perDevice / largest);
+    while (perDevice % steps) steps += 1;
+    return steps;
+  }
+
   function option(m, hw, tokens, length, method, i) {
     const MIB = C.constants.mib, devices = hw.devices;
     const statesMib = stateBytes(m, method) / devices / MIB;
@@ -177,8 +184,8 @@
     const largest = Math.max(Math.floor(freeMib / perSampleMib), 0);
     const perDevice = Math.ceil(i.batch / devices);
     const fits = largest >= 1;
-    const gradAccum = fits ? Math.ceil(perDevice / Math.min(largest, perDevice)) : null;
-    const micro = fits ? Math.ceil(perDevice / gradAccum) : null;
+    const gradAccum = fits ? accumulationSteps(perDevice, largest) : null;
+    const micro = fits ? perDevice / gradAccum : null;
     const globalBatch = fits ? micro * gradAccum * devices : null;
     const flops = flopsPerToken(m, method, length);
     const peak = hw.gpus * hw.peak_tflops_per_gpu * 1e12;
