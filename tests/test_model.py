@@ -205,17 +205,18 @@ def test_a_unit_that_does_not_fit_the_kind_is_refused(data_copy):
 # --- the page follows data/ --------------------------------------------------------------------
 
 def test_the_model_page_changes_when_data_changes(data_copy, run_page):
+    """One run of the page on a changed training time: the fitted start-up it shows is the one the
+    changed data gives, not the one of data/ (pages are slow to run: the original is computed)."""
     def text_of(outputs):
         return "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("data", {}).get("text/html", ""))
                          for o in outputs)
 
     tmp_path = data_copy.parent
-    before = text_of(run_page("model", tmp_path))
+    original = model.time_summary(model.time_table(load(tmp_path / "data")))
     guide = pd.read_csv(tmp_path / "data" / "parameter_guide.csv", dtype=str, keep_default_na=False)
     guide.loc[(guide["model"] == "Mistral 7B") & (guide["accelerator"] == "8xlarge"), "training_time_min"] = "60"
     guide.to_csv(tmp_path / "data" / "parameter_guide.csv", index=False, lineterminator="\n")
     after = text_of(run_page("model", tmp_path))
-    assert before != after
-    assert "60" in after
     expected = model.time_summary(model.time_table(load(tmp_path / "data")))
+    assert f"{expected['overhead_min']:.1f}" != f"{original['overhead_min']:.1f}"
     assert f"{expected['overhead_min']:.1f}" in after

@@ -136,22 +136,6 @@ def test_a_changed_throughput_in_the_csv_changes_the_results(data_copy):
     assert r["efficiency"] == pytest.approx(1)
 
 
-def test_the_page_follows_a_changed_throughput(data_copy, run_page):
-    """Run the page on a copy of data/ with a lower Llama3 8B 8xlarge throughput: the prose, the
-    table and the throughput figure must all show the new efficiency (300,000 / 93,291 / 4 = 80.4%)."""
-    rewrite(data_copy / "parameter_guide.csv", lambda text: text.replace(",78,394605\n", ",78,300000\n"))
-    outputs = run_page("scaling", data_copy.parent)
-    glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
-             for o in outputs if "scrapbook" in o.get("metadata", {})}
-    assert glued["eff_low"] == "'80%'"
-    assert glued["eff_low_row"] == "'Llama3 8B on 8xlarge'"
-    table = next(o["data"]["text/html"] for o in outputs
-                 if "T_scaling-efficiency" in o.get("data", {}).get("text/html", ""))
-    assert "80.4%" in table and "105.7%" not in table
-    throughput_figure = next(o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {}))
-    assert ">80%<" in throughput_figure and ">106%<" not in throughput_figure
-
-
 def test_batch_growth_counts_by_hand(tables):
     # Groups with more than one flavor: Llama3 8B, Llama2 13B, Mistral 7B, Qwen1.5 7B, Baichuan2
     # 13B and Cerebras at 1,024 tokens. Each grows its global batch with the flavor.
@@ -168,7 +152,20 @@ def test_page_reads_scaling_from_time_and_says_the_throughput_column_is_rejected
     assert first_reading.lstrip().startswith("Read from training time")
     assert "grows almost in proportion" not in source
     assert "{glue:text}`n_above_peak`" in first_reading and "{doc}`audit <audit>`" in first_reading
+    # One run of the page (pages are slow to run), on a lower Llama3 8B 8xlarge throughput: the
+    # prose, the table and the throughput figure must all show the new efficiency (300,000 /
+    # 93,291 / 4 = 80.4%); the row is still above peak (8xlarge at 100%: 248,450 tokens/s).
+    rewrite(data_copy / "parameter_guide.csv", lambda text: text.replace(",78,394605\n", ",78,300000\n"))
     outputs = run_page("scaling", data_copy.parent)
+    glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"]
+             for o in outputs if "scrapbook" in o.get("metadata", {})}
+    assert glued["eff_low"] == "'80%'"
+    assert glued["eff_low_row"] == "'Llama3 8B on 8xlarge'"
+    table = next(o["data"]["text/html"] for o in outputs
+                 if "T_scaling-efficiency" in o.get("data", {}).get("text/html", ""))
+    assert "80.4%" in table and "105.7%" not in table
+    throughput_figure = next(o["data"]["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {}))
+    assert ">80%<" in throughput_figure and ">106%<" not in throughput_figure
     costs = cost.cost_table(load(data_copy))
     above = int((costs["throughput_reported_source"] > costs["throughput_at_peak"]).sum())
     assert above == 15  # by the audit: every row but Cerebras GPT 13B's three
