@@ -183,7 +183,8 @@ def run_plan(args) -> int:
                           sequence_length=args.sequence_length, epochs=args.epochs, method=args.method,
                           hardware_choice=args.hardware, batch=args.batch, price=args.price,
                           deadline=args.deadline, budget=args.budget)
-    print(json.dumps(result.to_json(), indent=2) if args.json else planner.format_plan(result))
+    # allow_nan=False: a NaN would print as bare NaN, which is not JSON.
+    print(json.dumps(result.to_json(), indent=2, allow_nan=False) if args.json else planner.format_plan(result))
     return 0
 
 

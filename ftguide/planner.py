@@ -121,7 +121,8 @@ def hardware(tables, guide_epochs=1) -> pd.DataFrame:
         "price": mi250["price"], "price_low": mi250["low"], "price_high": mi250["high"],
         "price_source": f"assumption, data/prices.csv ({mi250['date_seen']}): no public MI250 price",
         "mfu": fitted["mfu"], "mfu_low": fitted["mfu_low"], "mfu_high": fitted["mfu_high"],
-        "mfu_source": "the guide's training times, start-up taken out (model page)",
+        "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows "
+                      "one), start-up taken out (model page)",
         "note": "", "attention_scores_kept": True, "nodes": flavors["nodes"],
     })
     nodes = tables.gpu_nodes.set_index("hardware")

@@ -215,7 +215,7 @@ def test_bad_input_names_the_parameter_and_what_is_allowed(tables, coeffs, input
 def test_command_line_json_has_the_promised_fields(capsys):
     code = main(["plan", "--model", "Llama3 8B", "--samples", "287113", "--method", "lora",
                  "--deadline", "3", "--budget", "100", "--json"])
-    result = json.loads(capsys.readouterr().out)
+    result = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert code == 0
     promised = {"hardware", "gpus", "fits", "micro_batch", "grad_accum", "hours_low", "hours_high",
                 "cost_low", "cost_high", "mfu_low", "mfu_high"}
