@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import yaml
 from docutils import nodes
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 from sphinx.errors import ConfigError
@@ -85,7 +86,13 @@ PREVIEW_CAVEAT = ("Read from training time (one epoch of each tutorial dataset).
 
 
 def draw_preview(data_dir=DATA_DIR) -> Figure:
-    """The guide's main figure, sized for a link preview: tokens/s per MI250 GPU from training time."""
+    """The guide's main figure, sized for a link preview: tokens/s per MI250 GPU from training time.
+    Its labels come from data/: a '$' in them is a dollar sign, never the start of TeX."""
+    with rc_context({"text.parse_math": False}):
+        return _draw_preview(data_dir)
+
+
+def _draw_preview(data_dir) -> Figure:
     tables = load(data_dir)
     guide = tables.guide
     # A bare Figure, not pyplot: this runs inside Sphinx and must not touch global state.

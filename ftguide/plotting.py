@@ -37,6 +37,9 @@ def setup() -> None:
         "axes.spines.top": False,
         "axes.spines.right": False,
         "figure.constrained_layout.use": True,
+        # Labels carry names from data/: a '$' must print as a dollar sign, never start TeX (an
+        # unbalanced one would stop the build). Every axis formats its own plain numbers.
+        "text.parse_math": False,
     })
 
 

@@ -19,7 +19,8 @@ from tests.conftest import ROOT, serve, toc_files
 pytestmark = pytest.mark.e2e
 PAGES = [f"{name}.html" for name in toc_files()] + ["search.html"]
 VENV = Path(sys.prefix)
-SCRIPT = "<script>alert('model')</script>"
+# With a pair of '$' around broken TeX: matplotlib would read it as mathtext and stop the build.
+SCRIPT = "<script>alert('model')</script> $\\frac{$"
 IMG = "<img src=x onerror=alert('source')>"
 IMG_CHANGE = "<img src=y onerror=alert('changelog')>"
 # Qwen1.5 7B becomes a script tag in every file; a price source and a changelog line carry images

@@ -96,3 +96,22 @@ def test_tornado_bars_run_from_the_base_to_each_value_and_stay_positive():
     assert spans == sorted([(10.0, 30.0), (10.0, 12.0), (10.0, 8.0), (10.0, 10.0)])
     assert ax.get_xlim()[0] >= 0  # a cost axis never runs below zero
     plt.close(fig)
+
+
+def test_a_dollar_in_a_label_from_data_is_a_dollar_sign():
+    """A model named with '$' must print as written: an unbalanced '$' would otherwise stop the
+    build (matplotlib reads $...$ as TeX)."""
+    import io
+
+    import matplotlib as mpl
+
+    with mpl.rc_context({"text.parse_math": False}):
+        fig, ax = plt.subplots()
+        ax.set_yticks([0, 1], ["Model $5", "x$^2$ $ y"])
+        ax.set_title("a $\\frac{")
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    assert "Model $5" in buffer.getvalue() and "x$^2$ $ y" in buffer.getvalue()
+    source = (ROOT / "ftguide" / "plotting.py").read_text()
+    assert '"text.parse_math": False' in source  # what setup() gives every page's figures
