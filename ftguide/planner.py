@@ -536,7 +536,7 @@ def sensitivity(tables, inputs: dict, hardware_name: str, coeffs=None) -> pd.Dat
         cases["Guide's time read as"] = ("1 epoch", base, "3 epochs", with_hardware(mfu=three["mfu"]))
     for reading, label in (("from_time", "the guide's training time"), ("reported", "the guide's throughput")):
         if not pd.isna(base[f"guide_hours_{reading}"]):
-            cases[f"Speed: {label}"] = ("the model", base, label, guide_reading(base, reading))
+            cases[f"Speed: {label}"] = ("model", base, "guide", guide_reading(base, reading))
     rows = [{"assumption": name, "low_label": low_label, "high_label": high_label,
              "hours_a": low["hours"], "hours_b": high["hours"], "cost_a": low["cost"], "cost_b": high["cost"]}
             for name, (low_label, low, high_label, high) in cases.items()]

@@ -108,8 +108,10 @@ def tornado(ax, table, metric: str, base: float) -> None:
     ax.set_ylim(len(table) - 0.5, -0.5)
     values = np.r_[first, second, base]
     low, high = np.nanmin(values), np.nanmax(values)
-    pad = 0.45 * max(high - low, abs(base) * 0.1, 1e-9)  # room for the value labels
-    ax.set_xlim(max(low - pad, 0) if low >= 0 else low - pad, high + pad)
+    pad = 0.6 * max(high - low, abs(base) * 0.1, 1e-9)  # room for the value labels
+    ax.set_xlim(low - pad, high + pad)
+    if low >= 0:  # hours and money are never negative: no tick there, only room for the labels
+        ax.set_xticks([tick for tick in ax.get_xticks() if 0 <= tick <= high + pad])
 
 
 def series_styles(keys) -> dict:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 import yaml
 from bs4 import BeautifulSoup
 
@@ -75,6 +76,7 @@ def test_guide_page_links_the_csv_download(built_site):
     assert target.read_bytes() == (DATA_DIR / "parameter_guide.csv").read_bytes()
 
 
+@pytest.mark.e2e  # guards `make test-all`'s nbval run, which CI makes
 def test_nbval_collects_every_notebook():
     """`pytest --nbval-lax` must run each notebook, not silently collect nothing."""
     result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
