@@ -336,7 +336,8 @@ def option(m, hw, tokens, length, method, inputs) -> dict:
         "cost_low": price * hw["gpus"] * hours_low, "cost_high": price * hw["gpus"] * hours_high,
         "cost_per_m_tokens_low": price * hw["gpus"] * hours_low / tokens * 1e6,
         "cost_per_m_tokens_high": price * hw["gpus"] * hours_high / tokens * 1e6,
-        "mfu_low": hw["mfu_low"], "mfu_high": hw["mfu_high"], "mfu": hw["mfu"],
+        "price_source": hw["price_source"] if inputs["price"] is None else "your price",
+        "mfu_low": hw["mfu_low"], "mfu_high": hw["mfu_high"], "mfu": hw["mfu"], "mfu_source": hw["mfu_source"],
     }
     out["meets_deadline"] = inputs["deadline"] is None or out["hours_high"] <= inputs["deadline"]
     out["meets_budget"] = inputs["budget"] is None or out["cost_high"] <= inputs["budget"]
@@ -587,7 +588,7 @@ def format_plan(result: Plan) -> str:
              ("Recommended: " if result.recommended else "") + result.reason]
     lines += [""] + result.notes if result.notes else []
     lines += ["", "Hours and costs span the MFU range each option's evidence allows (low MFU = high "
-              "figure). Prices per GPU-hour: see --json for each option's price and source."]
+              "figure). Each option's price per GPU-hour and MFU, with their sources, are in --json."]
     return "\n".join(lines)
 
 
@@ -663,7 +664,6 @@ def costs_by_option(tables, coeffs, tokens: int, sequence_length=DEFAULTS["seque
                       coefficients_=coeffs)
         options = result.options.reset_index()
         options.insert(0, "model", name)
-        options["price_source"] = [coeffs["hardware"][h]["price_source"] for h in options["hardware"]]
         options["caveat"] = [coeffs["hardware"][h]["note"] for h in options["hardware"]]
         rows.append(options)
     return pd.concat(rows, ignore_index=True)

@@ -210,7 +210,8 @@
       cost_low: price * hw.gpus * hoursLow, cost_high: price * hw.gpus * hoursHigh,
       cost_per_m_tokens_low: price * hw.gpus * hoursLow / tokens * 1e6,
       cost_per_m_tokens_high: price * hw.gpus * hoursHigh / tokens * 1e6,
-      mfu_low: hw.mfu_low, mfu_high: hw.mfu_high, mfu: hw.mfu,
+      price_source: i.price === null ? hw.price_source : "your price",
+      mfu_low: hw.mfu_low, mfu_high: hw.mfu_high, mfu: hw.mfu, mfu_source: hw.mfu_source,
     };
     out.meets_deadline = i.deadline === null || out.hours_high <= i.deadline;
     out.meets_budget = i.budget === null || out.cost_high <= i.budget;
