@@ -1,7 +1,8 @@
 """Cost functions against hand arithmetic, price validation, and the `cost` command line."""
 
-import subprocess
-import sys
+import contextlib
+import io
+import types
 
 import pandas as pd
 import pytest
@@ -9,6 +10,7 @@ from bs4 import BeautifulSoup
 
 from ftguide import DataError, load, validate
 from ftguide import cost
+from ftguide.cli import main
 from tests.conftest import guide_row as row_of, rewrite
 
 PRICES = "prices.csv"
@@ -274,7 +276,15 @@ def test_bad_throughput_reference_fails(data_copy):
 # --- command line ---------------------------------------------------------------------------
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "ftguide", "cost", *args], capture_output=True, text=True)
+    """`python -m ftguide cost ...` in this process (a new interpreter per call costs a second;
+    test_planner runs the module itself once): exit status and both streams."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["cost", *args])
+        except SystemExit as leaving:
+            code = leaving.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_command_line_prints_the_cost_table():
