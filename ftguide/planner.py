@@ -574,8 +574,18 @@ def option_table(result: Plan) -> pd.DataFrame:
         "Meets limits": [("yes" if d and b else "no") if fits else "-"
                          for d, b, fits in zip(o["meets_deadline"], o["meets_budget"], o["fits"])],
         "Guide's hours (from time)": [("-" if pd.isna(h) else f"{h:,.2f}") for h in o["guide_hours_from_time"].astype(float)],
+        "Guide's hours (throughput)": [guide_reported_text(h, s) for h, s in
+                                       zip(o["guide_hours_reported"].astype(float), o["guide_hours_reported_source"].astype(float))],
     }, index=o.index)
     return table.rename_axis("Hardware")
+
+
+def guide_reported_text(hours, source) -> str:
+    """The guide's throughput reading in hours: raised to 100% of peak where it claims more, with
+    the source's own figure beside."""
+    if pd.isna(hours):
+        return "-"
+    return f"{hours:,.2f}" if hours == source else f"{hours:,.2f} (source: {source:,.2f})"
 
 
 def format_plan(result: Plan) -> str:

@@ -365,6 +365,9 @@
     ["USD per 1M tokens", (o) => span(o.cost_per_m_tokens_low, o.cost_per_m_tokens_high, (x) => fixed(x, 3))],
     ["Meets limits", (o) => (o.fits ? (o.meets_deadline && o.meets_budget ? "yes" : "no") : "-")],
     ["Guide's hours (from time)", (o) => (o.guide_hours_from_time === null ? "-" : fixed(o.guide_hours_from_time, 2))],
+    ["Guide's hours (throughput)", (o) => (o.guide_hours_reported === null ? "-"
+      : o.guide_hours_reported === o.guide_hours_reported_source ? fixed(o.guide_hours_reported, 2)
+        : `${fixed(o.guide_hours_reported, 2)} (source: ${fixed(o.guide_hours_reported_source, 2)})`)],
   ];
 
   function heading(i) { // planner.format_plan's first line
