@@ -59,6 +59,7 @@ def findings(data_dir: Path, package, lines: dict) -> list:
     found += _models(tables["models"], at)
     if not found:  # the guide's checks compute with the flavors and models: only once they hold
         found += _guide(tables, at)
+        found += _reference_speeds(tables, at)
     found += _prices(tables["prices"], at, today)
     found += _references(tables["throughput_references"], tables["prices"], at, today)
     found += _nodes(tables["gpu_nodes"], tables["prices"], at)
@@ -249,6 +250,20 @@ def _references(references: pd.DataFrame, prices: pd.DataFrame, at, today: datet
             out.append(f"{at.path('throughput_references')}: found no BF16 reference on {gpu}; expected at "
                        "least one (the cost page matches every guide row with one)")
     return out
+
+
+def _reference_speeds(tables: dict, at) -> list:
+    """A public reference on a model of models.csv may not claim more than its GPU's peak: its
+    tokens/s × the model's FLOPs per token ÷ the peak (its MFU) at most 1."""
+    from types import SimpleNamespace
+
+    from ftguide.model import reference_mfu  # model imports data: import here, no cycle
+
+    refs = reference_mfu(SimpleNamespace(**tables))
+    return [f"{at('throughput_references', index, 'tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,g}, "
+            f"{row.mfu:.0%} of the {row.gpu}'s peak for {shown(row.model)} at {row.sequence_length:,} tokens; "
+            f"expected at most {row.tokens_per_s_per_gpu / row.mfu:,.0f} (100% of peak)"
+            for index, row in refs[refs["mfu"] > 1].iterrows()]
 
 
 def _nodes(nodes: pd.DataFrame, prices: pd.DataFrame, at) -> list:
