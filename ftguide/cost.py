@@ -250,19 +250,14 @@ def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.
         matched = [matching_reference(refs, gpu, row.model, row.sequence_length, models=tables.models)
                    for row in costs.itertuples()]
         out[f"{gpu} reference"] = [ref["reference"] for ref in matched]
-        peak = gpu_peak(tables, gpu)
-        speed = pd.Series([ref["mfu"] for ref in matched], index=costs.index) * peak / flops
+        peak = model_module.gpu_peak(tables.gpu_nodes, gpu)
+        mfu = pd.Series([min(ref["mfu"], 1.0) for ref in matched], index=costs.index)  # never above peak
+        speed = mfu * peak / flops
         out[f"{gpu} tokens/s per GPU"] = speed
         for reading in READINGS:
             per_gpu = costs[f"throughput_{reading}"] / costs["gpus"]
             out[f"{gpu} break-even ({reading})"] = break_even_price(per_gpu, price, speed)
     return out
-
-
-def gpu_peak(tables, gpu: str) -> float:
-    """Peak dense BF16 FLOP/s of one GPU of data/gpu_nodes.csv ('H100' matches 'H100 SXM')."""
-    nodes = tables.gpu_nodes
-    return float(nodes.loc[nodes["gpu"].str.startswith(gpu), "peak_bf16_tflops_per_gpu"].iloc[0]) * 1e12
 
 
 def reference_costs(references: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:

@@ -108,13 +108,19 @@ def peak_flops(rows: pd.DataFrame, accelerators: pd.DataFrame) -> pd.Series:
     return rows["accelerator"].map(per_flavor).rename("peak_flops")
 
 
+def gpu_peak(gpu_nodes: pd.DataFrame, gpu: str) -> float:
+    """Peak dense BF16 FLOP/s of one GPU of data/gpu_nodes.csv ('H100' matches 'H100 SXM'); NaN
+    for a GPU the file does not list."""
+    peaks = gpu_nodes.loc[gpu_nodes["gpu"].str.startswith(gpu), "peak_bf16_tflops_per_gpu"]
+    return float(peaks.iloc[0]) * 1e12 if len(peaks) else np.nan
+
+
 def reference_mfu(tables) -> pd.DataFrame:
     """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
     FLOPs per token ÷ the GPU's peak (for models in data/models.csv)."""
     refs = tables.throughput_references
     refs = refs[refs["precision"] == "BF16"].copy()
-    peaks = tables.gpu_nodes.set_index("gpu")["peak_bf16_tflops_per_gpu"] * 1e12
-    peak = refs["gpu"].map(lambda gpu: next((p for name, p in peaks.items() if name.startswith(gpu)), np.nan))
+    peak = refs["gpu"].map(lambda gpu: gpu_peak(tables.gpu_nodes, gpu))
     known = refs["model"].isin(tables.models["model"])
     flops = pd.Series(np.nan, index=refs.index)
     for index, row in refs[known].iterrows():

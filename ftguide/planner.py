@@ -27,7 +27,7 @@ from ftguide import cost, model
 from ftguide.audit import startup_from_logs
 from ftguide.throughput import time_based_throughput
 
-MIB = 2**20
+MIB = model.MIB
 METHODS = {
     "full": "full fine-tuning",
     "lora": "LoRA",
@@ -172,9 +172,10 @@ def node_price(prices: pd.DataFrame, gpu: str, gpus: int) -> dict:
     on_demand = dated[dated["kind"] == "on-demand"]
     pick = (whole if len(whole) else on_demand if len(on_demand) else dated).iloc[0]
     unit = f"{gpus}-GPU node" if pick["gpus_per_instance"] == gpus else "one GPU, × the node's GPUs"
-    low = min(dated["price_per_gpu_hour"].min(), dated["price_low"].min(skipna=True) if dated["price_low"].notna().any() else np.inf)
-    return {"price": pick["price_per_gpu_hour"], "price_low": low,
-            "price_high": dated["price_per_gpu_hour"].max(),
+    # A listing with a range (price_low, price_high per GPU-hour) widens it.
+    return {"price": pick["price_per_gpu_hour"],
+            "price_low": pd.concat([dated["price_per_gpu_hour"], dated["price_low"]]).min(),
+            "price_high": pd.concat([dated["price_per_gpu_hour"], dated["price_high"]]).max(),
             "price_source": f"{pick['provider']} ({pick['kind']}, {unit}, {pick['price_date']})"}
 
 
@@ -209,7 +210,7 @@ def plan(tables, model_name, *, samples=None, tokens=None, sequence_length=None,
     options = evaluate(coeffs, inputs)
     recommended, reason = recommend(coeffs, inputs, options)
     return Plan(inputs=inputs, options=options, recommended=recommended, reason=reason,
-                notes=notes_for(tables, inputs, options))
+                notes=notes_for(inputs, options))
 
 
 def check_inputs(coeffs, model_name, samples, tokens, sequence_length, epochs, method,
@@ -313,12 +314,13 @@ def option(m, hw, tokens, length, method, inputs) -> dict:
     micro = per_device // grad_accum if fits else None
     global_batch = micro * grad_accum * devices if fits else None
     flops = flops_per_token(m, method, length)
-    peak = hw["gpus"] * hw["peak_tflops_per_gpu"] * 1e12
-    seconds_at_peak = tokens * flops / peak
+    peak_per_gpu = hw["peak_tflops_per_gpu"] * 1e12
+    seconds_at_peak = model.compute_seconds(tokens, flops, hw["gpus"], peak_per_gpu)
     startup_s = hw["startup_min"] * 60
-    hours_low = (startup_s + seconds_at_peak / min(hw["mfu_high"], 1.0)) / 3600
-    hours_high = (startup_s + seconds_at_peak / min(hw["mfu_low"], 1.0)) / 3600
-    hours = (startup_s + seconds_at_peak / min(hw["mfu"], 1.0)) / 3600
+    # model.bounded_time caps the MFU at 1: no option is ever faster than 100% of peak.
+    hours_low, hours_high, hours = (
+        float(model.bounded_time(tokens, flops, hw["gpus"], peak_per_gpu, hw[key], startup_s)) / 3600
+        for key in ("mfu_high", "mfu_low", "mfu"))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     samples = tokens / length
     out = {
@@ -441,7 +443,7 @@ def what_would_fit(coeffs, inputs) -> str:
 
 # --- notes and the guide's own figures -----------------------------------------------------------
 
-def notes_for(tables, inputs, options) -> list:
+def notes_for(inputs, options) -> list:
     notes = []
     if inputs["price"] is not None:
         notes.append(f"Your price, {money(inputs['price'])} per GPU-hour, replaces every option's listed price.")
@@ -696,7 +698,8 @@ def same_model_references(tables, coeffs) -> pd.DataFrame:
         rows.append({"reference": ref.reference, "model": ref.model, "hardware": node,
                      "sequence_length": int(ref.sequence_length), "tokens_per_s_per_gpu": ref.tokens_per_s_per_gpu,
                      "mfu": ref.mfu, "price_per_gpu_hour": hw["price"], "price_source": hw["price_source"],
-                     "cost_per_m_measured": hw["price"] / (ref.tokens_per_s_per_gpu * 3600) * 1e6,
+                     # A speed above peak (MFU over 1) is raised to peak, as everywhere else.
+                     "cost_per_m_measured": hw["price"] / (ref.tokens_per_s_per_gpu / max(ref.mfu, 1.0) * 3600) * 1e6,
                      "cost_per_m_low": option["cost_per_m_tokens_low"], "cost_per_m_high": option["cost_per_m_tokens_high"],
                      "caveat": " ".join(filter(None, [ref.note, hw["note"]]))})
     return pd.DataFrame(rows)
