@@ -9,7 +9,7 @@ JB := $(VENV)/bin/jb
 STAGE := $(BUILD)/stage
 # Notebooks read data/ and ftguide/, which the execution cache does not track: when they change,
 # the cache and the incremental state are dropped so no page keeps an old figure.
-INPUTS_HASH = $(shell cat data/* ftguide/*.py _ext/*.py | sha256sum | cut -c1-16)
+INPUTS_HASH = $(shell cat data/* ftguide/*.py ftguide/*/*.py _ext/*.py _ext/planner/* | sha256sum | cut -c1-16)
 
 BINDER_VENV := $(BUILD)/binder-venv
 # Where time goes, in every test run's output.

@@ -1,63 +1,48 @@
-"""Sphinx extension: the planner in the reader's browser (issue 15), with no server.
+"""Sphinx extension: the planner in the reader's browser, with no server and no fetch.
 
-- After the build, `_static/planner-coefficients.json` is written from the book's data/: every
-  constant of `ftguide.planner.coefficients` (what does not depend on the reader's inputs), the
-  command line's ranges and messages for each input (ftguide.cli), and the worked example the
-  form starts from. It is made at build time, never committed, so a changed CSV changes it.
-- `_static/planner.js` (the planner's input-dependent arithmetic, kept equal to
-  ftguide/planner.py by tests/test_planner_form.py) and `_static/planner.css` are copied from
-  _ext/planner/ and loaded only on pages that hold the form (`id="planner-form"`, included with
-  a raw-HTML directive from book/planner-form.html).
+- `_static/planner.js` is written when the build starts: `_ext/planner/kernel.mjs` (the mirror of
+  ftguide/planner/kernel.py) followed by `page.js` (the form and the result), in one classic
+  script, because a browser loads no module from a file:// address.
+- The coefficients (`ftguide.planner.coefficients.coefficients`: models, hardware, the declared
+  inputs, every sentence) are computed from the book's data/ and written into the page that holds
+  the form, as a JSON script element: a changed CSV changes them, and nothing is fetched.
+- Script, style and data load only on that page (`id="planner-form"`, from book/planner-form.html).
 """
 
 import json
+import re
 from pathlib import Path
 
 from docutils import nodes
 
-from ftguide import cli, planner
 from ftguide.data import load
+from ftguide.planner.coefficients import coefficients
 
 ASSETS = Path(__file__).parent / "planner"
-DATA_FILE = Path("_static") / "planner-coefficients.json"  # in the HTML output
 FORM_ID = 'id="planner-form"'
-# The command line's type for each input (ftguide.cli), under the names of `plan --json`.
-NUMBERS = {"samples": cli.SAMPLES, "tokens": cli.TOKENS, "sequence_length": cli.SEQUENCE_LENGTH,
-           "epochs": cli.EPOCHS, "batch": cli.BATCH, "price": cli.PRICE, "deadline": cli.DEADLINE,
-           "budget": cli.BUDGET}
+DATA_ID = "planner-coefficients"
 
 
-def command_line(hardware_names: list) -> dict:
-    """The command line's range and message for each input, so the form refuses what it refuses,
-    in the same words."""
-    numbers = {name: {"option": "--" + name.replace("_", "-"), "low": number.low, "high": number.high,
-                      "whole": number.whole, "expected": number.expected()}
-               for name, number in NUMBERS.items()}
-    required = (f"one of the arguments --samples --tokens is required (--samples: {cli.SAMPLES.expected()}; "
-                f"--tokens: {cli.TOKENS.expected()})")
-    return {"numbers": numbers, "size_required": required,
-            "hardware_groups": planner.HARDWARE_GROUPS, "hardware_choices": list(planner.HARDWARE_GROUPS) + hardware_names}
+def bundle() -> str:
+    """kernel.mjs and page.js as one classic script: `export` dropped, both inside one function."""
+    kernel = re.sub(r"^export ", "", (ASSETS / "kernel.mjs").read_text(encoding="utf-8"), flags=re.MULTILINE)
+    page = (ASSETS / "page.js").read_text(encoding="utf-8")
+    return f'(function () {{\n"use strict";\n{kernel}\n{page}\n}})();\n'
 
 
-def example(tables) -> dict:
-    """The form's starting point: the first tutorial dataset of known size (data/datasets.csv)."""
-    known = tables.datasets.dropna(subset=["train_samples"])
-    row = known.iloc[0]
-    return {"model": row["model"], "samples": int(row["train_samples"])}
+def page_data(data_dir: Path) -> str:
+    """The coefficients as JSON safe inside a script element (no '<', so no '</script>')."""
+    text = json.dumps(coefficients(load(data_dir)), allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def planner_data(data_dir: Path) -> dict:
-    tables = load(data_dir)
-    coefficients = planner.coefficients(tables)
-    return {**coefficients, "cli": command_line(list(coefficients["hardware"])), "example": example(tables)}
-
-
-def write_data(app, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    # The book's own data/ (app.srcdir), which may be a copy of this package's repository.
-    text = json.dumps(planner_data(Path(app.srcdir) / "data"), allow_nan=False, separators=(",", ":"))
-    (Path(app.outdir) / DATA_FILE).write_text(text, encoding="utf-8")
+def write_assets(app) -> None:
+    """The bundle and the style into a folder of this build's own, served as _static."""
+    static = Path(app.doctreedir) / "planner-static"
+    static.mkdir(parents=True, exist_ok=True)
+    (static / "planner.js").write_text(bundle(), encoding="utf-8")
+    (static / "planner.css").write_text((ASSETS / "planner.css").read_text(encoding="utf-8"), encoding="utf-8")
+    app.config.html_static_path = [*app.config.html_static_path, str(static)]
 
 
 def has_form(doctree) -> bool:
@@ -66,20 +51,20 @@ def has_form(doctree) -> bool:
 
 
 def add_assets(app, pagename, templatename, context, doctree) -> None:
-    """The planner's script and style on the pages that hold its form only (Sphinx adds a file
-    given here to this page alone); sphinx_site defers the script."""
-    if has_form(doctree):
-        app.add_css_file("planner.css")
-        app.add_js_file("planner.js")
-
-
-def add_static_path(app) -> None:
-    app.config.html_static_path = [*app.config.html_static_path, str(ASSETS)]
+    """Script, style and data on the pages that hold the form (Sphinx adds what is given here to
+    this page alone); sphinx_site defers the script. The data is computed once per build."""
+    if not has_form(doctree):
+        return
+    if not hasattr(app, "planner_data"):
+        # The book's own data/ (app.srcdir), which may be a copy of this package's repository.
+        app.planner_data = page_data(Path(app.srcdir) / "data")
+    app.add_js_file(None, body=app.planner_data, type="application/json", id=DATA_ID)
+    app.add_css_file("planner.css")
+    app.add_js_file("planner.js")
 
 
 def setup(app):
-    app.connect("builder-inited", add_static_path)
+    app.connect("builder-inited", write_assets)
     # Before sphinx_site's lighten_page (priority 910), which makes page scripts deferred.
     app.connect("html-page-context", add_assets, priority=500)
-    app.connect("build-finished", write_data)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

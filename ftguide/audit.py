@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ftguide import model
+from ftguide.planner.kernel import compute_seconds, utilisation as mfu
 from ftguide.throughput import run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
@@ -33,11 +34,6 @@ CHECKS = {
     "check_vram_growth": "VRAM does not fall on a larger flavor",
     "check_startup": "Training time mostly compute, not start-up",
 }
-
-
-def mfu(tokens_per_s, flops_per_token, peak):
-    """Model-FLOP utilisation: the share of peak the model's own arithmetic would need."""
-    return tokens_per_s * flops_per_token / peak
 
 
 def verdict(ok, known=True):
@@ -83,7 +79,7 @@ def audit(tables, epochs=1, train_samples=None, tokens_tolerance=TOKENS_TOLERANC
     # Step time the throughput column implies, and the shortest the hardware allows at 100%.
     tokens_per_step = out["batch_size"] * out["sequence_length"]
     out["implied_step_s"] = tokens_per_step / out["throughput_tokens_per_s"]
-    out["floor_step_s"] = tokens_per_step * out["flops"] / out["peak_flops"]
+    out["floor_step_s"] = compute_seconds(tokens_per_step, out["flops"], 1, out["peak_flops"])
     times = model.time_table(tables, epochs)
     out["overhead_min"] = times["overhead_min"]
     out["startup_share"] = times["startup_share"]

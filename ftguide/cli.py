@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ftguide import cost, planner
+from ftguide import cost
 from ftguide.data import DATA_DIR, PACKAGE_FILE, DataError, load, validate
+from ftguide.planner import inputs, kernel
+from ftguide.planner.coefficients import coefficients
+from ftguide.planner.run import Plan
+from ftguide.planner.text import format_plan
 
 
 class Number:
@@ -43,17 +47,9 @@ def _show(number) -> str:
     return f"{number:,.0f}" if number == int(number) else f"{number:,g}"
 
 
-# The sane ranges: wide enough for any real 7-13B fine-tuning run, narrow enough that a typo
-# (a price in cents, tokens in scientific notation gone wrong) is refused rather than printed.
+# The cost command's ranges; the planner's inputs are declared in ftguide.planner.inputs.
 PRICE = Number(0.01, 1000, unit="USD per GPU-hour")
-EPOCHS = Number(0.01, 100)
 GUIDE_EPOCHS = Number(1, 100, whole=True)
-SAMPLES = Number(1, 1e10, whole=True)
-TOKENS = Number(1, 1e13, whole=True)
-SEQUENCE_LENGTH = Number(1, 131072, whole=True, unit="tokens")
-DEADLINE = Number(0.01, 100000, unit="hours")
-BATCH = Number(1, 1_000_000, whole=True, unit="samples")
-BUDGET = Number(0.01, 1e9, unit="USD")
 
 
 def data_dir(text: str) -> Path:
@@ -116,30 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     plans = commands.add_parser(
         "plan", help="fit, time and cost of a fine-tuning run on each hardware option",
         description="Predict whether a run fits in memory, how long it takes and what it costs on "
-        "each MoAI flavor and 8-GPU node, from the model of FLOPs, memory and time (model page).")
-    plans.add_argument("--model", required=True, help="one of: " + ", ".join(map(repr, listed("models.csv", "model"))))
-    size = plans.add_mutually_exclusive_group(required=True)
-    size.add_argument("--samples", type=SAMPLES, help="training samples per epoch")
-    size.add_argument("--tokens", type=TOKENS, help="tokens per epoch, pad tokens included")
-    plans.add_argument("--sequence-length", type=SEQUENCE_LENGTH,
-                       help=f"tokens per sample, padded (default {planner.DEFAULTS['sequence_length']:,})")
-    plans.add_argument("--epochs", type=EPOCHS, help="epochs of your run (default 1)")
-    plans.add_argument("--method", choices=list(planner.METHODS), help="full (default), lora or qlora")
-    plans.add_argument("--hardware", help="all (default), moai, gpu-nodes, or one option's name: "
-                       + ", ".join(hardware_names()))
-    plans.add_argument("--batch", type=BATCH, help=f"global batch in samples (default {planner.DEFAULTS['batch']})")
-    plans.add_argument("--price", type=PRICE, help="USD per GPU-hour for every option (default: each option's listed price)")
-    plans.add_argument("--deadline", type=DEADLINE, help="hours")
-    plans.add_argument("--budget", type=BUDGET, help="USD")
+        "each MoAI flavor and 8-GPU node, from the model of FLOPs, memory and time (model page). "
+        "Numbers may be written 50,000, 50k, 1.2M or 2e5.")
+    listed_choices = {"models": "one of " + ", ".join(map(repr, listed("models.csv", "model"))),
+                      "methods": "one of " + ", ".join(kernel.METHODS),
+                      "hardware": "one of " + ", ".join(list(kernel.HARDWARE_GROUPS) + hardware_names())}
+    inputs.add_arguments(plans, listed_choices)
     plans.add_argument("--json", action="store_true", help="print the plan as JSON")
-    add_common(plans, {
-        "--model": "one of " + ", ".join(map(repr, listed("models.csv", "model"))),
-        "--samples": SAMPLES.expected(), "--tokens": TOKENS.expected(),
-        "--sequence-length": SEQUENCE_LENGTH.expected(), "--epochs": EPOCHS.expected(),
-        "--method": "one of " + ", ".join(planner.METHODS), "--batch": BATCH.expected(),
-        "--hardware": "one of " + ", ".join(list(planner.HARDWARE_GROUPS) + hardware_names()),
-        "--price": PRICE.expected(), "--deadline": DEADLINE.expected(), "--budget": BUDGET.expected(),
-    })
+    add_common(plans, {})
     return parser
 
 
@@ -178,13 +158,16 @@ def run_cost(args) -> int:
 
 
 def run_plan(args) -> int:
-    tables = load(args.data_dir)
-    result = planner.plan(tables, args.model, samples=args.samples, tokens=args.tokens,
-                          sequence_length=args.sequence_length, epochs=args.epochs, method=args.method,
-                          hardware_choice=args.hardware, batch=args.batch, price=args.price,
-                          deadline=args.deadline, budget=args.budget)
+    coeffs = coefficients(load(args.data_dir))
+    read = kernel.read_inputs(coeffs, inputs.given(args))
+    if "errors" in read:
+        name, _, rest = next(iter(read["errors"].values())).partition(": ")
+        options = "/".join(inputs.BY_NAME[part].option for part in name.split("/"))
+        print(f"error: argument {options}: {rest}", file=sys.stderr)
+        return 2
+    result = Plan(kernel.plan(coeffs, read["inputs"]))
     # allow_nan=False: a NaN would print as bare NaN, which is not JSON.
-    print(json.dumps(result.to_json(), indent=2, allow_nan=False) if args.json else planner.format_plan(result))
+    print(json.dumps(result.to_json(), indent=2, allow_nan=False) if args.json else format_plan(result))
     return 0
 
 
@@ -198,7 +181,6 @@ def main(argv=None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except planner.PlanError as error:  # the name of the input becomes the option's
-        name, _, rest = str(error).partition(": ")
-        print(f"error: argument --{name.replace('_', '-')}: {rest}", file=sys.stderr)
-        return 2
+    except BrokenPipeError:  # the reader closed the pipe (`plan --json | head`): nothing left to say
+        sys.stdout = None
+        return 0

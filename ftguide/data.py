@@ -24,6 +24,7 @@ import frictionless
 from frictionless.formats import CsvControl
 import pandas as pd
 
+from ftguide.plausibility import add_derived, findings
 from ftguide.text import shown
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -96,9 +97,8 @@ def validate(data_dir=DATA_DIR) -> None:
             raise DataError(_describe(data_dir, resource, first, lines[task.name]) + extra)
     if report.errors:
         raise DataError(f"{data_dir / PACKAGE_FILE}: {report.errors[0].message}")
-    from ftguide.plausibility import findings  # it reads tables through this module
-
-    problems = findings(data_dir, package, lines)
+    tables = {resource.name: read_table(data_dir, resource.name, package) for resource in package.resources}
+    problems = findings(data_dir, package, lines, tables)
     if problems:
         raise DataError("\n".join(problems))
 
@@ -298,20 +298,6 @@ def load(data_dir=DATA_DIR) -> GuideData:
                      datasets=datasets, prices=read("prices"),
                      throughput_references=read("throughput_references"),
                      vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"))
-
-
-def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame:
-    """Columns that more than one page needs, from the guide row and its flavor."""
-    flavor = accelerators.set_index("accelerator")
-    out = guide.copy()
-    out["gpus"] = out["accelerator"].map(flavor["mi250_gpus"])
-    out["flavor_memory_mib"] = out["accelerator"].map(flavor["memory_mib"])
-    out["vram_share"] = out["vram_mib"] / out["flavor_memory_mib"]
-    out["vram_per_gpu_mib"] = out["vram_mib"] / out["gpus"]
-    out["samples_per_gpu"] = out["batch_size"] / out["gpus"]
-    out["tokens_per_step"] = out["batch_size"] * out["sequence_length"]
-    out["throughput_per_gpu"] = out["throughput_tokens_per_s"] / out["gpus"]
-    return out
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:

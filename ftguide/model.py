@@ -19,25 +19,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ftguide.data import DATA_DIR, DataError
+from ftguide import plausibility
+from ftguide.planner import kernel
+from ftguide.planner.kernel import LOGIT_BYTES, MIB, STATE_BYTES_PER_PARAM  # noqa: F401  (the pages cite them)
 
-MIB = 2**20
-
-# Mixed-precision AdamW: BF16 weights and gradients (2 + 2 bytes), FP32 master weights (4) and two
-# FP32 moments (8) per parameter (Rajbhandari et al. 2020, ZeRO, section 3.1). FP32 training, as
-# the quickstart scripts load the models, needs 4 + 4 + 8: the same 16 bytes.
-STATE_BYTES_PER_PARAM = 16
-# Activations kept per token and layer without recomputation: 34·h + 5·a·T bytes (Korthikanti et
-# al. 2022, "Reducing Activation Recomputation in Large Transformer Models", equation 1, 16-bit,
-# no tensor parallelism). With full recomputation only each layer's BF16 input (2·h bytes) is
-# kept, and one layer's activations are rebuilt at a time.
-ACTIVATION_BYTES_PER_HIDDEN = 34
-ATTENTION_BYTES_PER_HEAD_TOKEN = 5
-CHECKPOINT_BYTES_PER_HIDDEN = 2
-# Logits of the loss (batch × sequence × vocabulary): BF16 logits (2 bytes), their FP32 copy for the
-# loss (4) and the FP32 log-softmax kept for the backward pass (4), as Hugging Face's causal-LM loss
-# computes it.
-LOGIT_BYTES = 10
 # A row whose training time is at least this share of start-up is not a rate to scale.
 STARTUP_DOMINATED = 0.5
 
@@ -45,51 +30,37 @@ STARTUP_DOMINATED = 0.5
 # --- FLOPs per token ---------------------------------------------------------------------------
 
 def _architecture(models: pd.DataFrame) -> pd.DataFrame:
-    """models.csv by model name, with the widths the counts need. A head is hidden ÷ heads wide
-    unless config.json sets head_dim (Mistral NeMo, Gemma 2)."""
-    m = models.set_index("model")
-    head = pd.to_numeric(m.get("head_dim"), errors="coerce") if "head_dim" in m else pd.Series(np.nan, m.index)
-    head = head.fillna(m["hidden_size"] // m["attention_heads"]).astype("int64")
-    return m.assign(head_dim=head, attention_width=m["attention_heads"] * head, kv_width=m["kv_heads"] * head,
-                    ffn_matrices=np.where(m["mlp"] == "gated", 3, 2))
+    """models.csv by model name, with the widths the counts need (kernel.architecture) and the
+    matrix weights of each model."""
+    rows = {row["model"]: {**kernel.architecture(row), **kernel.model_coefficients(row)}
+            for row in models.to_dict(orient="records")}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 
 def parameter_count(models: pd.DataFrame) -> pd.Series:
     """Parameters of each model, by model name, counted from its architecture columns."""
-    m = _architecture(models)
-    d, kv_width, matrices = m["hidden_size"], m["kv_width"], m["ffn_matrices"]
-    width = m["attention_width"]  # heads × head size: d unless head_dim is set
-    attention = 2 * d * width + 2 * d * kv_width  # Q and output: d×width; K and V: d×(KV heads × head size)
-    attention += np.where(m["qkv_bias"], width + 2 * kv_width, 0) + np.where(m["linear_bias"], d, 0)
-    feed_forward = matrices * d * m["ffn_size"]
-    feed_forward += np.where(m["linear_bias"], (matrices - 1) * m["ffn_size"] + d, 0)
-    norm = np.where(m["norm"] == "layernorm", 2 * d, d)  # LayerNorm has a bias as well as a scale
-    block = attention + feed_forward + 2 * norm  # one norm before attention, one before the MLP
-    embeddings = m["vocab_size"] * d * np.where(m["tied_embeddings"], 1, 2) + m["learned_positions"] * d
-    return (m["layers"] * block + norm + embeddings).astype("int64").rename("params")
+    return pd.Series({row["model"]: kernel.parameter_count(row) for row in models.to_dict(orient="records")},
+                     dtype="int64", name="params").rename_axis("model")
 
 
 def matmul_parameters(models: pd.DataFrame) -> pd.Series:
     """Weights that take part in a matrix multiplication: block projections and the output layer."""
-    m = _architecture(models)
-    d = m["hidden_size"]
-    block = 2 * d * m["attention_width"] + 2 * d * m["kv_width"] + m["ffn_matrices"] * d * m["ffn_size"]
-    return (m["layers"] * block + m["vocab_size"] * d).astype("int64").rename("matmul_params")
+    return _architecture(models)["matmul_params"].astype("int64")
 
 
 def flops_per_token(models: pd.DataFrame, sequence_length) -> pd.DataFrame:
     """Training FLOPs per token of each model at one sequence length, by model name.
 
-    flops: the model's count, 6 × matmul parameters + 12·L·H·Q·T. Beside it, 6·N and PaLM's
-    6·N + 12·L·H·Q·T; `lookup_share` is the part of PaLM's count that is no arithmetic (the input
-    embedding, norms and biases), as a share of it.
+    flops: the model's count, 6 × matmul parameters + 12·L·H·Q·T (kernel.flops_per_token). Beside
+    it, 6·N and PaLM's 6·N + 12·L·H·Q·T; `lookup_share` is the part of PaLM's count that is no
+    arithmetic (the input embedding, norms and biases), as a share of it.
     """
-    m = _architecture(models)
-    params, matmul = parameter_count(models), matmul_parameters(models)
-    attention = (12 * m["layers"] * m["attention_width"] * sequence_length).astype(float)
-    flops = 6.0 * matmul + attention
+    arch = _architecture(models)
+    params = parameter_count(models)
+    attention = kernel.attention_flops(arch["layers"], arch["attention_width"], sequence_length).astype(float)
+    flops = kernel.flops_per_token(arch, "full", sequence_length).astype(float)
     palm = 6.0 * params + attention
-    return pd.DataFrame({"params": params, "matmul_params": matmul, "flops_6n": 6.0 * params,
+    return pd.DataFrame({"params": params, "matmul_params": arch["matmul_params"], "flops_6n": 6.0 * params,
                          "flops_attention": attention, "flops_palm": palm, "flops": flops,
                          "lookup_share": (palm - flops) / palm})
 
@@ -101,6 +72,14 @@ def row_flops(rows: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).loc[rows.index]
 
 
+def reference_mfu(tables) -> pd.DataFrame:
+    """MFU of each public BF16 reference (ftguide.plausibility.reference_mfu, which validation checks)."""
+    return plausibility.reference_mfu(tables.throughput_references, tables.models, tables.gpu_nodes)
+
+
+gpu_peak = plausibility.gpu_peak
+
+
 def peak_flops(rows: pd.DataFrame, accelerators: pd.DataFrame) -> pd.Series:
     """Peak dense BF16 FLOP/s of each row's flavor: MI250 GPUs × peak per GPU."""
     flavor = accelerators.set_index("accelerator")
@@ -108,80 +87,7 @@ def peak_flops(rows: pd.DataFrame, accelerators: pd.DataFrame) -> pd.Series:
     return rows["accelerator"].map(per_flavor).rename("peak_flops")
 
 
-def gpu_peak(gpu_nodes: pd.DataFrame, gpu: str) -> float:
-    """Peak dense BF16 FLOP/s of one GPU of data/gpu_nodes.csv ('H100' matches 'H100 SXM'); NaN
-    for a GPU the file does not list."""
-    peaks = gpu_nodes.loc[gpu_nodes["gpu"].str.startswith(gpu), "peak_bf16_tflops_per_gpu"]
-    return float(peaks.iloc[0]) * 1e12 if len(peaks) else np.nan
-
-
-def reference_mfu(tables) -> pd.DataFrame:
-    """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
-    FLOPs per token ÷ the GPU's peak (for models in data/models.csv)."""
-    refs = tables.throughput_references
-    refs = refs[refs["precision"] == "BF16"].copy()
-    peak = refs["gpu"].map(lambda gpu: gpu_peak(tables.gpu_nodes, gpu))
-    known = refs["model"].isin(tables.models["model"])
-    flops = pd.Series(np.nan, index=refs.index)
-    for index, row in refs[known].iterrows():
-        flops[index] = flops_per_token(tables.models, row["sequence_length"]).loc[row["model"], "flops"]
-    computed = refs["tokens_per_s_per_gpu"] * flops / peak
-    refs["mfu"] = (refs["mfu_percent"] / 100).fillna(computed)
-    return refs.dropna(subset=["mfu"])
-
-
-# --- time: never faster than the hardware ------------------------------------------------------
-
-def compute_seconds(tokens, flops_per_token, gpus, peak_per_gpu):
-    """Seconds the model's arithmetic takes at 100% of peak: the floor for any training time."""
-    return tokens * flops_per_token / (gpus * peak_per_gpu)
-
-
-def implied_mfu(tokens, flops_per_token, gpus, peak_per_gpu, seconds):
-    """Utilisation a measured time (or throughput) implies; above 1 it is physically impossible."""
-    return compute_seconds(tokens, flops_per_token, gpus, peak_per_gpu) / seconds
-
-
-def bounded_time(tokens, flops_per_token, gpus, peak_per_gpu, mfu, overhead_s=0.0):
-    """Seconds for a run: start-up + compute at `mfu` of peak, with mfu capped at 1 (100%).
-
-    A time that would imply more than 100% of peak cannot happen, so it is never returned;
-    a negative overhead counts as none.
-    """
-    if np.any(np.asarray(mfu) <= 0):
-        raise ValueError("MFU must be above 0")
-    return np.maximum(overhead_s, 0.0) + compute_seconds(tokens, flops_per_token, gpus, peak_per_gpu) \
-        / np.minimum(mfu, 1.0)
-
-
 # --- the vendor's second source ----------------------------------------------------------------
-
-KIND_UNITS = {
-    "tutorial_throughput": "tokens/s", "tutorial_training_time": "min", "log_step_duration": "s",
-    "log_step_throughput": "tokens/s", "log_startup": "ms", "moreh_smi_memory": "MiB",
-    "script_default_epochs": "epochs", "script_timer_start": "line", "script_timer_stop": "line",
-    "script_first_sync": "line",
-}
-RUN_KINDS = [kind for kind in KIND_UNITS if not kind.startswith("script_")]
-
-
-def check_vendor(vendor: pd.DataFrame, data_dir=DATA_DIR) -> pd.DataFrame:
-    """Cross-column checks the schema cannot express; DataError naming file, line and column."""
-    path = f"{data_dir}/vendor_measurements.csv"
-    for line, row in enumerate(vendor.itertuples(), start=2):
-        where = f"{path}, line {line} (data row {line - 1})"
-        if row.unit != KIND_UNITS[row.kind]:
-            raise DataError(f"{where}, column 'unit': found '{row.unit}'; expected "
-                            f"'{KIND_UNITS[row.kind]}' for kind '{row.kind}'")
-        if row.kind in RUN_KINDS and (pd.isna(row.gpus) or pd.isna(row.batch_size)):
-            column = "gpus" if pd.isna(row.gpus) else "batch_size"
-            raise DataError(f"{where}, column '{column}': the cell is empty; expected a value, as "
-                            f"a measurement of kind '{row.kind}' belongs to a run")
-        if row.kind == "log_step_duration" and pd.isna(row.steps_per_epoch):
-            raise DataError(f"{where}, column 'steps_per_epoch': the cell is empty; expected the "
-                            "total steps the log line prints")
-    return vendor
-
 
 def samples_from_logs(vendor: pd.DataFrame) -> pd.Series:
     """Samples per epoch each model's logs imply: steps in the run × batch (a lower bound, as the
@@ -226,21 +132,19 @@ def memory_terms(rows: pd.DataFrame, tables, recomputation=True) -> pd.DataFrame
     flavor = tables.accelerators.set_index("accelerator")
     gcds = rows["accelerator"].map(flavor["gcds"])
     arch = m.loc[rows["model"]].set_axis(rows.index)
-    h, layers, length = arch["hidden_size"], arch["layers"], rows["sequence_length"]
+    length = rows["sequence_length"]
     tokens = rows["batch_size"] * length / gcds
     recompute = (rows["model"].map(recomputation).fillna(True).astype(bool)
                  if isinstance(recomputation, Mapping) else pd.Series(bool(recomputation), rows.index))
-    layer = ACTIVATION_BYTES_PER_HIDDEN * h + ATTENTION_BYTES_PER_HEAD_TOKEN * arch["attention_heads"] * length
-    with_recompute = layers * CHECKPOINT_BYTES_PER_HIDDEN * h + layer
-    without = layers * layer
+    params = rows["model"].map(parameter_count(tables.models))
     out = pd.DataFrame({
         "gcds": gcds,
         "gcd_memory_mib": rows["accelerator"].map(flavor["memory_mib"] / flavor["gcds"]),
         "tokens_per_gcd": tokens,
-        "states_mib": rows["model"].map(parameter_count(tables.models)) * STATE_BYTES_PER_PARAM / gcds / MIB,
-        "activations_recompute_mib": tokens * with_recompute / MIB,
-        "activations_full_mib": tokens * without / MIB,
-        "logits_mib": tokens * arch["vocab_size"] * LOGIT_BYTES / MIB,
+        "states_mib": kernel.state_bytes({"params": params}, "full") / gcds / MIB,
+        "activations_recompute_mib": tokens * kernel.activation_bytes_per_token(arch, length, recompute=True) / MIB,
+        "activations_full_mib": tokens * kernel.activation_bytes_per_token(arch, length, recompute=False) / MIB,
+        "logits_mib": tokens * kernel.logit_bytes_per_token(arch) / MIB,
         "recomputation": recompute,
     }, index=rows.index)
     activations = out["activations_recompute_mib"].where(recompute, out["activations_full_mib"])
@@ -313,8 +217,9 @@ def time_table(tables, epochs=1, mfu=None, overhead_min=None) -> pd.DataFrame:
     out["flops"] = row_flops(guide, tables.models)["flops"]
     per_gpu = guide["accelerator"].map(tables.accelerators.set_index("accelerator")["peak_bf16_tflops_per_gpu"]) * 1e12
     out["peak_per_gpu"] = per_gpu
-    out["compute_min"] = compute_seconds(out["tokens"], out["flops"], out["gpus"], per_gpu) / 60
-    out["mfu_reported_time"] = out["compute_min"] / out["training_time_min"]
+    out["compute_min"] = kernel.compute_seconds(out["tokens"], out["flops"], out["gpus"], per_gpu) / 60
+    peak = out["gpus"] * per_gpu
+    out["mfu_reported_time"] = kernel.utilisation(out["tokens"] / (out["training_time_min"] * 60), out["flops"], peak)
     out["possible"] = out["mfu_reported_time"] <= 1
     used = out["possible"] & out["compute_min"].notna()
     fit = fit_time_model(out.loc[used, "compute_min"], out.loc[used, "training_time_min"])
@@ -323,11 +228,12 @@ def time_table(tables, epochs=1, mfu=None, overhead_min=None) -> pd.DataFrame:
     out["fitted"] = used
     out["overhead_min"] = overhead
     out["mfu"] = min(mfu, 1.0)
-    out["predicted_min"] = bounded_time(out["tokens"], out["flops"], out["gpus"], per_gpu, mfu, overhead * 60) / 60
+    out["predicted_min"] = kernel.bounded_seconds(out["compute_min"] * 60, mfu, overhead * 60) / 60
     out["residual_min"] = out["training_time_min"] - out["predicted_min"]
     out["residual_share"] = out["residual_min"] / out["training_time_min"]
     compute_time = out["training_time_min"] - overhead
-    out["row_mfu"] = (out["compute_min"] / compute_time).where(used & (compute_time > 0))
+    rate = out["tokens"] / (compute_time * 60)
+    out["row_mfu"] = kernel.utilisation(rate, out["flops"], peak).where(used & (compute_time > 0))
     out["startup_share"] = np.minimum(overhead / out["training_time_min"], 1.0)
     out["startup_dominated"] = out["startup_share"] >= STARTUP_DOMINATED
     return out

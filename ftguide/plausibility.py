@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ftguide.data import add_derived, read_table
+from ftguide.planner import kernel
 from ftguide.text import shown
+from ftguide.throughput import time_based_throughput
 
 # Model-FLOP utilisation (6·N FLOPs per token) a row may imply: the guide's reported throughput
 # reaches 311% of peak (the audit page flags it); a hundredth or five times peak is a typo.
@@ -49,10 +50,10 @@ class Locator:
         return f"{self.path(name)}, line {line} (data row {index + 1}), column '{column}'"
 
 
-def findings(data_dir: Path, package, lines: dict) -> list:
-    """Every implausible value in the package, one message each (empty when all is well)."""
+def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
+    """Every implausible value in the package, one message each (empty when all is well).
+    `tables` holds each file as read, by resource name."""
     at = Locator(Path(data_dir), package, lines)
-    tables = {resource.name: read_table(data_dir, resource.name, package) for resource in package.resources}
     today = datetime.date.today()
     found = _formulas(tables, package, at)
     found += _flavors(tables["accelerators"], at)
@@ -64,7 +65,42 @@ def findings(data_dir: Path, package, lines: dict) -> list:
     found += _references(tables["throughput_references"], tables["prices"], at, today)
     found += _nodes(tables["gpu_nodes"], tables["prices"], at)
     found += _changes(tables["changes"], package, at, today)
+    found += _vendor(tables["vendor_measurements"], at)
     return found
+
+
+def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame:
+    """Columns that the checks and more than one page need, from the guide row and its flavor."""
+    flavor = accelerators.set_index("accelerator")
+    out = guide.copy()
+    out["gpus"] = out["accelerator"].map(flavor["mi250_gpus"])
+    out["flavor_memory_mib"] = out["accelerator"].map(flavor["memory_mib"])
+    out["vram_share"] = out["vram_mib"] / out["flavor_memory_mib"]
+    out["vram_per_gpu_mib"] = out["vram_mib"] / out["gpus"]
+    out["samples_per_gpu"] = out["batch_size"] / out["gpus"]
+    out["tokens_per_step"] = out["batch_size"] * out["sequence_length"]
+    out["throughput_per_gpu"] = out["throughput_tokens_per_s"] / out["gpus"]
+    return out
+
+
+def gpu_peak(gpu_nodes: pd.DataFrame, gpu: str) -> float:
+    """Peak dense BF16 FLOP/s of one GPU of data/gpu_nodes.csv ('H100' matches 'H100 SXM'); NaN
+    for a GPU the file does not list."""
+    peaks = gpu_nodes.loc[gpu_nodes["gpu"].str.startswith(gpu), "peak_bf16_tflops_per_gpu"]
+    return float(peaks.iloc[0]) * 1e12 if len(peaks) else float("nan")
+
+
+def reference_mfu(references: pd.DataFrame, models: pd.DataFrame, gpu_nodes: pd.DataFrame) -> pd.DataFrame:
+    """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
+    FLOPs per token ÷ the GPU's peak (for models in models.csv)."""
+    refs = references[references["precision"] == "BF16"].copy()
+    configs = {row["model"]: kernel.model_coefficients(row) for row in models.to_dict(orient="records")}
+    flops = [kernel.flops_per_token(configs[row.model], "full", row.sequence_length) if row.model in configs
+             else float("nan") for row in refs.itertuples()]
+    peak = refs["gpu"].map(lambda gpu: gpu_peak(gpu_nodes, gpu))
+    computed = kernel.utilisation(refs["tokens_per_s_per_gpu"], pd.Series(flops, index=refs.index, dtype=float), peak)
+    refs["mfu"] = (refs["mfu_percent"] / 100).fillna(computed)
+    return refs.dropna(subset=["mfu"])
 
 
 def _formulas(tables: dict, package, at) -> list:
@@ -106,10 +142,8 @@ def _flavors(accelerators: pd.DataFrame, at) -> list:
 
 
 def _models(models: pd.DataFrame, at) -> list:
-    from ftguide.model import parameter_count  # model imports data: import here, no cycle
-
     out = []
-    counted = parameter_count(models)
+    counted = {row["model"]: kernel.parameter_count(row) for row in models.to_dict(orient="records")}
     for index, row in models.iterrows():
         where = lambda column: at("models", index, column)  # noqa: E731
         before = len(out)
@@ -137,17 +171,15 @@ def _models(models: pd.DataFrame, at) -> list:
 
 
 def _guide(tables: dict, at) -> list:
-    from ftguide.model import parameter_count
-    from ftguide.throughput import time_based_throughput
-
     guide = add_derived(tables["parameter_guide"], tables["accelerators"])
-    params = guide["model"].map(parameter_count(tables["models"]))
+    counted = {row["model"]: kernel.parameter_count(row) for row in tables["models"].to_dict(orient="records")}
+    params = guide["model"].map(counted)
     flavor = tables["accelerators"].set_index("accelerator")
     peak = guide["gpus"] * guide["accelerator"].map(flavor["peak_bf16_tflops_per_gpu"]) * 1e12
     datasets = tables["datasets"].astype({"train_samples": "Int64"})
     mfu = {
-        "throughput_tokens_per_s": guide["throughput_tokens_per_s"] * 6 * params / peak,
-        "training_time_min": time_based_throughput(guide, datasets) * 6 * params / peak,
+        "throughput_tokens_per_s": kernel.utilisation(guide["throughput_tokens_per_s"], 6 * params, peak),
+        "training_time_min": kernel.utilisation(time_based_throughput(guide, datasets), 6 * params, peak),
     }
     out = []
     for index, row in guide.iterrows():
@@ -255,11 +287,7 @@ def _references(references: pd.DataFrame, prices: pd.DataFrame, at, today: datet
 def _reference_speeds(tables: dict, at) -> list:
     """A public reference on a model of models.csv may not claim more than its GPU's peak: its
     tokens/s × the model's FLOPs per token ÷ the peak (its MFU) at most 1."""
-    from types import SimpleNamespace
-
-    from ftguide.model import reference_mfu  # model imports data: import here, no cycle
-
-    refs = reference_mfu(SimpleNamespace(**tables))
+    refs = reference_mfu(tables["throughput_references"], tables["models"], tables["gpu_nodes"])
     return [f"{at('throughput_references', index, 'tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,g}, "
             f"{row.mfu:.0%} of the {row.gpu}'s peak for {shown(row.model)} at {row.sequence_length:,} tokens; "
             f"expected at most {row.tokens_per_s_per_gpu / row.mfu:,.0f} (100% of peak)"
@@ -286,4 +314,32 @@ def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:
         if datetime.date.fromisoformat(row.date) > today:
             out.append(f"{at('changes', index, 'date')}: found {row.date}; expected a day no later than "
                        f"today ({today})")
+    return out
+
+
+# What each kind of vendor measurement is measured in.
+KIND_UNITS = {
+    "tutorial_throughput": "tokens/s", "tutorial_training_time": "min", "log_step_duration": "s",
+    "log_step_throughput": "tokens/s", "log_startup": "ms", "moreh_smi_memory": "MiB",
+    "script_default_epochs": "epochs", "script_timer_start": "line", "script_timer_stop": "line",
+    "script_first_sync": "line",
+}
+RUN_KINDS = [kind for kind in KIND_UNITS if not kind.startswith("script_")]
+
+
+def _vendor(vendor: pd.DataFrame, at) -> list:
+    """A vendor measurement's unit fits its kind; one that belongs to a run names its GPUs and batch,
+    and a logged step duration the total steps its log line prints."""
+    out = []
+    for index, row in vendor.iterrows():
+        where = lambda column: at("vendor_measurements", index, column)  # noqa: E731
+        if row.unit != KIND_UNITS[row.kind]:
+            out.append(f"{where('unit')}: found {shown(row.unit)}; expected '{KIND_UNITS[row.kind]}' for kind "
+                       f"'{row.kind}'")
+        if row.kind in RUN_KINDS and (pd.isna(row.gpus) or pd.isna(row.batch_size)):
+            column = "gpus" if pd.isna(row.gpus) else "batch_size"
+            out.append(f"{where(column)}: the cell is empty; expected a value, as a measurement of kind "
+                       f"'{row.kind}' belongs to a run")
+        if row.kind == "log_step_duration" and pd.isna(row.steps_per_epoch):
+            out.append(f"{where('steps_per_epoch')}: the cell is empty; expected the total steps the log line prints")
     return out

@@ -1,0 +1,492 @@
+// ftguide/planner/kernel.py for the reader's browser, name for name: pure functions, no page code.
+// Its constants and every sentence come from the coefficients the build exports from Python (`use`);
+// numbers are formatted by Intl.NumberFormat, which the Python side mirrors. A change there comes
+// here too: tests/test_planner_kernel.py compares the two over generated inputs.
+
+let C = null; // the coefficients: models, hardware, guide, constants, text, columns, inputs
+let TEXT = null;
+
+export class PlanError extends Error {}
+
+export function use(coeffs) {
+  C = coeffs;
+  TEXT = coeffs.text;
+}
+
+// --- text ----------------------------------------------------------------------------------------
+
+export function render(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+}
+
+const FORMATS = new Map();
+function formatter(key, options) {
+  if (!FORMATS.has(key)) FORMATS.set(key, new Intl.NumberFormat("en-US", { roundingMode: "halfEven", ...options }));
+  return FORMATS.get(key);
+}
+
+export function format_number(x, decimals = 0) {
+  return formatter(`f${decimals}`, { minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(x);
+}
+
+export function format_percent(x, decimals = 0) {
+  return formatter(`p${decimals}`, { style: "percent", minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(x);
+}
+
+export function format_general(x) {
+  return formatter("g", { maximumSignificantDigits: 6 }).format(x);
+}
+
+const HIDDEN = [[0x00, 0x1f], [0x7f, 0xa0], [0xad, 0xad], [0x1680, 0x1680], [0x180e, 0x180e], [0x2000, 0x200f],
+  [0x2028, 0x202f], [0x205f, 0x206f], [0x3000, 0x3000], [0xfeff, 0xfeff], [0xfff9, 0xfffb]];
+
+function hidden(code) {
+  return HIDDEN.some(([low, high]) => low <= code && code <= high);
+}
+
+const hex = (code, width) => code.toString(16).padStart(width, "0");
+
+export function quote(value) {
+  if (typeof value !== "string") return String(value);
+  const mark = value.includes("'") && !value.includes('"') ? '"' : "'";
+  let out = "";
+  for (const char of value) {
+    const code = char.codePointAt(0);
+    if (char === "\\" || char === mark) out += "\\" + char;
+    else if (char === "\n" || char === "\r" || char === "\t") out += { "\n": "\\n", "\r": "\\r", "\t": "\\t" }[char];
+    else if (hidden(code)) out += code < 0x100 ? `\\x${hex(code, 2)}` : code < 0x10000 ? `\\u${hex(code, 4)}` : `\\U${hex(code, 8)}`;
+    else out += char;
+  }
+  return mark + out + mark;
+}
+
+export function listing(names) {
+  return [...names].join(TEXT.list);
+}
+
+// --- the reader's inputs -----------------------------------------------------------------------
+
+export const NUMBER_PATTERN = "^([+-]?)([0-9]{1,3}(?:([, _])[0-9]{3}(?:\\3[0-9]{3})*)|[0-9]+)?(?:\\.([0-9]+))?(?:[eE]([+-]?[0-9]+)| ?([kMGB]))?$";
+const NUMBER = new RegExp(NUMBER_PATTERN);
+export const SUFFIXES = { k: "e3", M: "e6", G: "e9", B: "e9" };
+export const BLANKS = " \t";
+const strip = (text) => text.replace(/^[ \t]+|[ \t]+$/g, "");
+
+export function read_number(text) {
+  const match = NUMBER.exec(strip(text));
+  if (!match || (match[2] === undefined && match[4] === undefined)) return NaN;
+  const [, sign, whole, separator, fraction, exponent, suffix] = match;
+  const digits = separator ? (whole || "0").split(separator).join("") : (whole || "0");
+  const scale = exponent !== undefined ? `e${exponent}` : suffix !== undefined ? SUFFIXES[suffix] : "";
+  return Number(`${sign}${digits}.${fraction || "0"}${scale}`);
+}
+
+export function check_number(spec, raw) {
+  let value = typeof raw === "string" ? read_number(raw) : raw;
+  if (typeof value !== "number") value = NaN;
+  const ok = Number.isFinite(value) && spec.low <= value && value <= spec.high &&
+    (spec.kind !== "whole" || value === Math.floor(value));
+  if (!ok) return [null, render(TEXT.found, { name: spec.name, found: quote(raw), expected: spec.expected })];
+  return [value, null];
+}
+
+export function choices(coeffs, spec) {
+  if (spec.choices === "models") return Object.keys(coeffs.models);
+  if (spec.choices === "methods") return Object.keys(coeffs.methods);
+  return [...Object.keys(coeffs.hardware_groups), ...Object.keys(coeffs.hardware)];
+}
+
+export function check_choice(coeffs, spec, raw) {
+  const allowed = choices(coeffs, spec);
+  if (typeof raw === "string" && allowed.includes(raw)) return [raw, null];
+  const expected = render(TEXT.one_of, { choices: listing(allowed.map(quote)) });
+  return [null, render(TEXT.found, { name: spec.name, found: quote(raw), expected })];
+}
+
+export function is_given(raw) {
+  return raw !== undefined && raw !== null && !(typeof raw === "string" && strip(raw) === "");
+}
+
+export function read_inputs(coeffs, given) {
+  const inputs = {}, errors = {};
+  for (const group of groups(coeffs.inputs)) {
+    const present = group.filter((spec) => is_given(given[spec.name]));
+    if (group.length > 1 && present.length !== 1) {
+      const name = group.map((spec) => spec.name).join("/");
+      const expected = group.map((spec) => `${spec.name}: ${spec.expected}`).join("; ");
+      errors[group[0].group] = render(TEXT.give_one, { name, expected });
+      continue;
+    }
+    for (const spec of group) {
+      const field = spec.group || spec.name;
+      let raw = given[spec.name];
+      if (!is_given(raw)) {
+        if (group.length === 1 && spec.required) {
+          raw = "";
+        } else {
+          if (group.length === 1) inputs[spec.name] = spec.default;
+          continue;
+        }
+      }
+      const [value, error] = spec.kind === "choice" ? check_choice(coeffs, spec, raw) : check_number(spec, raw);
+      if (error) errors[field] = error;
+      else inputs[spec.name] = value;
+    }
+  }
+  return Object.keys(errors).length ? { errors } : { inputs };
+}
+
+export function groups(specs) {
+  const out = [];
+  for (const spec of specs) {
+    if (spec.group && out.length && out[out.length - 1][0].group === spec.group) out[out.length - 1].push(spec);
+    else out.push([spec]);
+  }
+  return out;
+}
+
+export function check_inputs(coeffs, given) {
+  const read = read_inputs(coeffs, given);
+  if ("errors" in read) throw new PlanError(Object.values(read.errors)[0]);
+  return read.inputs;
+}
+
+// --- a model's architecture ----------------------------------------------------------------------
+
+export function architecture(config) {
+  let head = config.head_dim;
+  if (!(typeof head === "number" && head === head)) head = Math.floor(config.hidden_size / config.attention_heads);
+  return {
+    layers: config.layers, hidden_size: config.hidden_size, attention_heads: config.attention_heads, head_dim: head,
+    attention_width: config.attention_heads * head, kv_width: config.kv_heads * head, ffn_size: config.ffn_size,
+    ffn_matrices: config.mlp === "gated" ? 3 : 2, vocab_size: config.vocab_size,
+  };
+}
+
+export function block_matmul_parameters(a) {
+  const d = a.hidden_size;
+  return a.layers * (2 * d * a.attention_width + 2 * d * a.kv_width + a.ffn_matrices * d * a.ffn_size);
+}
+
+export function matmul_parameters(a) {
+  return block_matmul_parameters(a) + a.vocab_size * a.hidden_size;
+}
+
+export function parameter_count(config) {
+  const a = architecture(config);
+  const [d, width, kv, ffn, matrices] = [a.hidden_size, a.attention_width, a.kv_width, a.ffn_size, a.ffn_matrices];
+  const biases = (config.qkv_bias ? width + 2 * kv : 0) + (config.linear_bias ? d + (matrices - 1) * ffn + d : 0);
+  const norm = config.norm === "layernorm" ? 2 * d : d;
+  const block = 2 * d * width + 2 * d * kv + matrices * d * ffn + biases + 2 * norm;
+  const embeddings = a.vocab_size * d * (config.tied_embeddings ? 1 : 2) + config.learned_positions * d;
+  return a.layers * block + norm + embeddings;
+}
+
+export function adapter_parameters_per_rank(a) {
+  const d = a.hidden_size;
+  return a.layers * ((d + a.attention_width) * 2 + (d + a.kv_width) * 2 + a.ffn_matrices * (d + a.ffn_size));
+}
+
+export function model_coefficients(config) {
+  const a = architecture(config);
+  const out = {
+    params: parameter_count(config), matmul_params: matmul_parameters(a),
+    block_matmul_params: block_matmul_parameters(a), adapter_params_per_rank: adapter_parameters_per_rank(a),
+  };
+  for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size"]) out[key] = a[key];
+  return out;
+}
+
+// --- FLOPs, bytes, states -------------------------------------------------------------------------
+
+export function attention_flops(layers, attention_width, sequence_length) {
+  return 12 * layers * attention_width * sequence_length;
+}
+
+export function flops_per_token(m, method, sequence_length, rank = C.constants.lora_rank) {
+  const adapters = method === "full" ? 0 : 6 * rank * m.adapter_params_per_rank;
+  return C.constants.matmul_flops[method] * m.matmul_params + adapters +
+    attention_flops(m.layers, m.attention_width, sequence_length);
+}
+
+export function activation_bytes_per_token(m, sequence_length, recompute = true, scores_kept = true) {
+  const k = C.constants;
+  const scores = scores_kept ? k.attention_bytes_per_head_token * m.attention_heads * sequence_length : 0;
+  const layer = k.activation_bytes_per_hidden * m.hidden_size + scores;
+  if (recompute) return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
+  return m.layers * layer;
+}
+
+export function logit_bytes_per_token(m) {
+  return C.constants.logit_bytes * m.vocab_size;
+}
+
+export function sample_bytes(m, sequence_length, scores_kept = true) {
+  const per_token = activation_bytes_per_token(m, sequence_length, true, scores_kept) + logit_bytes_per_token(m);
+  return per_token * sequence_length;
+}
+
+export function state_bytes(m, method, rank = C.constants.lora_rank) {
+  const k = C.constants;
+  if (method === "full") return k.state_bytes * m.params;
+  const adapters = k.adapter_bytes * rank * m.adapter_params_per_rank;
+  if (method === "lora") return k.frozen_bf16_bytes * m.params + adapters;
+  const rest = m.params - m.block_matmul_params;
+  return k.nf4_bytes * m.block_matmul_params + k.frozen_bf16_bytes * rest + adapters;
+}
+
+// --- time: never faster than the hardware --------------------------------------------------------
+
+export function compute_seconds(tokens, flops_per_token_, gpus, peak_per_gpu) {
+  return tokens * flops_per_token_ / (gpus * peak_per_gpu);
+}
+
+export function utilisation(tokens_per_s, flops_per_token_, peak_flops) {
+  return tokens_per_s * flops_per_token_ / peak_flops;
+}
+
+export function bounded_seconds(at_peak_s, mfu, overhead_s = 0.0) {
+  if (!(mfu > 0)) throw new PlanError(TEXT.mfu_positive);
+  return Math.max(overhead_s, 0.0) + at_peak_s / Math.min(mfu, 1.0);
+}
+
+// --- one option ------------------------------------------------------------------------------------
+
+export function run_tokens(inputs) {
+  const per_epoch = "samples" in inputs ? inputs.samples * inputs.sequence_length : inputs.tokens;
+  return per_epoch * inputs.epochs;
+}
+
+export function chosen_hardware(coeffs, choice) {
+  const names = Object.keys(coeffs.hardware);
+  if (choice === "all") return names;
+  if (Object.hasOwn(coeffs.group_kinds, choice)) {
+    return names.filter((name) => coeffs.hardware[name].kind === coeffs.group_kinds[choice]);
+  }
+  return [choice];
+}
+
+export function accumulation_steps(per_device, largest) {
+  let steps = Math.ceil(per_device / largest);
+  while (per_device % steps) steps += 1;
+  return steps;
+}
+
+export function batch_split(hw, inputs, largest) {
+  const per_device = Math.ceil(inputs.batch / hw.devices);
+  if (largest < 1) return { micro_batch: null, grad_accum: null, global_batch: null };
+  const steps = accumulation_steps(per_device, largest);
+  const micro = Math.floor(per_device / steps);
+  return { micro_batch: micro, grad_accum: steps, global_batch: micro * steps * hw.devices };
+}
+
+export function option(coeffs, name, inputs) {
+  const m = coeffs.models[inputs.model], hw = coeffs.hardware[name], MIB = C.constants.mib;
+  const length = inputs.sequence_length, method = inputs.method, tokens = run_tokens(inputs);
+  const states_mib = state_bytes(m, method) / hw.devices / MIB;
+  const per_sample_mib = sample_bytes(m, length, hw.attention_scores_kept) / MIB;
+  const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
+  const split = batch_split(hw, inputs, largest);
+  const fits = largest >= 1;
+  const flops = flops_per_token(m, method, length);
+  const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
+  const startup_s = hw.startup_min * 60;
+  const [hours_low, hours_high, hours] = ["mfu_high", "mfu_low", "mfu"].map(
+    (key) => bounded_seconds(at_peak_s, hw[key], startup_s) / 3600);
+  const price = inputs.price === null ? hw.price : inputs.price;
+  const out = {
+    hardware: name, kind: hw.kind, gpu: hw.gpu, gpus: hw.gpus, devices: hw.devices,
+    fits, ...split, largest_micro_batch: largest,
+    optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
+    tokens_per_step: fits ? split.global_batch * length : null,
+    memory_per_device_mib: hw.device_memory_mib,
+    memory_needed_mib: hw.reserve_mib + states_mib + per_sample_mib * (split.micro_batch || 1),
+    states_mib, reserve_mib: hw.reserve_mib,
+    flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
+    hours_low, hours_high, hours,
+    price_per_gpu_hour: price, cost: price * hw.gpus * hours,
+    cost_low: price * hw.gpus * hours_low, cost_high: price * hw.gpus * hours_high,
+    cost_per_m_tokens_low: price * hw.gpus * hours_low / tokens * 1e6,
+    cost_per_m_tokens_high: price * hw.gpus * hours_high / tokens * 1e6,
+    price_source: inputs.price === null ? hw.price_source : TEXT.your_price,
+    mfu_low: hw.mfu_low, mfu_high: hw.mfu_high, mfu: hw.mfu, mfu_source: hw.mfu_source,
+  };
+  out.meets_deadline = inputs.deadline === null || out.hours_high <= inputs.deadline;
+  out.meets_budget = inputs.budget === null || out.cost_high <= inputs.budget;
+  return Object.assign(out, guide_figures(coeffs, name, inputs, out.hours_at_peak));
+}
+
+export function guide_figures(coeffs, name, inputs, hours_at_peak) {
+  const out = { guide_batch: null };
+  for (const reading of ["reported", "from_time"]) {
+    out[`guide_hours_${reading}`] = null;
+    out[`guide_hours_${reading}_source`] = null;
+  }
+  const row = coeffs.guide.find((r) => r.model === inputs.model && r.hardware === name &&
+    r.sequence_length === inputs.sequence_length);
+  if (row === undefined || inputs.method !== "full") return out;
+  out.guide_batch = row.batch;
+  const tokens = run_tokens(inputs);
+  for (const reading of ["reported", "from_time"]) {
+    if (row[reading] !== null) {
+      const source = tokens / row[reading] / 3600;
+      out[`guide_hours_${reading}_source`] = source;
+      out[`guide_hours_${reading}`] = Math.max(source, hours_at_peak);
+    }
+  }
+  return out;
+}
+
+export function evaluate(coeffs, inputs) {
+  return chosen_hardware(coeffs, inputs.hardware).map((name) => option(coeffs, name, inputs));
+}
+
+// --- the choice -------------------------------------------------------------------------------------
+
+export function round_half_even(x) {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export function first_best(options, key, better) {
+  let best = options[0];
+  for (const o of options.slice(1)) if (better(o[key], best[key])) best = o;
+  return best;
+}
+
+export function recommend(coeffs, inputs, options) {
+  const ok = options.filter((o) => o.fits && o.meets_deadline && o.meets_budget);
+  if (!ok.length) return [null, why_none(coeffs, inputs, options)];
+  const rank = ok.map((o) => [round_half_even(o.cost_high * 100), round_half_even(o.hours_high * 100)]);
+  const order = ok.map((_, i) => i).sort((i, j) => rank[i][0] - rank[j][0] || rank[i][1] - rank[j][1]);
+  const best = ok[order[0]];
+  const same = (i) => rank[i][0] === rank[order[0]][0] && rank[i][1] === rank[order[0]][1];
+  const tied = order.slice(1).filter(same).map((i) => ok[i].hardware);
+  return [best.hardware, render(TEXT.recommended, {
+    hardware: best.hardware, tie: tied.length ? render(TEXT.tie, { names: listing(tied) }) : "",
+    limits: limits_text(inputs), hours_low: format_number(best.hours_low, 1),
+    hours_high: format_number(best.hours_high, 1), cost_low: format_number(best.cost_low, 2),
+    cost_high: format_number(best.cost_high, 2), mfu_low: format_percent(best.mfu_low),
+    mfu_high: format_percent(best.mfu_high),
+  })];
+}
+
+export function limit_parts(inputs) {
+  const parts = [];
+  if (inputs.deadline !== null) parts.push(render(TEXT.deadline, { deadline: format_general(inputs.deadline) }));
+  if (inputs.budget !== null) parts.push(render(TEXT.budget, { budget: format_number(inputs.budget, 2) }));
+  return parts.join(TEXT.and);
+}
+
+export function limits_text(inputs) {
+  const parts = limit_parts(inputs);
+  return parts ? render(TEXT.limits, { parts }) : "";
+}
+
+export function why_none(coeffs, inputs, options) {
+  const fitting = options.filter((o) => o.fits);
+  if (!fitting.length) {
+    const room = options.map((o) => ({ ...o, room: o.memory_per_device_mib - (o.states_mib + o.reserve_mib) }));
+    const worst = first_best(room, "room", (a, b) => a > b);
+    return render(TEXT.nothing_fits, {
+      needed: format_number(worst.memory_needed_mib / 1024, 1), hardware: worst.hardware,
+      memory: format_number(worst.memory_per_device_mib / 1024, 1), tries: what_would_fit(coeffs, inputs),
+    });
+  }
+  const advice = [];
+  if (inputs.deadline !== null) {
+    const fastest = first_best(fitting, "hours_high", (a, b) => a < b);
+    advice.push(render(TEXT.fastest, { hardware: fastest.hardware, hours: format_number(fastest.hours_high, 1) }));
+  }
+  if (inputs.budget !== null) {
+    const cheapest = first_best(fitting, "cost_high", (a, b) => a < b);
+    advice.push(render(TEXT.cheapest, { hardware: cheapest.hardware, cost: format_number(cheapest.cost_high, 2) }));
+  }
+  const best = first_best(fitting_shares(inputs, fitting), "share", (a, b) => a > b);
+  if (best.share > 0) advice.push(render(TEXT.cut, { share: format_percent(best.share), hardware: best.hardware }));
+  else advice.push(TEXT.no_share);
+  return render(TEXT.none_meets, { parts: limit_parts(inputs), advice: advice.join(TEXT.advice_separator) });
+}
+
+export function fitting_shares(inputs, fitting) {
+  return fitting.map((o) => {
+    const compute_h = o.hours_high - o.startup_h;
+    let share = 1.0;
+    if (inputs.deadline !== null) share = Math.min(share, (inputs.deadline - o.startup_h) / compute_h);
+    if (inputs.budget !== null) {
+      const affordable_h = inputs.budget / (o.price_per_gpu_hour * o.gpus);
+      share = Math.min(share, (affordable_h - o.startup_h) / compute_h);
+    }
+    return { hardware: o.hardware, share: Math.max(share, 0.0) };
+  });
+}
+
+export function what_would_fit(coeffs, inputs) {
+  const fitting = (changes) => evaluate(coeffs, { ...inputs, ...changes }).filter((o) => o.fits);
+  const tries = [];
+  const method = Object.keys(coeffs.methods).find((m) => m !== inputs.method && fitting({ method: m }).length);
+  if (method !== undefined) tries.push(render(TEXT.method_fits, { method: coeffs.methods[method] }));
+  if (inputs.hardware !== "all") {
+    const anywhere = fitting({ hardware: "all" });
+    if (anywhere.length) tries.push(render(TEXT.hardware_fits, { hardware: anywhere[0].hardware }));
+  }
+  let length = Math.floor(inputs.sequence_length / 2);
+  while (length >= 1 && !fitting({ sequence_length: length }).length) length = Math.floor(length / 2);
+  if (length >= 1) tries.push(render(TEXT.length_fits, { length: format_number(length) }));
+  return tries.length ? tries.join(TEXT.advice_separator) : TEXT.nothing_in_data;
+}
+
+export function notes_for(inputs, options) {
+  const notes = [];
+  if (inputs.price !== null) notes.push(render(TEXT.note_price, { price: format_number(inputs.price, 2) }));
+  const raised = options.filter((o) => o.fits && o.global_batch > inputs.batch).map((o) => o.hardware);
+  if (raised.length) notes.push(render(TEXT.note_batch, { names: listing(raised) }));
+  const above_peak = options.filter((o) => o.guide_hours_reported_source !== null &&
+    o.guide_hours_reported_source < o.hours_at_peak).map((o) => o.hardware);
+  if (above_peak.length) notes.push(render(TEXT.note_guide, { names: listing(above_peak) }));
+  if (inputs.method === "qlora") notes.push(TEXT.note_qlora);
+  return notes;
+}
+
+export function plan(coeffs, inputs) {
+  const options = evaluate(coeffs, inputs);
+  const [recommended, reason] = recommend(coeffs, inputs, options);
+  return { inputs, options, recommended, reason, notes: notes_for(inputs, options) };
+}
+
+// --- the plan for people ------------------------------------------------------------------------------
+
+export function heading(inputs) {
+  const kind = "samples" in inputs ? "samples" : "tokens";
+  return render(TEXT.heading, {
+    model: inputs.model, method: C.methods[inputs.method],
+    size: render(TEXT[`size_${kind}`], { count: format_number(inputs[kind]) }),
+    length: format_number(inputs.sequence_length), epochs: format_general(inputs.epochs),
+    batch: format_number(inputs.batch),
+  });
+}
+
+export function span(low, high, decimals, percent = false) {
+  if (low === null) return TEXT.not_known;
+  const shown = percent ? format_percent : format_number;
+  return render(TEXT.span, { low: shown(low, decimals), high: shown(high, decimals) });
+}
+
+export function option_cells(o) {
+  const guide = o.guide_hours_reported;
+  const reported = guide === null ? TEXT.none : guide === o.guide_hours_reported_source ? format_number(guide, 2)
+    : render(TEXT.guide_raised, { hours: format_number(guide, 2), source: format_number(o.guide_hours_reported_source, 2) });
+  return {
+    gpus: format_number(o.gpus), fits: o.fits ? TEXT.yes : TEXT.no,
+    split: o.fits ? render(TEXT.split, { micro: format_number(o.micro_batch), accumulation: format_number(o.grad_accum) })
+      : TEXT.none,
+    memory: render(TEXT.memory, { needed: format_number(o.memory_needed_mib / 1024, 1),
+      have: format_number(o.memory_per_device_mib / 1024, 1) }),
+    mfu: span(o.mfu_low, o.mfu_high, 0, true),
+    hours: span(o.hours_low, o.hours_high, 2), cost: span(o.cost_low, o.cost_high, 2),
+    cost_per_m_tokens: span(o.cost_per_m_tokens_low, o.cost_per_m_tokens_high, 3),
+    meets_limits: o.fits ? (o.meets_deadline && o.meets_budget ? TEXT.yes : TEXT.no) : TEXT.none,
+    guide_from_time: o.guide_hours_from_time === null ? TEXT.none : format_number(o.guide_hours_from_time, 2),
+    guide_reported: reported,
+  };
+}

@@ -1,0 +1,87 @@
+"""The one declaration of a run's inputs: name, unit, kind, range, default, help and label.
+
+The command line's options, the browser form (through `describe`, written into the page at build
+time) and `plan --json`'s `inputs` are all made from INPUTS; the kernel checks every input against
+it, so the command line and the form refuse the same texts with the same message.
+"""
+
+from dataclasses import asdict, dataclass
+
+from ftguide.planner.kernel import format_general
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str  # the key in plan --json's inputs; the option is --name with - for _
+    label: str  # the form's label
+    help: str
+    kind: str = "number"  # "whole", "number" or "choice"
+    low: float = 0
+    high: float = 0
+    unit: str = ""
+    default: object = None  # None: optional with no default (no limit, each option's own price)
+    empty: str = ""  # what an empty field means, for the form's hint
+    choices: str = ""  # "models", "methods" or "hardware": taken from the data
+    group: str = ""  # inputs of one group are alternatives: give exactly one (samples or tokens)
+    required: bool = False
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def expected(self) -> str:
+        if self.kind == "choice":
+            return ""
+        kind = "a whole number" if self.kind == "whole" else "a number"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{kind} from {format_general(self.low)} to {format_general(self.high)}{unit}"
+
+
+# The ranges: wide enough for any real fine-tuning run, narrow enough that a typo (a price in cents,
+# tokens in scientific notation gone wrong) is refused rather than printed.
+INPUTS = (
+    Input("model", "Model", "a model of data/models.csv", kind="choice", choices="models", required=True),
+    Input("samples", "Samples per epoch", "training samples per epoch", kind="whole", low=1, high=1e10,
+          group="size"),
+    Input("tokens", "Tokens per epoch (pad tokens included)", "tokens per epoch, pad tokens included",
+          kind="whole", low=1, high=1e13, group="size"),
+    Input("sequence_length", "Sequence length (tokens per sample, padded)", "tokens per sample, padded",
+          kind="whole", low=1, high=131072, unit="tokens", default=1024, empty="1,024"),
+    Input("epochs", "Epochs", "epochs of your run", low=0.01, high=100, default=1.0, empty="1"),
+    Input("method", "Method", "full fine-tuning, LoRA or QLoRA", kind="choice", choices="methods",
+          default="full", empty="full"),
+    Input("hardware", "Hardware", "every option, a group of them, or one option", kind="choice",
+          choices="hardware", default="all", empty="all"),
+    Input("batch", "Global batch (samples)", "global batch in samples", kind="whole", low=1, high=1_000_000,
+          unit="samples", default=128, empty="128"),
+    Input("price", "Price (USD per GPU-hour, optional)", "USD per GPU-hour for every option", low=0.01,
+          high=1000, unit="USD per GPU-hour", empty="each option's listed price"),
+    Input("deadline", "Deadline (hours, optional)", "hours", low=0.01, high=100000, unit="hours", empty="none"),
+    Input("budget", "Budget (USD, optional)", "USD", low=0.01, high=1e9, unit="USD", empty="none"),
+)
+BY_NAME = {spec.name: spec for spec in INPUTS}
+
+
+def describe() -> list:
+    """The declaration as plain data: what the kernel checks against, and the form is built from."""
+    return [{**asdict(spec), "option": spec.option, "expected": spec.expected} for spec in INPUTS]
+
+
+def add_arguments(parser, choices_help: dict) -> None:
+    """One option per input; every check is the kernel's (after the data is read), so the command
+    line takes texts. `choices_help` lists the values of each choice input, for --help."""
+    groups = {}
+    for spec in INPUTS:
+        target = parser
+        if spec.group:
+            target = groups.setdefault(spec.group, parser.add_mutually_exclusive_group())
+        detail = choices_help.get(spec.choices) or spec.expected
+        default = f"; default {spec.empty}" if spec.empty else ""
+        target.add_argument(spec.option, dest=spec.name, metavar=spec.name.upper(),
+                            help=f"{spec.help} ({detail}{default})")
+
+
+def given(args) -> dict:
+    """The texts the command line received, by input name (None where not given)."""
+    return {spec.name: getattr(args, spec.name) for spec in INPUTS}

@@ -1,0 +1,680 @@
+"""One definition of a fine-tuning run: pure scalar arithmetic and choice, no pandas, no numpy.
+
+Everything a plan computes is written here once: a model's parameters, FLOPs and bytes per token,
+its states, the batch split, time at a capped MFU, cost, the ranking, the notes and every sentence
+the reader sees. `_ext/planner/kernel.mjs` mirrors it name for name for the reader's browser, and
+`tests/test_planner_kernel.py` holds the two equal. The functions take plain numbers and mappings;
+those that are pure arithmetic also take pandas Series, so the model's tables compute through them.
+
+What depends on the data (models, hardware options, the declared inputs, the guide's readings) comes
+in `coeffs` (ftguide.planner.coefficients); the sentences come from TEXT, exported with it.
+"""
+
+import math
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+
+MIB = 2**20
+# Mixed-precision AdamW: BF16 weights and gradients (2 + 2 bytes), FP32 master weights (4) and two
+# FP32 moments (8) per parameter (Rajbhandari et al. 2020, ZeRO, section 3.1). FP32 training needs
+# 4 + 4 + 8: the same 16 bytes.
+STATE_BYTES_PER_PARAM = 16
+# Activations kept per token and layer without recomputation: 34·h + 5·a·T bytes (Korthikanti et
+# al. 2022, equation 1, 16-bit, no tensor parallelism). With full recomputation only each layer's
+# BF16 input (2·h bytes) is kept, and one layer's activations are rebuilt at a time.
+ACTIVATION_BYTES_PER_HIDDEN = 34
+ATTENTION_BYTES_PER_HEAD_TOKEN = 5
+CHECKPOINT_BYTES_PER_HIDDEN = 2
+# Logits of the loss: BF16 logits (2 bytes), their FP32 copy (4) and the FP32 log-softmax kept for
+# the backward pass (4), as Hugging Face's causal-LM loss computes it.
+LOGIT_BYTES = 10
+# LoRA: the frozen base in BF16, no gradients or optimizer state (Hu et al. 2021, section 4).
+# QLoRA: block weights in 4-bit NormalFloat plus their double-quantized constants, 0.127 bits per
+# parameter (Dettmers et al. 2023, section 3); embeddings, output layer and norms stay in BF16.
+FROZEN_BF16_BYTES = 2
+NF4_BYTES = (4 + 0.127) / 8
+# Adapters train like a small full model: FP32 weights (4), gradients (4) and two Adam moments (8).
+ADAPTER_BYTES = 16
+# LoRA rank of the public reference setup, MLPerf Training llama2_70b_lora (r = 16), on every
+# block projection (attention and feed-forward), as QLoRA does.
+LORA_RANK = 16
+# FLOPs per matrix weight and token: forward 2, backward 4 (2 for the activations' gradients, 2 for
+# the weights'). A frozen weight needs no weight gradient: 4 (Hu et al. 2021, section 4.2).
+MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
+CONSTANTS = {"mib": MIB, "state_bytes": STATE_BYTES_PER_PARAM, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
+             "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
+             "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "logit_bytes": LOGIT_BYTES,
+             "frozen_bf16_bytes": FROZEN_BF16_BYTES, "nf4_bytes": NF4_BYTES, "adapter_bytes": ADAPTER_BYTES,
+             "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS}
+METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
+HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpu-nodes": "the 8-GPU nodes"}
+GROUP_KINDS = {"moai": "MoAI flavor", "gpu-nodes": "GPU node"}
+
+# Every sentence of a plan. {name} is filled in by `render`; numbers arrive formatted.
+TEXT = {
+    "found": "{name}: found {found}; expected {expected}",
+    "one_of": "one of {choices}",
+    "give_one": "{name}: give exactly one of them ({expected})",
+    "recommended": "{hardware}{tie}: the cheapest option that fits in memory{limits}, {hours_low}-{hours_high} h "
+                   "and {cost_low}-{cost_high} USD over an MFU of {mfu_low}-{mfu_high}.",
+    "tie": " (tied with {names})",
+    "limits": " and meets {parts} even at its low MFU",
+    "deadline": "the deadline of {deadline} h",
+    "budget": "the budget of {budget} USD",
+    "and": " and ",
+    "list": ", ",
+    "nothing_fits": "Nothing fits in memory: even one sample per device needs {needed} GiB on {hardware}, "
+                    "which has {memory} GiB per device. What would fit: {tries}.",
+    "method_fits": "{method} fits",
+    "hardware_fits": "{hardware} fits",
+    "length_fits": "a sequence of {length} tokens fits",
+    "nothing_in_data": "nothing in data/",
+    "none_meets": "None fits in memory and meets {parts}: {advice}.",
+    "fastest": "the fastest option that fits, {hardware}, needs up to {hours} h",
+    "cheapest": "the cheapest, {hardware}, costs up to {cost} USD",
+    "cut": "or cut the run to {share} of its tokens on {hardware}",
+    "no_share": "no option can do any of the run's tokens within the limits: even the start-up takes longer",
+    "advice_separator": "; ",
+    "note_price": "Your price, {price} USD per GPU-hour, replaces every option's listed price.",
+    "note_batch": "The global batch is raised on {names} so that every device gets a whole number of samples: "
+                  "that changes the optimisation, not only the speed.",
+    "note_guide": "The guide's reported throughput on {names} implies more than 100% of peak: its hours are "
+                  "raised to the run's arithmetic at 100% of peak, and its own figure is kept beside (see the "
+                  "audit page).",
+    "note_qlora": "QLoRA is timed like LoRA: dequantising the 4-bit weights costs extra time that the model does "
+                  "not count, so its QLoRA times are a lower bound.",
+    "heading": "{model}, {method}: {size} per epoch at {length} tokens, {epochs} epoch(s), global batch {batch}",
+    "size_samples": "{count} samples",
+    "size_tokens": "{count} tokens",
+    "your_price": "your price",
+    "yes": "yes", "no": "no", "none": "-", "not_known": "n/a",
+    "span": "{low}-{high}",
+    "split": "{micro} x {accumulation}",
+    "memory": "{needed} of {have}",
+    "guide_raised": "{hours} (source: {source})",
+    "mfu_positive": "MFU must be above 0",
+    # The form in the browser.
+    "hint": "Allowed: {expected}; empty: {empty}.",
+    "hint_required": "Allowed: {expected}.",
+    "group_legend": "Dataset size per epoch, given as",
+    "hardware_column": "Hardware",
+    "hardware_option": "{name} ({kind}, {gpus} × {gpu})",
+    "recommended_label": "Recommended:",
+    "no_plan": "No plan: correct the input marked above (the message beside it says what is allowed).",
+    "table_hint": "Hours and costs span the MFU range each option's evidence allows (low MFU = high figure).",
+}
+# The plan's table: a column's heading, then which cell of `option_cells` it shows.
+COLUMNS = {"gpus": "GPUs", "fits": "Fits in memory", "split": "Micro-batch x accumulation",
+           "memory": "Memory per device (GiB)", "mfu": "MFU", "hours": "Hours", "cost": "Cost (USD)",
+           "cost_per_m_tokens": "USD per 1M tokens", "meets_limits": "Meets limits",
+           "guide_from_time": "Guide's hours (from time)", "guide_reported": "Guide's hours (throughput)"}
+
+
+class PlanError(ValueError):
+    """A planner input is missing or out of range; the message names it and what is allowed."""
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+def render(template: str, values: dict) -> str:
+    """The template with each {name} replaced by its value (no format specs: numbers come formatted)."""
+    return re.sub(r"\{(\w+)\}", lambda match: str(values[match[1]]), template)
+
+
+def _digits(x) -> Decimal:
+    # The shortest decimal that reads back as x: what Intl.NumberFormat rounds (not the binary value).
+    return x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+
+
+def _grouped(value: Decimal) -> str:
+    return f"{value:,f}"
+
+
+def format_number(x, decimals=0) -> str:
+    """x with `decimals` decimals, grouped in thousands, a tie to the even digit: Intl.NumberFormat."""
+    return _grouped(_digits(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
+
+
+def format_percent(x, decimals=0) -> str:
+    return format_number(_digits(x).scaleb(2), decimals) + "%"
+
+
+def format_general(x) -> str:
+    """Six significant digits at most, trailing zeros dropped, grouped: for the reader's own inputs."""
+    value = _digits(x)
+    if value.is_zero():
+        return "0"
+    rounded = value.quantize(Decimal(1).scaleb(value.adjusted() - 5), rounding=ROUND_HALF_EVEN)
+    text = _grouped(rounded)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def quote(value) -> str:
+    """What the reader typed, quoted as Python's repr does, with every character the eye cannot
+    see (controls, format characters, separators other than the space) as an escape."""
+    if not isinstance(value, str):
+        return str(value)
+    mark = '"' if "'" in value and '"' not in value else "'"
+    out = []
+    for char in value:
+        code = ord(char)
+        if char in ("\\", mark):
+            out.append("\\" + char)
+        elif char in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char])
+        elif _hidden(code):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return mark + "".join(out) + mark
+
+
+# Characters a reader cannot see: C0 and C1 controls, DEL, no-break and other spaces, zero-width and
+# direction marks, line and paragraph separators, the byte-order mark, soft hyphen.
+_HIDDEN = ((0x00, 0x1F), (0x7F, 0xA0), (0xAD, 0xAD), (0x1680, 0x1680), (0x180E, 0x180E), (0x2000, 0x200F),
+           (0x2028, 0x202F), (0x205F, 0x206F), (0x3000, 0x3000), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB))
+
+
+def _hidden(code: int) -> bool:
+    return any(low <= code <= high for low, high in _HIDDEN)
+
+
+def listing(names) -> str:
+    return TEXT["list"].join(names)
+
+
+# --- the reader's inputs -------------------------------------------------------------------------
+
+# Numbers as a reader writes them: 50000, 50,000, 50 000, 50_000, 50k, 1.2M, 2e5. ASCII digits only,
+# one group separator used throughout; the same pattern reads the same in Python and JavaScript.
+NUMBER_PATTERN = r"^([+-]?)([0-9]{1,3}(?:([, _])[0-9]{3}(?:\3[0-9]{3})*)|[0-9]+)?(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+)| ?([kMGB]))?$"
+_NUMBER = re.compile(NUMBER_PATTERN)
+SUFFIXES = {"k": "e3", "M": "e6", "G": "e9", "B": "e9"}
+BLANKS = " \t"  # what is stripped around a text: not a no-break space, not a byte-order mark
+
+
+def read_number(text: str) -> float:
+    """The number a text means, or NaN (which no range admits)."""
+    match = _NUMBER.fullmatch(text.strip(BLANKS))  # fullmatch: '$' alone would let a final newline in
+    if not match or (match[2] is None and match[4] is None):
+        return math.nan
+    sign, whole, separator, fraction, exponent, suffix = match.groups()
+    digits = (whole or "0").replace(separator, "") if separator else (whole or "0")
+    scale = f"e{exponent}" if exponent else SUFFIXES[suffix] if suffix else ""
+    return float(f"{sign}{digits}.{fraction or '0'}{scale}")
+
+
+def check_number(spec: dict, raw):
+    """One number input: its value (int when whole), or the error message for it."""
+    value = read_number(raw) if isinstance(raw, str) else raw
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = math.nan
+    ok = (math.isfinite(value) and spec["low"] <= value <= spec["high"]
+          and (spec["kind"] != "whole" or value == math.floor(value)))
+    if not ok:
+        return None, render(TEXT["found"], {"name": spec["name"], "found": quote(raw), "expected": spec["expected"]})
+    return (int(value) if spec["kind"] == "whole" else float(value)), None
+
+
+def choices(coeffs: dict, spec: dict) -> list:
+    """The values a choice input takes, from the data."""
+    if spec["choices"] == "models":
+        return list(coeffs["models"])
+    if spec["choices"] == "methods":
+        return list(METHODS)
+    return list(HARDWARE_GROUPS) + list(coeffs["hardware"])
+
+
+def check_choice(coeffs: dict, spec: dict, raw):
+    allowed = choices(coeffs, spec)
+    if isinstance(raw, str) and raw in allowed:
+        return raw, None
+    expected = render(TEXT["one_of"], {"choices": listing(quote(value) for value in allowed)})
+    return None, render(TEXT["found"], {"name": spec["name"], "found": quote(raw), "expected": expected})
+
+
+def is_given(raw) -> bool:
+    return raw is not None and not (isinstance(raw, str) and raw.strip(BLANKS) == "")
+
+
+def read_inputs(coeffs: dict, given: dict) -> dict:
+    """The reader's inputs as texts (form, command line) or values (Python): {"inputs": ...} with
+    defaults filled in, in the declared order, or {"errors": {field: message}}."""
+    inputs, errors = {}, {}
+    for group in groups(coeffs["inputs"]):
+        present = [spec for spec in group if is_given(given.get(spec["name"]))]
+        if len(group) > 1 and len(present) != 1:
+            name = "/".join(spec["name"] for spec in group)
+            expected = "; ".join(f"{spec['name']}: {spec['expected']}" for spec in group)
+            errors[group[0]["group"]] = render(TEXT["give_one"], {"name": name, "expected": expected})
+            continue
+        for spec in group:
+            field = spec["group"] or spec["name"]
+            raw = given.get(spec["name"])
+            if not is_given(raw):
+                if len(group) == 1 and spec["required"]:
+                    raw = ""  # refused below, with what is allowed
+                else:
+                    if len(group) == 1:
+                        inputs[spec["name"]] = spec["default"]
+                    continue
+            value, error = (check_choice(coeffs, spec, raw) if spec["kind"] == "choice"
+                            else check_number(spec, raw))
+            if error:
+                errors[field] = error
+            else:
+                inputs[spec["name"]] = value
+    return {"errors": errors} if errors else {"inputs": inputs}
+
+
+def groups(specs: list) -> list:
+    """The declared inputs in order, those of one group (samples or tokens) together."""
+    out = []
+    for spec in specs:
+        if spec["group"] and out and out[-1][0]["group"] == spec["group"]:
+            out[-1].append(spec)
+        else:
+            out.append([spec])
+    return out
+
+
+def check_inputs(coeffs: dict, given: dict) -> dict:
+    """read_inputs for Python callers: the inputs, or PlanError with the first message."""
+    read = read_inputs(coeffs, given)
+    if "errors" in read:
+        raise PlanError(next(iter(read["errors"].values())))
+    return read["inputs"]
+
+
+# --- a model's architecture ----------------------------------------------------------------------
+
+def architecture(config) -> dict:
+    """The widths the counts need, from a row of models.csv: a head is hidden ÷ heads wide unless
+    head_dim is set (Mistral NeMo, Gemma 2); a gated MLP has three matrices."""
+    head = config.get("head_dim")
+    if not (isinstance(head, (int, float)) and head == head):  # blank: None, NaN or pandas' NA
+        head = config["hidden_size"] // config["attention_heads"]
+    return {"layers": config["layers"], "hidden_size": config["hidden_size"],
+            "attention_heads": config["attention_heads"], "head_dim": head,
+            "attention_width": config["attention_heads"] * head, "kv_width": config["kv_heads"] * head,
+            "ffn_size": config["ffn_size"], "ffn_matrices": 3 if config["mlp"] == "gated" else 2,
+            "vocab_size": config["vocab_size"]}
+
+
+def block_matmul_parameters(a: dict) -> int:
+    """Weights of the blocks' projections: Q and output d×width, K and V d×kv_width, the MLP."""
+    d = a["hidden_size"]
+    return a["layers"] * (2 * d * a["attention_width"] + 2 * d * a["kv_width"] + a["ffn_matrices"] * d * a["ffn_size"])
+
+
+def matmul_parameters(a: dict) -> int:
+    """Weights that take part in a matrix multiplication: the blocks' and the output layer (tied or
+    not); the input embedding is a lookup."""
+    return block_matmul_parameters(a) + a["vocab_size"] * a["hidden_size"]
+
+
+def parameter_count(config) -> int:
+    """Every parameter, counted from a row of models.csv: projections, their biases, norms (a
+    LayerNorm has a bias too), embeddings (once if tied) and learned positions."""
+    a = architecture(config)
+    d, width, kv, ffn, matrices = a["hidden_size"], a["attention_width"], a["kv_width"], a["ffn_size"], a["ffn_matrices"]
+    biases = (width + 2 * kv if config["qkv_bias"] else 0) + (d + (matrices - 1) * ffn + d if config["linear_bias"] else 0)
+    norm = 2 * d if config["norm"] == "layernorm" else d
+    block = 2 * d * width + 2 * d * kv + matrices * d * ffn + biases + 2 * norm
+    embeddings = a["vocab_size"] * d * (1 if config["tied_embeddings"] else 2) + config["learned_positions"] * d
+    return a["layers"] * block + norm + embeddings
+
+
+def adapter_parameters_per_rank(a: dict) -> int:
+    """LoRA adds r × (inputs + outputs) weights to every adapted block projection."""
+    d = a["hidden_size"]
+    return a["layers"] * ((d + a["attention_width"]) * 2 + (d + a["kv_width"]) * 2 + a["ffn_matrices"] * (d + a["ffn_size"]))
+
+
+def model_coefficients(config) -> dict:
+    """What the plan needs of a model: parameters, matrix weights (all, and the blocks'), adapter
+    weights per unit of rank, and the widths of the attention and activation terms."""
+    a = architecture(config)
+    return {"params": parameter_count(config), "matmul_params": matmul_parameters(a),
+            "block_matmul_params": block_matmul_parameters(a), "adapter_params_per_rank": adapter_parameters_per_rank(a),
+            **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size")}}
+
+
+# --- FLOPs, bytes, states -----------------------------------------------------------------------
+
+def attention_flops(layers, attention_width, sequence_length):
+    """PaLM's 12·L·H·Q·T per token (Chowdhery et al. 2022, appendix B), the full T×T product."""
+    return 12 * layers * attention_width * sequence_length
+
+
+def flops_per_token(m, method: str, sequence_length, rank=LORA_RANK):
+    """Training FLOPs per token: the matrix weights at 6 (full) or 4 (frozen), the adapters at 6,
+    and the attention scores."""
+    adapters = 0 if method == "full" else 6 * rank * m["adapter_params_per_rank"]
+    return (MATMUL_FLOPS[method] * m["matmul_params"] + adapters
+            + attention_flops(m["layers"], m["attention_width"], sequence_length))
+
+
+def activation_bytes_per_token(m, sequence_length, recompute=True, scores_kept=True):
+    """Activations kept per token: with recomputation each layer's input and one layer rebuilt,
+    without it every layer; the attention scores (5·a·T) only where they are kept."""
+    scores = ATTENTION_BYTES_PER_HEAD_TOKEN * m["attention_heads"] * sequence_length if scores_kept else 0
+    layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + scores
+    if recompute:
+        return m["layers"] * CHECKPOINT_BYTES_PER_HIDDEN * m["hidden_size"] + layer
+    return m["layers"] * layer
+
+
+def logit_bytes_per_token(m):
+    return LOGIT_BYTES * m["vocab_size"]
+
+
+def sample_bytes(m, sequence_length, scores_kept=True):
+    """Activations (with recomputation) and logits of one sample on a device."""
+    per_token = activation_bytes_per_token(m, sequence_length, True, scores_kept) + logit_bytes_per_token(m)
+    return per_token * sequence_length
+
+
+def state_bytes(m, method: str, rank=LORA_RANK):
+    """Bytes of the model's states in all, before sharding over the devices."""
+    if method == "full":
+        return STATE_BYTES_PER_PARAM * m["params"]
+    adapters = ADAPTER_BYTES * rank * m["adapter_params_per_rank"]
+    if method == "lora":
+        return FROZEN_BF16_BYTES * m["params"] + adapters
+    rest = m["params"] - m["block_matmul_params"]
+    return NF4_BYTES * m["block_matmul_params"] + FROZEN_BF16_BYTES * rest + adapters
+
+
+# --- time: never faster than the hardware ------------------------------------------------------
+
+def compute_seconds(tokens, flops_per_token_, gpus, peak_per_gpu):
+    """Seconds the model's arithmetic takes at 100% of peak: the floor for any training time."""
+    return tokens * flops_per_token_ / (gpus * peak_per_gpu)
+
+
+def utilisation(tokens_per_s, flops_per_token_, peak_flops):
+    """MFU: the share of peak FLOP/s a speed needs; above 1 it is physically impossible."""
+    return tokens_per_s * flops_per_token_ / peak_flops
+
+
+def bounded_seconds(at_peak_s, mfu, overhead_s=0.0):
+    """Start-up + the arithmetic at `mfu` of peak, the MFU capped at 1: a time implying more than
+    100% of peak cannot happen, so it is never returned; a negative start-up counts as none."""
+    if not mfu > 0:
+        raise PlanError(TEXT["mfu_positive"])
+    return max(overhead_s, 0.0) + at_peak_s / min(mfu, 1.0)
+
+
+# --- one option ---------------------------------------------------------------------------------
+
+def run_tokens(inputs: dict) -> float:
+    per_epoch = inputs["samples"] * inputs["sequence_length"] if "samples" in inputs else inputs["tokens"]
+    return per_epoch * inputs["epochs"]
+
+
+def chosen_hardware(coeffs: dict, choice: str) -> list:
+    names = list(coeffs["hardware"])
+    if choice == "all":
+        return names
+    if choice in GROUP_KINDS:
+        return [name for name in names if coeffs["hardware"][name]["kind"] == GROUP_KINDS[choice]]
+    return [choice]
+
+
+def accumulation_steps(per_device: int, largest: int) -> int:
+    """The fewest accumulation steps that split a device's share of the batch into equal
+    micro-batches no larger than the largest that fits (one sample a step at worst)."""
+    steps = math.ceil(per_device / largest)
+    while per_device % steps:
+        steps += 1
+    return steps
+
+
+def batch_split(hw: dict, inputs: dict, largest: int) -> dict:
+    """Micro-batch × accumulation × devices: the reader's batch, raised only where a device would
+    otherwise get no sample."""
+    per_device = math.ceil(inputs["batch"] / hw["devices"])
+    if largest < 1:
+        return {"micro_batch": None, "grad_accum": None, "global_batch": None}
+    steps = accumulation_steps(per_device, largest)
+    micro = per_device // steps
+    return {"micro_batch": micro, "grad_accum": steps, "global_batch": micro * steps * hw["devices"]}
+
+
+def option(coeffs: dict, name: str, inputs: dict) -> dict:
+    """Memory, batch split, time, cost and the guide's own figures of one hardware option."""
+    m, hw = coeffs["models"][inputs["model"]], coeffs["hardware"][name]
+    length, method, tokens = inputs["sequence_length"], inputs["method"], run_tokens(inputs)
+    states_mib = state_bytes(m, method) / hw["devices"] / MIB
+    per_sample_mib = sample_bytes(m, length, hw["attention_scores_kept"]) / MIB
+    largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
+    split = batch_split(hw, inputs, largest)
+    fits = largest >= 1
+    flops = flops_per_token(m, method, length)
+    at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
+    startup_s = hw["startup_min"] * 60
+    hours_low, hours_high, hours = (bounded_seconds(at_peak_s, hw[key], startup_s) / 3600
+                                    for key in ("mfu_high", "mfu_low", "mfu"))
+    price = hw["price"] if inputs["price"] is None else inputs["price"]
+    out = {
+        "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
+        "fits": fits, **split, "largest_micro_batch": largest,
+        "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
+        "tokens_per_step": split["global_batch"] * length if fits else None,
+        "memory_per_device_mib": hw["device_memory_mib"],
+        "memory_needed_mib": hw["reserve_mib"] + states_mib + per_sample_mib * (split["micro_batch"] or 1),
+        "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
+        "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
+        "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
+        "price_per_gpu_hour": price, "cost": price * hw["gpus"] * hours,
+        "cost_low": price * hw["gpus"] * hours_low, "cost_high": price * hw["gpus"] * hours_high,
+        "cost_per_m_tokens_low": price * hw["gpus"] * hours_low / tokens * 1e6,
+        "cost_per_m_tokens_high": price * hw["gpus"] * hours_high / tokens * 1e6,
+        "price_source": hw["price_source"] if inputs["price"] is None else TEXT["your_price"],
+        "mfu_low": hw["mfu_low"], "mfu_high": hw["mfu_high"], "mfu": hw["mfu"], "mfu_source": hw["mfu_source"],
+    }
+    out["meets_deadline"] = inputs["deadline"] is None or out["hours_high"] <= inputs["deadline"]
+    out["meets_budget"] = inputs["budget"] is None or out["cost_high"] <= inputs["budget"]
+    out.update(guide_figures(coeffs, name, inputs, out["hours_at_peak"]))
+    return out
+
+
+def guide_figures(coeffs: dict, name: str, inputs: dict, hours_at_peak: float) -> dict:
+    """The guide's own hours where it measured the configuration (same model, flavor and sequence
+    length, full fine-tuning): each reading raised to 100% of peak if it is faster, its own figure
+    kept beside. None elsewhere."""
+    out = {"guide_batch": None}
+    for reading in ("reported", "from_time"):
+        out[f"guide_hours_{reading}"] = out[f"guide_hours_{reading}_source"] = None
+    row = next((r for r in coeffs["guide"] if r["model"] == inputs["model"] and r["hardware"] == name
+                and r["sequence_length"] == inputs["sequence_length"]), None)
+    if row is None or inputs["method"] != "full":
+        return out
+    out["guide_batch"] = row["batch"]
+    tokens = run_tokens(inputs)
+    for reading in ("reported", "from_time"):
+        if row[reading] is not None:
+            source = tokens / row[reading] / 3600
+            out[f"guide_hours_{reading}_source"] = source
+            out[f"guide_hours_{reading}"] = max(source, hours_at_peak)
+    return out
+
+
+def evaluate(coeffs: dict, inputs: dict) -> list:
+    return [option(coeffs, name, inputs) for name in chosen_hardware(coeffs, inputs["hardware"])]
+
+
+# --- the choice -----------------------------------------------------------------------------------
+
+def round_half_even(x: float) -> float:
+    """x to the nearest whole number, a tie to the even one (as numpy and Python round)."""
+    return float(round(x))
+
+
+def first_best(options: list, key: str, better) -> dict:
+    """The first option whose `key` no later option beats."""
+    best = options[0]
+    for o in options[1:]:
+        if better(o[key], best[key]):
+            best = o
+    return best
+
+
+def recommend(coeffs: dict, inputs: dict, options: list) -> list:
+    """[name, reason]: the option that fits in memory and meets the deadline and budget even at its
+    low MFU, with the lowest cost at that MFU (then the fastest, then the first listed); ties named."""
+    ok = [o for o in options if o["fits"] and o["meets_deadline"] and o["meets_budget"]]
+    if not ok:
+        return [None, why_none(coeffs, inputs, options)]
+    rank = [(round_half_even(o["cost_high"] * 100), round_half_even(o["hours_high"] * 100)) for o in ok]
+    order = sorted(range(len(ok)), key=lambda i: rank[i])
+    best = ok[order[0]]
+    tied = [ok[i]["hardware"] for i in order[1:] if rank[i] == rank[order[0]]]
+    return [best["hardware"], render(TEXT["recommended"], {
+        "hardware": best["hardware"], "tie": render(TEXT["tie"], {"names": listing(tied)}) if tied else "",
+        "limits": limits_text(inputs), "hours_low": format_number(best["hours_low"], 1),
+        "hours_high": format_number(best["hours_high"], 1), "cost_low": format_number(best["cost_low"], 2),
+        "cost_high": format_number(best["cost_high"], 2), "mfu_low": format_percent(best["mfu_low"]),
+        "mfu_high": format_percent(best["mfu_high"])})]
+
+
+def limit_parts(inputs: dict) -> str:
+    parts = []
+    if inputs["deadline"] is not None:
+        parts.append(render(TEXT["deadline"], {"deadline": format_general(inputs["deadline"])}))
+    if inputs["budget"] is not None:
+        parts.append(render(TEXT["budget"], {"budget": format_number(inputs["budget"], 2)}))
+    return TEXT["and"].join(parts)
+
+
+def limits_text(inputs: dict) -> str:
+    parts = limit_parts(inputs)
+    return render(TEXT["limits"], {"parts": parts}) if parts else ""
+
+
+def why_none(coeffs: dict, inputs: dict, options: list) -> str:
+    """Why nothing qualifies, and the smallest change that would make something qualify."""
+    fitting = [o for o in options if o["fits"]]
+    if not fitting:
+        room = [{**o, "room": o["memory_per_device_mib"] - (o["states_mib"] + o["reserve_mib"])} for o in options]
+        worst = first_best(room, "room", lambda a, b: a > b)
+        return render(TEXT["nothing_fits"], {
+            "needed": format_number(worst["memory_needed_mib"] / 1024, 1), "hardware": worst["hardware"],
+            "memory": format_number(worst["memory_per_device_mib"] / 1024, 1), "tries": what_would_fit(coeffs, inputs)})
+    advice = []
+    if inputs["deadline"] is not None:
+        fastest = first_best(fitting, "hours_high", lambda a, b: a < b)
+        advice.append(render(TEXT["fastest"], {"hardware": fastest["hardware"],
+                                               "hours": format_number(fastest["hours_high"], 1)}))
+    if inputs["budget"] is not None:
+        cheapest = first_best(fitting, "cost_high", lambda a, b: a < b)
+        advice.append(render(TEXT["cheapest"], {"hardware": cheapest["hardware"],
+                                                "cost": format_number(cheapest["cost_high"], 2)}))
+    best = first_best(fitting_shares(inputs, fitting), "share", lambda a, b: a > b)
+    if best["share"] > 0:
+        advice.append(render(TEXT["cut"], {"share": format_percent(best["share"]), "hardware": best["hardware"]}))
+    else:  # a share of 0% is no advice
+        advice.append(TEXT["no_share"])
+    return render(TEXT["none_meets"], {"parts": limit_parts(inputs), "advice": TEXT["advice_separator"].join(advice)})
+
+
+def fitting_shares(inputs: dict, fitting: list) -> list:
+    """The share of the run's tokens each option could do within the limits at its low MFU: the
+    start-up is paid whatever the share."""
+    out = []
+    for o in fitting:
+        compute_h = o["hours_high"] - o["startup_h"]
+        share = 1.0
+        if inputs["deadline"] is not None:
+            share = min(share, (inputs["deadline"] - o["startup_h"]) / compute_h)
+        if inputs["budget"] is not None:
+            affordable_h = inputs["budget"] / (o["price_per_gpu_hour"] * o["gpus"])
+            share = min(share, (affordable_h - o["startup_h"]) / compute_h)
+        out.append({"hardware": o["hardware"], "share": max(share, 0.0)})
+    return out
+
+
+def what_would_fit(coeffs: dict, inputs: dict) -> str:
+    """Try, in order: another method, any hardware, a shorter sequence."""
+    def fitting(**changes):
+        return [o for o in evaluate(coeffs, {**inputs, **changes}) if o["fits"]]
+
+    tries = []
+    method = next((m for m in METHODS if m != inputs["method"] and fitting(method=m)), None)
+    if method:
+        tries.append(render(TEXT["method_fits"], {"method": METHODS[method]}))
+    if inputs["hardware"] != "all":
+        anywhere = fitting(hardware="all")
+        if anywhere:
+            tries.append(render(TEXT["hardware_fits"], {"hardware": anywhere[0]["hardware"]}))
+    length = inputs["sequence_length"] // 2
+    while length >= 1 and not fitting(sequence_length=length):
+        length //= 2
+    if length >= 1:
+        tries.append(render(TEXT["length_fits"], {"length": format_number(length)}))
+    return TEXT["advice_separator"].join(tries) if tries else TEXT["nothing_in_data"]
+
+
+def notes_for(inputs: dict, options: list) -> list:
+    notes = []
+    if inputs["price"] is not None:
+        notes.append(render(TEXT["note_price"], {"price": format_number(inputs["price"], 2)}))
+    raised = [o["hardware"] for o in options if o["fits"] and o["global_batch"] > inputs["batch"]]
+    if raised:
+        notes.append(render(TEXT["note_batch"], {"names": listing(raised)}))
+    above_peak = [o["hardware"] for o in options if o["guide_hours_reported_source"] is not None
+                  and o["guide_hours_reported_source"] < o["hours_at_peak"]]
+    if above_peak:
+        notes.append(render(TEXT["note_guide"], {"names": listing(above_peak)}))
+    if inputs["method"] == "qlora":
+        notes.append(TEXT["note_qlora"])
+    return notes
+
+
+def plan(coeffs: dict, inputs: dict) -> dict:
+    """The plan for checked inputs, as `python -m ftguide plan --json` prints it."""
+    options = evaluate(coeffs, inputs)
+    recommended, reason = recommend(coeffs, inputs, options)
+    return {"inputs": inputs, "options": options, "recommended": recommended, "reason": reason,
+            "notes": notes_for(inputs, options)}
+
+
+# --- the plan for people ----------------------------------------------------------------------------
+
+def heading(inputs: dict) -> str:
+    kind = "samples" if "samples" in inputs else "tokens"
+    return render(TEXT["heading"], {
+        "model": inputs["model"], "method": METHODS[inputs["method"]],
+        "size": render(TEXT[f"size_{kind}"], {"count": format_number(inputs[kind])}),
+        "length": format_number(inputs["sequence_length"]), "epochs": format_general(inputs["epochs"]),
+        "batch": format_number(inputs["batch"])})
+
+
+def span(low, high, decimals: int, percent=False) -> str:
+    if low is None:
+        return TEXT["not_known"]
+    shown = format_percent if percent else format_number
+    return render(TEXT["span"], {"low": shown(low, decimals), "high": shown(high, decimals)})
+
+
+def option_cells(o: dict) -> dict:
+    """One option as the plan's table shows it, keyed as COLUMNS."""
+    guide = o["guide_hours_reported"]
+    reported = (TEXT["none"] if guide is None else format_number(guide, 2) if guide == o["guide_hours_reported_source"]
+                else render(TEXT["guide_raised"], {"hours": format_number(guide, 2),
+                                                   "source": format_number(o["guide_hours_reported_source"], 2)}))
+    return {
+        "gpus": format_number(o["gpus"]), "fits": TEXT["yes"] if o["fits"] else TEXT["no"],
+        "split": render(TEXT["split"], {"micro": format_number(o["micro_batch"]),
+                                        "accumulation": format_number(o["grad_accum"])}) if o["fits"] else TEXT["none"],
+        "memory": render(TEXT["memory"], {"needed": format_number(o["memory_needed_mib"] / 1024, 1),
+                                          "have": format_number(o["memory_per_device_mib"] / 1024, 1)}),
+        "mfu": span(o["mfu_low"], o["mfu_high"], 0, percent=True),
+        "hours": span(o["hours_low"], o["hours_high"], 2), "cost": span(o["cost_low"], o["cost_high"], 2),
+        "cost_per_m_tokens": span(o["cost_per_m_tokens_low"], o["cost_per_m_tokens_high"], 3),
+        "meets_limits": ((TEXT["yes"] if o["meets_deadline"] and o["meets_budget"] else TEXT["no"])
+                         if o["fits"] else TEXT["none"]),
+        "guide_from_time": TEXT["none"] if o["guide_hours_from_time"] is None else format_number(o["guide_hours_from_time"], 2),
+        "guide_reported": reported,
+    }

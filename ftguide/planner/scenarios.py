@@ -1,0 +1,137 @@
+"""The pages' questions about plans: what moves the answer, how the methods compare, the worked
+examples, and every model on every option for the cost page."""
+
+import pandas as pd
+
+from ftguide import model
+from ftguide.planner import kernel
+from ftguide.planner.coefficients import coefficients, startup_range
+from ftguide.planner.run import DEFAULTS, plan
+
+
+def sensitivity(tables, inputs: dict, hardware_name: str, coeffs=None) -> pd.DataFrame:
+    """Hours and cost of one option when each uncertain assumption takes its low and its high
+    value, the others held at the central case (the MFU in the middle of its evidence, the listed
+    price, the fitted start-up, the guide read as one epoch). One row per assumption, the widest
+    swing in cost first: the data of a tornado figure."""
+    coeffs = coeffs or coefficients(tables)
+    inputs = {**inputs, "hardware": hardware_name}
+    hw = coeffs["hardware"][hardware_name]
+    base = kernel.option(coeffs, hardware_name, inputs)
+    startup_low, startup_high = startup_range(tables)
+
+    def with_hardware(**changes):
+        changed = {**coeffs, "hardware": {hardware_name: {**hw, **changes}}}
+        return kernel.option(changed, hardware_name, inputs)
+
+    cases = {
+        "MFU": (f"{hw['mfu_low']:.0%}", with_hardware(mfu=hw["mfu_low"]),
+                f"{hw['mfu_high']:.0%}", with_hardware(mfu=hw["mfu_high"])),
+        "Start-up": (f"{startup_low:.0f} min", with_hardware(startup_min=startup_low),
+                     f"{startup_high:.0f} min", with_hardware(startup_min=startup_high)),
+        "Price": (f"{hw['price_high']:.2f} USD/GPU-h", with_hardware(price=hw["price_high"]),
+                  f"{hw['price_low']:.2f} USD/GPU-h", with_hardware(price=hw["price_low"])),
+    }
+    if hw["kind"] == "MoAI flavor":
+        three = coefficients(tables, guide_epochs=3)["hardware"][hardware_name]
+        cases["Guide's time read as"] = ("1 epoch", base, "3 epochs", with_hardware(mfu=three["mfu"]))
+    for reading, label in (("from_time", "the guide's training time"), ("reported", "the guide's throughput")):
+        if base[f"guide_hours_{reading}"] is not None:
+            cases[f"Speed: {label}"] = ("model", base, "guide", guide_reading(base, reading))
+    rows = [{"assumption": name, "low_label": low_label, "high_label": high_label,
+             "hours_a": low["hours"], "hours_b": high["hours"], "cost_a": low["cost"], "cost_b": high["cost"]}
+            for name, (low_label, low, high_label, high) in cases.items()]
+    out = pd.DataFrame(rows)
+    out["swing"] = (out["cost_a"] - out["cost_b"]).abs()
+    out.attrs.update(hours=base["hours"], cost=base["cost"], hardware=hardware_name)
+    return out.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def guide_reading(option: dict, reading: str) -> dict:
+    """An option's hours and cost had the guide's (bounded) reading been used instead of the model."""
+    hours = option[f"guide_hours_{reading}"]
+    return {"hours": hours, "cost": option["price_per_gpu_hour"] * option["gpus"] * hours}
+
+
+def method_comparison(coeffs, lengths=(1024, 8192)) -> pd.DataFrame:
+    """Per model, method and sequence length: the states, FLOPs per token, and the smallest MoAI
+    flavor (and its nodes) and the 8-GPU nodes that hold one sample per device."""
+    rows = []
+    for name, m in coeffs["models"].items():
+        for length in lengths:
+            for method in kernel.METHODS:
+                inputs = kernel.check_inputs(coeffs, {"model": name, "samples": 1, "sequence_length": length,
+                                                      "method": method, "batch": 1})
+                fitting = sorted((o for o in kernel.evaluate(coeffs, inputs) if o["fits"]), key=lambda o: o["gpus"])
+                moai = [o["hardware"] for o in fitting if o["kind"] == "MoAI flavor"]
+                smallest = moai[0] if moai else None
+                rows.append({"model": name, "sequence_length": length, "method": kernel.METHODS[method],
+                             "states_gib": kernel.state_bytes(m, method) / 2**30,
+                             "flops_per_token": kernel.flops_per_token(m, method, length),
+                             "smallest_flavor": smallest,
+                             "flavor_nodes": coeffs["hardware"][smallest]["nodes"] if smallest else None,
+                             "gpu_nodes_that_fit": ", ".join(o["hardware"] for o in fitting if o["kind"] == "GPU node")
+                             or "none"})
+    return pd.DataFrame(rows)
+
+
+def example_scenarios(tables) -> dict:
+    """The page's worked examples, chosen from the data so that renamed models still work: the
+    largest tutorial dataset against a deadline, the smallest with LoRA on a budget, the largest
+    model at 8,192 tokens on the smallest flavor (which holds nothing), and the newest models'
+    first row with QLoRA."""
+    sizes = tables.datasets.set_index("model")["train_samples"].dropna()
+    scenarios = {}
+    if len(sizes):
+        large, small = sizes.idxmax(), sizes.idxmin()
+        scenarios["Tutorial dataset, 3-hour deadline"] = dict(model_name=large, samples=int(sizes[large]), deadline=3)
+        scenarios["Small dataset, LoRA, 3 epochs, 10 USD"] = dict(
+            model_name=small, samples=int(sizes[small]), epochs=3, method="lora", budget=10)
+    params = model.parameter_count(tables.models)
+    smallest = tables.accelerators.sort_values("mi250_gpus")["accelerator"].iloc[0]
+    scenarios["Largest model, 8,192 tokens, smallest flavor"] = dict(
+        model_name=params.idxmax(), samples=10_000, sequence_length=8192, hardware_choice=smallest)
+    new = [name for name in tables.models["model"] if name not in set(tables.guide["model"])]
+    if new:
+        scenarios["A model the guide did not measure, QLoRA"] = dict(
+            model_name=new[-1], tokens=200_000_000, sequence_length=4096, method="qlora", hardware_choice="gpu-nodes")
+    return scenarios
+
+
+def costs_by_option(tables, coeffs, tokens: int, sequence_length=DEFAULTS["sequence_length"],
+                    method=DEFAULTS["method"]) -> pd.DataFrame:
+    """Every model on every option for the same run: the fair comparison of the cost page, with
+    each option's price source and caveat beside its numbers."""
+    rows = []
+    for name in coeffs["models"]:
+        result = plan(tables, name, tokens=tokens, sequence_length=sequence_length, method=method,
+                      coefficients_=coeffs)
+        options = result.options.reset_index()
+        options.insert(0, "model", name)
+        options["caveat"] = [coeffs["hardware"][h]["note"] for h in options["hardware"]]
+        rows.append(options)
+    return pd.concat(rows, ignore_index=True)
+
+
+def same_model_references(tables, coeffs) -> pd.DataFrame:
+    """Public measurements on a model of data/models.csv, priced at the node's default price, beside
+    the model's range for the same model, sequence length and hardware."""
+    refs = model.reference_mfu(tables)
+    refs = refs[refs["model"].isin(coeffs["models"])]
+    rows = []
+    for ref in refs.itertuples():
+        node = next((name for name, hw in coeffs["hardware"].items()
+                     if hw["kind"] == "GPU node" and hw["gpu"].startswith(ref.gpu)), None)
+        if node is None:
+            continue
+        hw = coeffs["hardware"][node]
+        option = plan(tables, ref.model, tokens=10**9, sequence_length=int(ref.sequence_length),
+                      hardware_choice=node, coefficients_=coeffs).options.loc[node]
+        rows.append({"reference": ref.reference, "model": ref.model, "hardware": node,
+                     "sequence_length": int(ref.sequence_length), "tokens_per_s_per_gpu": ref.tokens_per_s_per_gpu,
+                     "mfu": ref.mfu, "price_per_gpu_hour": hw["price"], "price_source": hw["price_source"],
+                     # A speed above peak (MFU over 1) is raised to peak, as everywhere else.
+                     "cost_per_m_measured": hw["price"] / (ref.tokens_per_s_per_gpu / max(ref.mfu, 1.0) * 3600) * 1e6,
+                     "cost_per_m_low": option["cost_per_m_tokens_low"], "cost_per_m_high": option["cost_per_m_tokens_high"],
+                     "caveat": " ".join(filter(None, [ref.note, hw["note"]]))})
+    return pd.DataFrame(rows)

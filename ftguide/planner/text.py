@@ -1,0 +1,36 @@
+"""A plan for people: the options as a table, the plan as terminal text, the hardware's evidence.
+Every cell and sentence comes from the kernel, as the browser shows it."""
+
+import pandas as pd
+
+from ftguide.planner import kernel
+from ftguide.planner.run import Plan
+
+HINT = kernel.TEXT["table_hint"] + " Each option's price per GPU-hour and MFU, with their sources, are in --json."
+
+
+def option_table(result: Plan) -> pd.DataFrame:
+    """The options as a table for people: one row per hardware, ranges as 'low-high'."""
+    rows = {o["hardware"]: kernel.option_cells(o) for o in result.json["options"]}
+    table = pd.DataFrame.from_dict(rows, orient="index")[list(kernel.COLUMNS)].rename(columns=kernel.COLUMNS)
+    return table.rename_axis(kernel.TEXT["hardware_column"])
+
+
+def format_plan(result: Plan) -> str:
+    """The plan as plain text: the inputs, one line per option, the recommendation and notes."""
+    label = kernel.TEXT["recommended_label"] + " " if result.recommended else ""
+    lines = [kernel.heading(result.inputs), "", option_table(result).to_string(), "", label + result.reason]
+    lines += [""] + result.notes if result.notes else []
+    return "\n".join([*lines, "", HINT])
+
+
+def hardware_table(coeffs) -> pd.DataFrame:
+    """Every hardware option and the evidence behind it, for the page."""
+    hw = pd.DataFrame.from_dict(coeffs["hardware"], orient="index")
+    return pd.DataFrame({
+        "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Devices": hw["devices"],
+        "Memory per device (GiB)": hw["device_memory_mib"] / 1024, "Runtime reserve (GiB)": hw["reserve_mib"] / 1024,
+        "Peak BF16 per GPU (TFLOP/s)": hw["peak_tflops_per_gpu"],
+        "MFU, low": hw["mfu_low"], "MFU, high": hw["mfu_high"], "MFU evidence": hw["mfu_source"],
+        "Price (USD per GPU-hour)": hw["price"], "Price source": hw["price_source"], "Caveat": hw["note"],
+    }).rename_axis("Hardware")

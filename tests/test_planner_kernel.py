@@ -1,0 +1,200 @@
+"""kernel.mjs against kernel.py: the same answers for the same inputs, with no site build.
+
+kernel.mjs is loaded as it is, as a module, into a blank Chromium page with the coefficients the
+build would write into the planner page; for every generated set of form texts (fixed seed) the
+two kernels read the inputs, plan, and write the table's cells and heading. Strings and errors must
+be equal, numbers equal to a relative 1e-9.
+"""
+
+import base64
+import json
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ftguide.planner import kernel
+from ftguide.planner.coefficients import coefficients
+from tests.conftest import ROOT
+
+pytest.importorskip("playwright.sync_api")
+
+KERNEL = ROOT / "_ext" / "planner" / "kernel.mjs"
+RELATIVE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def coeffs(tables):
+    # Through JSON, as the page receives them.
+    return json.loads(json.dumps(coefficients(tables), allow_nan=False))
+
+
+@pytest.fixture(scope="module")
+def js(browser, coeffs):
+    """A blank page with kernel.mjs imported as `window.kernel` and the coefficients in use."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    url = "data:text/javascript;base64," + base64.b64encode(KERNEL.read_bytes()).decode()
+    page.evaluate("async ([url, coeffs]) => { window.kernel = await import(url); window.coeffs = coeffs; "
+                  "kernel.use(coeffs); }", [url, coeffs])
+    yield page
+    page.close()
+    assert errors == []
+
+
+def differences(python, script, path="") -> list:
+    """Where two JSON values differ: keys, strings, booleans and None exactly, numbers to 1e-9."""
+    if isinstance(python, dict):
+        if not isinstance(script, dict) or list(python) != list(script):
+            return [f"{path}: keys {list(python)} != {script if not isinstance(script, dict) else list(script)}"]
+        return [d for key in python for d in differences(python[key], script[key], f"{path}.{key}")]
+    if isinstance(python, (list, tuple)):
+        if not isinstance(script, list) or len(python) != len(script):
+            return [f"{path}: {python!r} != {script!r}"]
+        return [d for n, (a, b) in enumerate(zip(python, script)) for d in differences(a, b, f"{path}[{n}]")]
+    numbers = isinstance(python, (int, float)) and not isinstance(python, bool)
+    if numbers and isinstance(script, (int, float)) and not isinstance(script, bool):
+        return [] if math.isclose(python, script, rel_tol=RELATIVE, abs_tol=0) else [f"{path}: {python!r} != {script!r}"]
+    return [] if python == script and type(python) is type(script) else [f"{path}: {python!r} != {script!r}"]
+
+
+def python_answer(coeffs, texts: dict) -> dict:
+    read = kernel.read_inputs(coeffs, texts)
+    if "errors" in read:
+        return {"read": read}
+    result = kernel.plan(coeffs, read["inputs"])
+    return {"read": read, "plan": result, "cells": [kernel.option_cells(o) for o in result["options"]],
+            "heading": kernel.heading(read["inputs"])}
+
+
+SCRIPT_ANSWER = """(texts) => {
+  const read = kernel.read_inputs(coeffs, texts);
+  if ("errors" in read) return { read };
+  const result = kernel.plan(coeffs, read.inputs);
+  return { read, plan: result, cells: result.options.map(kernel.option_cells), heading: kernel.heading(read.inputs) };
+}"""
+
+
+def script_answer(js, texts: dict) -> dict:
+    return js.evaluate(SCRIPT_ANSWER, texts)
+
+
+# --- generated form texts -------------------------------------------------------------------------
+
+def written(number: float, whole: bool):
+    """A number as a reader might write it: plain, grouped, with a suffix or an exponent."""
+    plain = f"{int(number)}" if whole else f"{number:g}"
+    ways = [st.just(plain), st.just(f"{int(number):,}") if whole else st.just(plain)]
+    if whole and number >= 1000 and number % 1000 == 0:
+        ways.append(st.just(f"{int(number) // 1000}k"))
+    if whole and number >= 1_000_000 and number % 100_000 == 0:
+        ways.append(st.just(f"{number / 1e6:g}M"))
+    if whole:
+        ways.append(st.just(f"{int(number):_}"))
+        ways.append(st.just(f"{int(number):,}".replace(",", " ")))
+    return st.one_of(ways)
+
+
+# What a reader may type by mistake: other scripts' digits, hidden characters, quotes, words.
+ODD = st.text(alphabet=st.sampled_from(list("0123456789.,-+eEkM _'\"\\ab") + ["\u200b", "\u00a0", "\ufeff", "\u0661",
+                                                                               "\uff11", "\n", "\t", "\x1b", "\u202e"]),
+              max_size=8)
+
+
+def number_text(low: float, high: float, whole: bool):
+    values = (st.integers(int(max(low, 1)), int(min(high, 10**12))).map(float) if whole
+              else st.floats(low, min(high, 1e6), allow_nan=False))
+    return values.flatmap(lambda number: written(number, whole))
+
+
+BAD_NUMBERS = st.one_of(ODD, st.sampled_from(["0", "-5", "1e400", "nan", "inf", "2.5", "1e30"]))
+
+
+@st.composite
+def form_texts(draw, coeffs):
+    """Mostly runs a reader would plan (so every kind of answer is reached), one field in four
+    states typed wrong or left empty."""
+    specs = {spec["name"]: spec for spec in coeffs["inputs"]}
+    size = draw(st.sampled_from(["samples", "tokens"]))
+    texts = {name: draw(st.sampled_from(kernel.choices(coeffs, spec)))
+             for name, spec in specs.items() if spec["kind"] == "choice"}
+    texts[size] = draw(st.integers(1, 300_000).map(str) if size == "samples"
+                       else st.integers(1, 10**10).flatmap(lambda n: written(n, True)))
+    texts["sequence_length"] = draw(st.sampled_from(["", "128", "512", "1024", "2,048", "4096", "8k", "32768", "131072"]))
+    for name in ("epochs", "batch", "price", "deadline", "budget"):
+        spec = specs[name]
+        texts[name] = draw(st.one_of(st.just(""), number_text(spec["low"], spec["high"], spec["kind"] == "whole")))
+    broken = draw(st.sampled_from([None, None, None, *texts]))
+    if broken is not None:
+        texts[broken] = draw(st.one_of(st.just(""), BAD_NUMBERS, number_text(1, 10**6, True)))
+    return texts
+
+
+def test_the_browser_kernel_reads_plans_and_writes_as_python_does(js, coeffs):
+    """At least 500 generated form states: errors, plans, cells and headings all equal."""
+    seen = {"errors": 0, "plans": 0, "nothing fits": 0, "none meets": 0, "recommended": 0}
+
+    @settings(max_examples=600, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(texts=form_texts(coeffs))
+    def same(texts):
+        python = python_answer(coeffs, texts)
+        script = script_answer(js, texts)
+        assert differences(python, script) == [], texts
+        if "plan" not in python:
+            seen["errors"] += 1
+            return
+        seen["plans"] += 1
+        reason = python["plan"]["reason"]
+        seen["nothing fits"] += reason.startswith("Nothing fits")
+        seen["none meets"] += reason.startswith("None fits")
+        seen["recommended"] += python["plan"]["recommended"] is not None
+
+    same()
+    # The generated states reach every branch: refused inputs, plans, and each kind of answer.
+    assert sum((seen["errors"], seen["plans"])) >= 500 and min(seen.values()) >= 5, seen
+
+
+@pytest.mark.parametrize("value", [2.675, 0.125, 1.005, 0.585, 1234567.5, 0, 1e21, 99.995, 1 / 3, 287113, 0.01])
+def test_numbers_are_written_alike(js, value):
+    """Intl.NumberFormat rounds the shortest decimal that reads back as the number, a tie to even:
+    the Python side does the same (2.675 is 2.68 in both, where Python's own format says 2.67)."""
+    python = [kernel.format_number(value, d) for d in (0, 1, 2, 3)] + [kernel.format_percent(value), kernel.format_general(value)]
+    script = js.evaluate("(x) => [0, 1, 2, 3].map((d) => kernel.format_number(x, d))"
+                         ".concat([kernel.format_percent(x), kernel.format_general(x)])", value)
+    assert python == script
+
+
+@pytest.mark.parametrize("text", ["50,000", "50 000", "50_000", "50k", "1.2M", "2e5", ".5", "5.", "1,2345", "١٢٣",
+                                  "１２３", "\ufeff5", " 7 ", "5\n", "1e400", "nan", "-3", "1,000.5", "12 k", "B", ""])
+def test_texts_read_as_the_same_number(js, text):
+    python = kernel.read_number(text)
+    script = js.evaluate("(t) => { const x = kernel.read_number(t); return Number.isNaN(x) ? 'NaN' : x; }", text)
+    assert (script == "NaN" and math.isnan(python)) or script == python, (text, python, script)
+
+
+@pytest.mark.parametrize("text", ["plain", "it's", "say \"hi\"", "both ' and \"", "a\u200bb", "\x1b]0;x\x07",
+                                  "\u00a0", "tab\there", "back\\slash", "\U0001f600", "\u202eevil"])
+def test_what_the_reader_typed_is_quoted_alike(js, text):
+    assert kernel.quote(text) == js.evaluate("(t) => kernel.quote(t)", text)
+
+
+def test_model_arithmetic_is_the_same(js, tables):
+    """Every model of models.csv counted in both: parameters, matrix weights, adapters, widths."""
+    configs = json.loads(tables.models.to_json(orient="records"))
+    python = [kernel.model_coefficients(config) for config in configs]
+    assert differences(python, js.evaluate("(configs) => configs.map(kernel.model_coefficients)", configs)) == []
+
+
+def test_an_mfu_of_zero_is_refused_in_both(js):
+    with pytest.raises(kernel.PlanError, match=kernel.TEXT["mfu_positive"]):
+        kernel.bounded_seconds(10.0, 0)
+    message = js.evaluate("() => { try { kernel.bounded_seconds(10, 0); } catch (e) { return e.message; } }")
+    assert message == kernel.TEXT["mfu_positive"]
+
+
+def test_the_number_pattern_is_one(js):
+    assert js.evaluate("() => [kernel.NUMBER_PATTERN, kernel.SUFFIXES, kernel.BLANKS]") == [
+        kernel.NUMBER_PATTERN, kernel.SUFFIXES, kernel.BLANKS]
