@@ -133,6 +133,18 @@ def test_a_missed_deadline_names_the_fastest_option_and_the_share_that_would_fit
     assert f"cut the run to {share:.0%} of its tokens on {fastest}" in result.reason
 
 
+def test_a_fixed_micro_batch_sets_the_accumulation_and_can_fail_to_fit(tables, coeffs):
+    """On 2xlarge the tutorial run holds at most 18 samples per GCD (test above): a micro-batch of 3
+    splits a GCD's 8 samples into 3 steps (9 samples, the batch raised to 144); 19 does not fit."""
+    three = llama(tables, coeffs, micro_batch=3).options.loc["2xlarge"]
+    assert (three["micro_batch"], three["grad_accum"], three["global_batch"]) == (3, 3, 144)
+    assert three["memory_needed_mib"] < llama(tables, coeffs).options.loc["2xlarge", "memory_needed_mib"]
+    too_big = llama(tables, coeffs, micro_batch=19, hardware_choice="2xlarge")
+    assert not too_big.options.loc["2xlarge", "fits"]
+    assert too_big.reason.startswith("Nothing fits in memory: a micro-batch of 19 needs ")
+    assert "the largest micro-batch that fits, 18 on 2xlarge" in too_big.reason
+
+
 @pytest.mark.parametrize("per_device, largest, steps", [(16, 7, 4), (16, 16, 1), (16, 20, 1), (13, 5, 13), (12, 5, 3)])
 def test_accumulation_keeps_the_global_batch_exact(per_device, largest, steps):
     assert accumulation_steps(per_device, largest) == steps
@@ -230,7 +242,7 @@ def test_command_line_json_has_the_promised_fields(capsys):
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "samples": 287113, "sequence_length": 1024,
                                 "epochs": 1.0, "method": "lora", "hardware": "all", "batch": 128,
-                                "price": None, "deadline": 3.0, "budget": 100.0}
+                                "micro_batch": None, "price": None, "deadline": 3.0, "budget": 100.0}
 
 
 def test_command_line_prints_a_table_and_the_recommendation(capsys):
@@ -270,6 +282,7 @@ OK = ["--model", "Llama3 8B", "--samples", "10"]
     (OK + ["--epochs", "0"], "error: argument --epochs: found '0'; expected a number from 0.01 to 100"),
     (OK + ["--method", "dora"], "error: argument --method: found 'dora'; expected one of 'full', 'lora', 'qlora'"),
     (OK + ["--hardware", "TPU"], f"error: argument --hardware: found 'TPU'; expected one of {HARDWARE}"),
+    (OK + ["--micro-batch", "0"], "error: argument --micro-batch: found '0'; expected a whole number from 1 to 65,536 samples"),
     (OK + ["--batch", "0"], "error: argument --batch: found '0'; expected a whole number from 1 to 1,000,000 samples"),
     (OK + ["--price", "-2"], "error: argument --price: found '-2'; expected a number from 0.01 to 1,000 USD per GPU-hour"),
     (OK + ["--price", "nan"], "error: argument --price: found 'nan'"),

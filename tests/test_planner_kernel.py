@@ -123,9 +123,10 @@ def form_texts(draw, coeffs):
     texts[size] = draw(st.integers(1, 300_000).map(str) if size == "samples"
                        else st.integers(1, 10**10).flatmap(lambda n: written(n, True)))
     texts["sequence_length"] = draw(st.sampled_from(["", "128", "512", "1024", "2,048", "4096", "8k", "32768", "131072"]))
-    for name in ("epochs", "batch", "price", "deadline", "budget"):
-        spec = specs[name]
-        texts[name] = draw(st.one_of(st.just(""), number_text(spec["low"], spec["high"], spec["kind"] == "whole")))
+    for name, spec in specs.items():  # every other declared input, a new one included
+        if name not in texts and not spec["group"] and spec["kind"] != "choice":
+            high = min(spec["high"], 64) if name == "micro_batch" else spec["high"]
+            texts[name] = draw(st.one_of(st.just(""), number_text(spec["low"], high, spec["kind"] == "whole")))
     broken = draw(st.sampled_from([None, None, None, *texts]))
     if broken is not None:
         texts[broken] = draw(st.one_of(st.just(""), BAD_NUMBERS, number_text(1, 10**6, True)))

@@ -274,9 +274,10 @@ export function accumulation_steps(per_device, largest) {
 
 export function batch_split(hw, inputs, largest) {
   const per_device = Math.ceil(inputs.batch / hw.devices);
-  if (largest < 1) return { micro_batch: null, grad_accum: null, global_batch: null };
-  const steps = accumulation_steps(per_device, largest);
-  const micro = Math.floor(per_device / steps);
+  const fixed = inputs.micro_batch;
+  if (largest < 1 || (fixed !== null && fixed > largest)) return { micro_batch: null, grad_accum: null, global_batch: null };
+  const steps = fixed === null ? accumulation_steps(per_device, largest) : Math.ceil(per_device / fixed);
+  const micro = fixed === null ? Math.floor(per_device / steps) : fixed;
   return { micro_batch: micro, grad_accum: steps, global_batch: micro * steps * hw.devices };
 }
 
@@ -287,7 +288,7 @@ export function option(coeffs, name, inputs) {
   const per_sample_mib = sample_bytes(m, length, hw.attention_scores_kept) / MIB;
   const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
   const split = batch_split(hw, inputs, largest);
-  const fits = largest >= 1;
+  const fits = split.micro_batch !== null;
   const flops = flops_per_token(m, method, length);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
@@ -300,7 +301,7 @@ export function option(coeffs, name, inputs) {
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
-    memory_needed_mib: hw.reserve_mib + states_mib + per_sample_mib * (split.micro_batch || 1),
+    memory_needed_mib: hw.reserve_mib + states_mib + per_sample_mib * (split.micro_batch || inputs.micro_batch || 1),
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
     hours_low, hours_high, hours,
@@ -388,9 +389,11 @@ export function why_none(coeffs, inputs, options) {
   if (!fitting.length) {
     const room = options.map((o) => ({ ...o, room: o.memory_per_device_mib - (o.states_mib + o.reserve_mib) }));
     const worst = first_best(room, "room", (a, b) => a > b);
-    return render(TEXT.nothing_fits, {
+    const fixed = inputs.micro_batch;
+    return render(fixed === null ? TEXT.nothing_fits : TEXT.nothing_fits_micro, {
       needed: format_number(worst.memory_needed_mib / 1024, 1), hardware: worst.hardware,
-      memory: format_number(worst.memory_per_device_mib / 1024, 1), tries: what_would_fit(coeffs, inputs),
+      memory: format_number(worst.memory_per_device_mib / 1024, 1), micro: format_number(fixed || 1),
+      tries: what_would_fit(coeffs, inputs),
     });
   }
   const advice = [];
@@ -424,6 +427,13 @@ export function fitting_shares(inputs, fitting) {
 export function what_would_fit(coeffs, inputs) {
   const fitting = (changes) => evaluate(coeffs, { ...inputs, ...changes }).filter((o) => o.fits);
   const tries = [];
+  if (inputs.micro_batch !== null) {
+    const own = evaluate(coeffs, { ...inputs, micro_batch: null }).filter((o) => o.fits);
+    if (own.length) {
+      const best = first_best(own, "largest_micro_batch", (a, b) => a > b);
+      tries.push(render(TEXT.micro_fits, { micro: format_number(best.largest_micro_batch), hardware: best.hardware }));
+    }
+  }
   const method = Object.keys(coeffs.methods).find((m) => m !== inputs.method && fitting({ method: m }).length);
   if (method !== undefined) tries.push(render(TEXT.method_fits, { method: coeffs.methods[method] }));
   if (inputs.hardware !== "all") {

@@ -65,6 +65,9 @@ TEXT = {
     "list": ", ",
     "nothing_fits": "Nothing fits in memory: even one sample per device needs {needed} GiB on {hardware}, "
                     "which has {memory} GiB per device. What would fit: {tries}.",
+    "nothing_fits_micro": "Nothing fits in memory: a micro-batch of {micro} needs {needed} GiB per device on "
+                          "{hardware}, which has {memory} GiB per device. What would fit: {tries}.",
+    "micro_fits": "the largest micro-batch that fits, {micro} on {hardware}",
     "method_fits": "{method} fits",
     "hardware_fits": "{hardware} fits",
     "length_fits": "a sequence of {length} tokens fits",
@@ -433,12 +436,13 @@ def accumulation_steps(per_device: int, largest: int) -> int:
 
 def batch_split(hw: dict, inputs: dict, largest: int) -> dict:
     """Micro-batch × accumulation × devices: the reader's batch, raised only where a device would
-    otherwise get no sample."""
+    otherwise get no sample, or where the reader's own micro-batch does not divide its share."""
     per_device = math.ceil(inputs["batch"] / hw["devices"])
-    if largest < 1:
+    fixed = inputs["micro_batch"]
+    if largest < 1 or (fixed is not None and fixed > largest):
         return {"micro_batch": None, "grad_accum": None, "global_batch": None}
-    steps = accumulation_steps(per_device, largest)
-    micro = per_device // steps
+    steps = accumulation_steps(per_device, largest) if fixed is None else math.ceil(per_device / fixed)
+    micro = per_device // steps if fixed is None else fixed
     return {"micro_batch": micro, "grad_accum": steps, "global_batch": micro * steps * hw["devices"]}
 
 
@@ -450,7 +454,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     per_sample_mib = sample_bytes(m, length, hw["attention_scores_kept"]) / MIB
     largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
     split = batch_split(hw, inputs, largest)
-    fits = largest >= 1
+    fits = split["micro_batch"] is not None
     flops = flops_per_token(m, method, length)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
@@ -463,7 +467,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
-        "memory_needed_mib": hw["reserve_mib"] + states_mib + per_sample_mib * (split["micro_batch"] or 1),
+        "memory_needed_mib": hw["reserve_mib"] + states_mib + per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1),
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
@@ -559,9 +563,11 @@ def why_none(coeffs: dict, inputs: dict, options: list) -> str:
     if not fitting:
         room = [{**o, "room": o["memory_per_device_mib"] - (o["states_mib"] + o["reserve_mib"])} for o in options]
         worst = first_best(room, "room", lambda a, b: a > b)
-        return render(TEXT["nothing_fits"], {
+        fixed = inputs["micro_batch"]
+        return render(TEXT["nothing_fits"] if fixed is None else TEXT["nothing_fits_micro"], {
             "needed": format_number(worst["memory_needed_mib"] / 1024, 1), "hardware": worst["hardware"],
-            "memory": format_number(worst["memory_per_device_mib"] / 1024, 1), "tries": what_would_fit(coeffs, inputs)})
+            "memory": format_number(worst["memory_per_device_mib"] / 1024, 1), "micro": format_number(fixed or 1),
+            "tries": what_would_fit(coeffs, inputs)})
     advice = []
     if inputs["deadline"] is not None:
         fastest = first_best(fitting, "hours_high", lambda a, b: a < b)
@@ -601,6 +607,12 @@ def what_would_fit(coeffs: dict, inputs: dict) -> str:
         return [o for o in evaluate(coeffs, {**inputs, **changes}) if o["fits"]]
 
     tries = []
+    if inputs["micro_batch"] is not None:
+        own = [o for o in evaluate(coeffs, {**inputs, "micro_batch": None}) if o["fits"]]
+        if own:
+            best = first_best(own, "largest_micro_batch", lambda a, b: a > b)
+            tries.append(render(TEXT["micro_fits"], {"micro": format_number(best["largest_micro_batch"]),
+                                                     "hardware": best["hardware"]}))
     method = next((m for m in METHODS if m != inputs["method"] and fitting(method=m)), None)
     if method:
         tries.append(render(TEXT["method_fits"], {"method": METHODS[method]}))
