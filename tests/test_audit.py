@@ -11,7 +11,7 @@ from ftguide.audit import (FLAG, NOT_APPLICABLE, PASS, UNKNOWN, audit, check_cou
                            column_reliability, epochs_comparison, summary_points)
 from ftguide.data import add_derived
 from ftguide.throughput import run_tokens, time_based_throughput
-from tests.conftest import guide_row as row
+from tests.helpers import guide_row as row
 
 TFLOPS = 1e12
 LLAMA3_FLOPS = 46_638_563_328  # 6 × matmul weights + 12·L·H·T (see test_model.py)

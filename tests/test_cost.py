@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from ftguide import DataError, load, validate
 from ftguide import cost
 from ftguide.cli import main
-from tests.conftest import guide_row as row_of, rewrite
+from tests.helpers import guide_row as row_of, rewrite
 
 PRICES = "prices.csv"
 

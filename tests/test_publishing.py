@@ -16,7 +16,7 @@ from sphinx.errors import ConfigError
 from ftguide import DATA_DIR
 import publishing  # _ext/, on the path via pyproject.toml
 
-from tests.conftest import ROOT, toc_files
+from tests.helpers import ROOT, toc_files
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 SITE = CONFIG["html"]["baseurl"]

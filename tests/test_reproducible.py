@@ -21,7 +21,7 @@ import pytest
 
 import reproducible  # _ext/, on the path via pyproject.toml
 from ftguide import plotting
-from tests.conftest import ROOT, build_site
+from tests.helpers import ROOT, build_site
 
 FIGURE_SCRIPT = """
 import matplotlib

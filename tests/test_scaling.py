@@ -9,7 +9,7 @@ from ftguide import DATA_DIR, cost, load
 from ftguide.data import add_derived
 from ftguide.scaling import (batch_growth, batch_per_gpu_changes, flavor_steps, memory_table,
                              scaling_table)
-from tests.conftest import ROOT, guide_row as row, rewrite
+from tests.helpers import ROOT, guide_row as row, rewrite
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from ftguide import DATA_DIR
 from ftguide.data import column_labels
 
-from tests.conftest import ROOT, toc_files
+from tests.helpers import ROOT, toc_files
 
 
 def test_every_notebook_is_in_the_toc():
