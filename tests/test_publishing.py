@@ -13,9 +13,8 @@ import yaml
 from bs4 import BeautifulSoup
 from sphinx.errors import ConfigError
 
-from ftguide import DATA_DIR
 import publishing  # _ext/, on the path via pyproject.toml
-
+from ftguide import DATA_DIR
 from tests.helpers import ROOT, toc_files
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -100,7 +99,8 @@ def test_make_site_is_the_gate_build_on_a_clean_clone():
 # One place for each address.
 
 def tracked_files():
-    names = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True).stdout
+    names = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True).stdout
     return [ROOT / name for name in names.split() if (ROOT / name).is_file()]
 
 

@@ -10,7 +10,6 @@ from bs4 import BeautifulSoup
 
 from ftguide import DATA_DIR
 from ftguide.data import column_labels
-
 from tests.helpers import ROOT, toc_files
 
 
@@ -113,7 +112,8 @@ def test_pages_load_no_font_awesome_and_search_scripts_only_on_search(built_site
 
 
 def test_icons_become_the_svg_font_awesome_would_draw():
-    html = '<button><i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button><span class="fab fa-github"></span>'
+    html = ('<button><i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button>'
+            '<span class="fab fa-github"></span>')
     svg = BeautifulSoup(theme_icons.inline_icons(html), "html.parser")
     sun, github = svg.find_all("svg")
     assert sun["class"] == ["svg-inline--fa", "theme-switch", "fa-solid", "fa-sun", "fa-lg"]
@@ -131,6 +131,7 @@ def test_icon_fonts_keep_what_stylesheets_draw_and_drop_icon_classes():
 
 
 def test_unused_rules_go_and_rules_that_may_apply_stay():
-    css = ".used{a:1}.absent{b:2}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){.absent .used{e:5}}.bs-tooltip-auto{f:6}p{g:7}"
+    css = (".used{a:1}.absent{b:2}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){.absent .used{e:5}}"
+           ".bs-tooltip-auto{f:6}p{g:7}")
     kept = sphinx_site.without_unused_rules(css, {"used"})
     assert kept == ".used{a:1}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){}.bs-tooltip-auto{f:6}p{g:7}"
