@@ -19,7 +19,7 @@ PYTEST := $(PY) -m pytest --durations=15
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -97,6 +97,12 @@ serve: site
 clean:
 	rm -rf $(BUILD)
 
-# Regenerate constraints.txt from the current .venv after changing requirements.txt.
+# After changing requirements.in: compile it into requirements.txt (every package pinned, with the
+# packages that need it), keeping the versions requirements.txt already pins; move one with
+# `make lock LOCK_ARGS="--upgrade-package NAME"`, all with LOCK_ARGS=--upgrade. constraints.txt is
+# the same pins alone (a constraints file takes no -e), the form .binder/requirements.txt reads.
 lock: setup
-	$(PY) -m pip freeze --exclude-editable | grep -v '^ftguide' > constraints.txt
+	$(VENV)/bin/uv pip compile requirements.in --output-file requirements.txt --python $(PY) \
+	  --annotation-style line --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+	{ echo "# The pins of requirements.txt alone, for .binder/requirements.txt (-c): written by make lock."; \
+	  sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' requirements.txt; } > constraints.txt
