@@ -12,10 +12,11 @@ STAGE := $(BUILD)/stage
 INPUTS_HASH = $(shell cat data/* ftguide/*.py _ext/*.py | sha256sum | cut -c1-16)
 
 BINDER_VENV := $(BUILD)/binder-venv
+NBVAL := $(BUILD)/nbval
 # Where time goes, in every test run's output.
 PYTEST := $(PY) -m pytest --durations=15
 
-.PHONY: setup site test test-all serve clean lock chromium bench lab
+.PHONY: setup site test test-all nbval-notebooks serve clean lock chromium bench lab
 
 setup: $(VENV)/.installed
 
@@ -66,8 +67,18 @@ test: setup chromium
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, two clean builds are identical, `make site` end to end).
-test-all: setup chromium $(BINDER_VENV)/.installed
-	$(PYTEST) --nbval-lax
+test-all: setup chromium $(BINDER_VENV)/.installed nbval-notebooks
+	$(PYTEST) --nbval-lax tests $(NBVAL)/notebooks
+
+# nbval reads only .ipynb: the pages converted by jupytext into $(NBVAL)/notebooks, afresh each run
+# (no page left over from a renamed one). The kernel starts in the notebook's folder, and
+# $(NBVAL)/data links to data/, so a page's ../data is data/ as in the build and in Binder.
+# (jupytext's `--to DIR//ipynb` takes DIR relative to each notebook's folder.)
+nbval-notebooks: setup
+	rm -rf $(NBVAL)
+	mkdir -p $(NBVAL)
+	ln -s "$$(realpath -m --relative-to=$(NBVAL) data)" $(NBVAL)/data
+	$(VENV)/bin/jupytext --quiet --to "$$(realpath -m --relative-to=notebooks $(NBVAL)/notebooks)//ipynb" notebooks/*.md
 
 # The reader's Binder environment, as repo2docker makes it: .binder/requirements.txt alone, then
 # postBuild. Made here, so that the tests themselves never need the network.

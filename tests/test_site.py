@@ -75,14 +75,32 @@ def test_guide_page_links_the_csv_download(built_site):
     assert target.read_bytes() == (DATA_DIR / "parameter_guide.csv").read_bytes()
 
 
+# `make test-all` converts the notebooks with jupytext into this folder and runs nbval on it.
+NBVAL_NOTEBOOKS = "_build/nbval/notebooks"
+
+
+def collect_nbval(*args) -> subprocess.CompletedProcess:
+    if not (ROOT / NBVAL_NOTEBOOKS).is_dir():
+        pytest.fail(f"no {NBVAL_NOTEBOOKS}: run `make test-all`, which converts the notebooks there first")
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
+                           NBVAL_NOTEBOOKS, *args], capture_output=True, text=True, cwd=ROOT)
+
+
 @pytest.mark.e2e  # guards `make test-all`'s nbval run, which CI makes
 def test_nbval_collects_every_notebook():
     """`pytest --nbval-lax` must run each notebook, not silently collect nothing."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
-                             "notebooks"], capture_output=True, text=True, cwd=ROOT)
+    result = collect_nbval()
     assert result.returncode == 0, result.stdout + result.stderr
     for notebook in (ROOT / "notebooks").glob("*.md"):
-        assert f"notebooks/{notebook.name}::Cell 0" in result.stdout
+        assert f"{NBVAL_NOTEBOOKS}/{notebook.stem}.ipynb::Cell 0" in result.stdout
+
+
+@pytest.mark.e2e
+def test_nbval_run_that_leaves_a_notebook_out_fails():
+    """The root conftest.py's guard: a notebook left out of the run is an error, not a pass."""
+    result = collect_nbval("-k", "not changelog")
+    assert result.returncode != 0
+    assert "nbval did not collect these notebooks: ['changelog.md']" in result.stdout + result.stderr
 
 
 # Issue 16: light pages (_ext/theme_icons.py, _ext/sphinx_site.py).
