@@ -1,6 +1,7 @@
 """Shared fixtures: the validated tables, a private copy of data/, one gate build of the site per
 test session, running a page, and one browser. The helpers tests import are in tests/helpers.py."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ftguide import DATA_DIR, load
 
 # `rewrite as rewrite, serve as serve`: re-exported for tests/test_planner*.py, which import them
 # from here. TODO: they import from tests.helpers once the planner kernel lands, then these go.
-from tests.helpers import build_site, execute_page, rewrite as rewrite, serve as serve
+from tests.helpers import ROOT, build_site, execute_page, rewrite as rewrite, serve as serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, and
@@ -33,7 +34,16 @@ def data_copy(tmp_path):
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
-    """The site built once per test session into a temporary folder; returns its html folder."""
+    """The site built once per test session into a temporary folder; returns its html folder.
+
+    With FTGUIDE_BUILT_SITE set to an html folder that a gate build has just made (CI: `make site`
+    on a clean clone, then `make test`), the tests read that build instead of building the site
+    a second time."""
+    given = os.environ.get("FTGUIDE_BUILT_SITE")
+    if given:
+        html = (ROOT / given).resolve()
+        assert (html / "index.html").is_file(), f"FTGUIDE_BUILT_SITE={given}: no built site at {html}"
+        return html
     output = tmp_path_factory.mktemp("site")
     result = build_site(output)
     assert result.returncode == 0, f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
