@@ -12,14 +12,15 @@ STAGE := $(BUILD)/stage
 INPUTS_HASH = $(shell cat data/* ftguide/*.py ftguide/*/*.py _ext/*.py _ext/planner/* | sha256sum | cut -c1-16)
 
 BINDER_VENV := $(BUILD)/binder-venv
+NBVAL := $(BUILD)/nbval
 # Where time goes, in every test run's output.
 PYTEST := $(PY) -m pytest --durations=15
 
-.PHONY: setup site test test-all serve clean lock chromium bench lab
+.PHONY: setup site test test-all nbval-notebooks serve clean lock chromium bench lab
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -66,8 +67,18 @@ test: setup chromium
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, two clean builds are identical, `make site` end to end).
-test-all: setup chromium $(BINDER_VENV)/.installed
-	$(PYTEST) --nbval-lax
+test-all: setup chromium $(BINDER_VENV)/.installed nbval-notebooks
+	$(PYTEST) --nbval-lax tests $(NBVAL)/notebooks
+
+# nbval reads only .ipynb: the pages converted by jupytext into $(NBVAL)/notebooks, afresh each run
+# (no page left over from a renamed one). The kernel starts in the notebook's folder, and
+# $(NBVAL)/data links to data/, so a page's ../data is data/ as in the build and in Binder.
+# (jupytext's `--to DIR//ipynb` takes DIR relative to each notebook's folder.)
+nbval-notebooks: setup
+	rm -rf $(NBVAL)
+	mkdir -p $(NBVAL)
+	ln -s "$$(realpath -m --relative-to=$(NBVAL) data)" $(NBVAL)/data
+	$(VENV)/bin/jupytext --quiet --to "$$(realpath -m --relative-to=notebooks $(NBVAL)/notebooks)//ipynb" notebooks/*.md
 
 # The reader's Binder environment, as repo2docker makes it: .binder/requirements.txt alone, then
 # postBuild. Made here, so that the tests themselves never need the network.
@@ -97,6 +108,12 @@ serve: site
 clean:
 	rm -rf $(BUILD)
 
-# Regenerate constraints.txt from the current .venv after changing requirements.txt.
+# After changing requirements.in: compile it into requirements.txt (every package pinned, with the
+# packages that need it), keeping the versions requirements.txt already pins; move one with
+# `make lock LOCK_ARGS="--upgrade-package NAME"`, all with LOCK_ARGS=--upgrade. constraints.txt is
+# the same pins alone (a constraints file takes no -e), the form .binder/requirements.txt reads.
 lock: setup
-	$(PY) -m pip freeze --exclude-editable | grep -v '^ftguide' > constraints.txt
+	$(VENV)/bin/uv pip compile requirements.in --output-file requirements.txt --python $(PY) \
+	  --annotation-style line --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+	{ echo "# The pins of requirements.txt alone, for .binder/requirements.txt (-c): written by make lock."; \
+	  sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' requirements.txt; } > constraints.txt

@@ -1,12 +1,14 @@
-"""nbval over the Jupytext notebooks: nbval by itself collects only .ipynb files.
+"""The guard on nbval's run over the notebooks (`make test-all`).
 
-This lives at the repository root so that it applies to notebooks/ as well as tests/.
+nbval reads only .ipynb: `make test-all` converts notebooks/*.md with jupytext into
+_build/nbval/notebooks/ (beside a link _build/nbval/data to data/, so a page's ../data is data/) and
+runs `pytest --nbval-lax` on that folder. A run that misses a page, or runs an old conversion of
+one, is a broken set-up, not a pass. This lives at the repository root so that it applies to every
+path pytest is given.
 """
 
 from pathlib import Path
-from unittest import mock
 
-import jupytext
 import nbval.plugin
 import pytest
 
@@ -14,31 +16,31 @@ ROOT = Path(__file__).resolve().parent
 NOTEBOOKS = ROOT / "notebooks"
 
 
-class JupytextNotebook(nbval.plugin.IPyNbFile):
-    """nbval collects only .ipynb: hand it the .md notebook as read by jupytext.
-
-    The kernel still starts in notebooks/, so relative paths such as ../data work as in the build.
-    """
-
-    def collect(self):
-        read = lambda path, as_version: jupytext.read(path)  # noqa: E731
-        with mock.patch.object(nbval.plugin.nbformat, "read", read):
-            yield from super().collect()
-
-
-def pytest_collect_file(file_path, parent):
-    option = parent.config.option
-    if (option.nbval or option.nbval_lax) and file_path.suffix == ".md" and file_path.parent == NOTEBOOKS:
-        return JupytextNotebook.from_parent(parent, path=file_path)
+def runs_the_notebooks(config) -> bool:
+    """nbval is on, and pytest was given no path (the testpaths) or a folder outside tests/: a run
+    meant to cover the notebooks, not one file or the tests alone."""
+    if not (config.option.nbval or config.option.nbval_lax):
+        return False
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    targets = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+    tests = ROOT / "tests"
+    return any(target.is_dir() and target != tests and tests not in target.parents for target in targets)
 
 
 def pytest_collection_finish(session):
-    """`pytest --nbval` over the notebooks that finds no notebook is a broken set-up, not a pass."""
-    option = session.config.option
-    targets = {(ROOT / arg.split("::")[0]).resolve() for arg in session.config.args}
-    if not (option.nbval or option.nbval_lax) or not targets & {ROOT, NOTEBOOKS}:
+    """`pytest --nbval-lax` over the notebooks that leaves one out is a broken set-up, not a pass."""
+    if not runs_the_notebooks(session.config):
         return
-    collected = {item.parent.path for item in session.items if isinstance(item.parent, JupytextNotebook)}
-    missing = sorted(p.name for p in set(NOTEBOOKS.glob("*.md")) - collected)
+    collected = {item.parent.path for item in session.items if isinstance(item.parent, nbval.plugin.IPyNbFile)}
+    pages = {path.stem: path for path in NOTEBOOKS.glob("*.md")}
+    missing = sorted(f"{stem}.md" for stem in set(pages) - {path.stem for path in collected})
     if missing:
-        raise pytest.UsageError(f"nbval did not collect these notebooks: {missing}")
+        raise pytest.UsageError(
+            f"nbval did not collect these notebooks: {missing} (nbval reads .ipynb: `make test-all` "
+            "converts notebooks/*.md into _build/nbval/notebooks and runs nbval there)")
+    stale = sorted(path.name for path in collected
+                   if path.stem in pages and pages[path.stem].stat().st_mtime > path.stat().st_mtime)
+    if stale:
+        raise pytest.UsageError(f"nbval would run an old conversion of these notebooks: {stale} (their .md "
+                                "changed since; `make test-all` converts them again)")

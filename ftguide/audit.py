@@ -278,7 +278,8 @@ def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
     """Start-up each logged run shows: graph compilation, choice of parallel layout, and the first
     step where its log prints its duration (it includes the first compilation of the step)."""
     startup = vendor[vendor["kind"] == "log_startup"]
-    phases = startup.pivot_table(index=["model", "accelerator", "file"], columns=startup["id"].str.rsplit("-", n=1).str[1],
+    phase = startup["id"].str.rsplit("-", n=1).str[1]
+    phases = startup.pivot_table(index=["model", "accelerator", "file"], columns=phase,
                                  values="value", aggfunc="first") / 1000
     durations = vendor[vendor["kind"] == "log_step_duration"]
     first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()

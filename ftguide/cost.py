@@ -88,7 +88,8 @@ def cost_table(tables, price: float | None = None, epochs: float = 1) -> pd.Data
     out["run_cost"] = run_cost(price, guide["gpus"], guide["training_time_min"])
     # Physics first: no reading may be faster than the flavor at 100% of peak (ftguide.model); the
     # source's figure stays beside the bounded one.
-    at_peak = model_module.peak_flops(guide, tables.accelerators) / model_module.row_flops(guide, tables.models)["flops"]
+    at_peak = (model_module.peak_flops(guide, tables.accelerators)
+               / model_module.row_flops(guide, tables.models)["flops"])
     out["throughput_at_peak"] = at_peak
     out["throughput_reported_source"] = guide["throughput_tokens_per_s"].astype(float)
     out["throughput_reported"] = out["throughput_reported_source"].clip(upper=at_peak)

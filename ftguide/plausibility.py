@@ -9,6 +9,7 @@ reported throughput of 311% of peak) must still load, so the site can show why t
 """
 
 import datetime
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -122,7 +123,7 @@ def _formulas(tables: dict, package, at) -> list:
 def _flavors(accelerators: pd.DataFrame, at) -> list:
     out = []
     for index, row in accelerators.iterrows():
-        where = lambda column: at("accelerators", index, column)  # noqa: E731
+        where = functools.partial(at, "accelerators", index)
         if row.gcds != 2 * row.mi250_gpus:
             out.append(f"{where('gcds')}: found {row.gcds}; expected 2 x mi250_gpus = {2 * row.mi250_gpus}"
                        " (an MI250 has two GCDs)")
@@ -145,7 +146,7 @@ def _models(models: pd.DataFrame, at) -> list:
     out = []
     counted = {row["model"]: kernel.parameter_count(row) for row in models.to_dict(orient="records")}
     for index, row in models.iterrows():
-        where = lambda column: at("models", index, column)  # noqa: E731
+        where = functools.partial(at, "models", index)
         before = len(out)
         if row.kv_heads > row.attention_heads or row.attention_heads % row.kv_heads:
             out.append(f"{where('kv_heads')}: found {row.kv_heads} with {row.attention_heads} attention "
@@ -153,7 +154,8 @@ def _models(models: pd.DataFrame, at) -> list:
                        "each key/value head among query heads)")
         if pd.isna(row.head_dim) and row.hidden_size % row.attention_heads:
             out.append(f"{where('hidden_size')}: found {row.hidden_size}, not a multiple of "
-                       f"{row.attention_heads} attention heads; expected hidden_size = heads x head size, or head_dim set")
+                       f"{row.attention_heads} attention heads; expected hidden_size = heads x head size, "
+                       "or head_dim set")
         learned = row.position_encoding == "learned"
         if learned != (row.learned_positions > 0):
             expected = "more than 0 (the size of the table)" if learned else "0 (positions are not learned)"
@@ -183,7 +185,7 @@ def _guide(tables: dict, at) -> list:
     }
     out = []
     for index, row in guide.iterrows():
-        where = lambda column: at("parameter_guide", index, column)  # noqa: E731
+        where = functools.partial(at, "parameter_guide", index)
         if row.vram_mib > row.flavor_memory_mib:
             out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at most the "
                        f"{row.flavor_memory_mib:,} MiB of the {row.accelerator} flavor")
@@ -204,7 +206,7 @@ def _guide(tables: dict, at) -> list:
 def _prices(prices: pd.DataFrame, at, today: datetime.date) -> list:
     out = []
     for index, row in prices.iterrows():
-        where = lambda column: at("prices", index, column)  # noqa: E731
+        where = functools.partial(at, "prices", index)
         per_gpu = row.price_per_instance_hour / row.gpus_per_instance
         if not PRICE_PER_GPU_HOUR[0] <= per_gpu <= PRICE_PER_GPU_HOUR[1]:
             out.append(f"{where('price_per_instance_hour')}: found {row.price_per_instance_hour:,} for "

@@ -81,7 +81,8 @@ def ranges(ax, options, low: str, high: str, limit=None, limit_label="") -> None
         ax.axvline(limit, color="black", linestyle="--", linewidth=1)
         ax.annotate(limit_label, (limit, 1.0), xycoords=("data", "axes fraction"), ha="left",
                     va="bottom", fontsize=9)
-    ax.set_yticks(list(rows), [f"{name}{'' if ok else ' (no fit)'}" for name, ok in zip(options.index, fits)])
+    labels = [f"{name}{'' if ok else ' (no fit)'}" for name, ok in zip(options.index, fits, strict=True)]
+    ax.set_yticks(list(rows), labels)
     ax.set_ylim(len(options) - 0.5, -0.5)
     shown = [options[low].min(), options[high].max()] + ([limit] if limit is not None else [])
     ax.set_xlim(min(shown) / 1.3, max(shown) * 1.3)  # no bar ends on the frame
@@ -97,7 +98,8 @@ def tornado(ax, table, metric: str, base: float) -> None:
     ax.barh(rows, second - base, left=base, height=0.6, color=OKABE_ITO[0], edgecolor="0.3",
             linewidth=0.5, hatch="//", label="second value")
     ax.axvline(base, color="black", linewidth=1)
-    for row, (a, b, label_a, label_b) in enumerate(zip(first, second, table["low_label"], table["high_label"])):
+    bars = zip(first, second, table["low_label"], table["high_label"], strict=True)
+    for row, (a, b, label_a, label_b) in enumerate(bars):
         if np.isclose(a, base) and np.isclose(b, base):
             ax.annotate("no effect", (base, row), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
             continue

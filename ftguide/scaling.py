@@ -15,6 +15,8 @@ GPU counts come from the ``gpus`` column that ``ftguide.data.add_derived`` reads
 ``data/accelerators.csv``.
 """
 
+import itertools
+
 import pandas as pd
 
 GROUP = ["model", "sequence_length"]
@@ -70,7 +72,7 @@ def flavor_steps(guide: pd.DataFrame, column: str) -> pd.DataFrame:
     steps = []
     for (model, sequence_length), rows in guide.groupby(GROUP, sort=False):
         rows = rows.sort_values(["gpus", "batch_size"], kind="stable")
-        for (_, small), (_, large) in zip(rows.iterrows(), rows.iloc[1:].iterrows()):
+        for (_, small), (_, large) in itertools.pairwise(rows.iterrows()):
             steps.append({
                 "model": model,
                 "sequence_length": sequence_length,

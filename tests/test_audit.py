@@ -2,16 +2,24 @@
 
 import dataclasses
 
-
 import pandas as pd
 import pytest
 
 from ftguide import load, model
-from ftguide.audit import (FLAG, NOT_APPLICABLE, PASS, UNKNOWN, audit, check_counts,
-                           column_reliability, epochs_comparison, summary_points)
+from ftguide.audit import (
+    FLAG,
+    NOT_APPLICABLE,
+    PASS,
+    UNKNOWN,
+    audit,
+    check_counts,
+    column_reliability,
+    epochs_comparison,
+    summary_points,
+)
 from ftguide.data import add_derived
 from ftguide.throughput import run_tokens, time_based_throughput
-from tests.conftest import guide_row as row
+from tests.helpers import guide_row as row
 
 TFLOPS = 1e12
 LLAMA3_FLOPS = 46_638_563_328  # 6 × matmul weights + 12·L·H·T (see test_model.py)
@@ -85,7 +93,8 @@ def test_head_dim_sets_the_attention_width_where_config_json_gives_it(tables):
 def test_tying_the_embeddings_removes_one_vocabulary_matrix(tables):
     models = tables.models.copy()
     models.loc[models["model"] == "Llama3 8B", "tied_embeddings"] = True
-    assert model.parameter_count(tables.models)["Llama3 8B"] - model.parameter_count(models)["Llama3 8B"] == 128256 * 4096
+    untied, tied = model.parameter_count(tables.models)["Llama3 8B"], model.parameter_count(models)["Llama3 8B"]
+    assert untied - tied == 128256 * 4096
 
 
 # --- FLOPs and peak ----------------------------------------------------------------------------

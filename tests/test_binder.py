@@ -20,7 +20,7 @@ import jupytext
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 BINDER = ROOT / ".binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))

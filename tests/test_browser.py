@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("playwright.sync_api")
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from axe_playwright_python.sync_playwright import Axe
 
-from tests.conftest import ROOT, serve, toc_files  # noqa: E402
+from tests.helpers import ROOT, serve, toc_files
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from ftguide import DataError, load, validate
-from ftguide import cost
+from ftguide import DataError, cost, load, validate
 from ftguide.cli import main
-from tests.conftest import guide_row as row_of, rewrite
+from tests.helpers import guide_row as row_of, rewrite
 
 PRICES = "prices.csv"
 
@@ -192,7 +191,8 @@ def test_every_pick_names_exactly_the_best_rows_and_one_on_the_front(tables):
 def test_matching_reference_prefers_same_sequence_then_size(tables):
     refs = tables.throughput_references
     assert cost.matching_reference(refs, "H100", "Llama3 8B", 1024)["reference"] == "llm-foundry-mpt-7b-h100-bf16"
-    assert cost.matching_reference(refs, "A100 80GB", "Llama2 13B", 1024)["reference"] == "llm-foundry-mpt-13b-a100-bf16"
+    assert (cost.matching_reference(refs, "A100 80GB", "Llama2 13B", 1024)["reference"]
+            == "llm-foundry-mpt-13b-a100-bf16")
     # No 2048-token reference: the nearest sequence length (1024) wins over the size.
     assert cost.matching_reference(refs, "H100", "Cerebras GPT 13B", 2048)["reference"] == (
         "llm-foundry-mpt-13b-h100-bf16")

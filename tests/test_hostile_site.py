@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.conftest import ROOT, serve, toc_files
+from tests.helpers import ROOT, serve, toc_files
 
 # A second full build (`make site` on a copy): an end-to-end check, run by `make test-all`.
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SETTINGS = Path("share/jupyter/lab/settings/overrides.json")
 

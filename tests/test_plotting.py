@@ -5,11 +5,11 @@ import re
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from ftguide import plotting  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+from ftguide import plotting
+from tests.helpers import ROOT
 
 
 def major_labels(axis) -> list[str]:

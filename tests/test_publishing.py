@@ -13,15 +13,15 @@ import yaml
 from bs4 import BeautifulSoup
 from sphinx.errors import ConfigError
 
-from ftguide import DATA_DIR
 import publishing  # _ext/, on the path via pyproject.toml
-
-from tests.conftest import ROOT, toc_files
+from ftguide import DATA_DIR
+from tests.helpers import ROOT, toc_files
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 SITE = CONFIG["html"]["baseurl"]
 REPOSITORY = CONFIG["repository"]["url"]
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
+TEST_ALL_WORKFLOW = ROOT / ".github" / "workflows" / "test-all.yml"
 
 
 def page(built_site, name) -> BeautifulSoup:
@@ -30,19 +30,40 @@ def page(built_site, name) -> BeautifulSoup:
 
 # The workflow cannot run here: check that it is valid and does what the README says.
 
-def workflow():
-    return yaml.safe_load(WORKFLOW.read_text())
+def workflow(path=WORKFLOW):
+    return yaml.safe_load(path.read_text())
 
 
-def steps(job):
-    return workflow()["jobs"][job]["steps"]
+def steps(job, path=WORKFLOW):
+    return workflow(path)["jobs"][job]["steps"]
 
 
-def test_workflow_runs_the_readme_commands_in_order():
+def test_workflow_builds_once_and_tests_that_build():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make site" in readme
-    commands = [step["run"].strip() for step in steps("build") if "run" in step]
-    assert commands == ["make test", "make site"]
+    runs = [step for step in steps("build") if "run" in step]
+    assert [step["run"].strip() for step in runs] == ["make site", "make test"]
+    # make test's site tests read the site make site built (tests/conftest.py, built_site) instead
+    # of building it again, which would run every notebook a second time.
+    assert runs[1]["env"] == {"FTGUIDE_BUILT_SITE": "_build/html"}
+    assert "FTGUIDE_BUILT_SITE" in (ROOT / "tests" / "conftest.py").read_text()
+
+
+def test_every_test_runs_on_a_schedule():
+    flow = workflow(TEST_ALL_WORKFLOW)
+    triggers = flow[True]  # YAML 1.1 reads the key `on` as True
+    assert [entry["cron"] for entry in triggers["schedule"]] and "workflow_dispatch" in triggers
+    assert "push" not in triggers and "pull_request" not in triggers
+    assert flow["permissions"] == {"contents": "read"}
+    job_steps = steps("test-all", TEST_ALL_WORKFLOW)
+    assert [step["run"].strip() for step in job_steps if "run" in step] == ["make test-all"]
+    setup_python = [next(step for step in flow_steps if step.get("uses", "").startswith("actions/setup-python@"))
+                    for flow_steps in (job_steps, steps("build"))]
+    assert setup_python[0]["with"] == setup_python[1]["with"]  # the same Python and cache as the deploy build
+    for step in job_steps:
+        if "uses" in step:
+            assert re.fullmatch(r"actions/[a-z-]+@v\d+", step["uses"]), step["uses"]
+    assert "secrets." not in TEST_ALL_WORKFLOW.read_text()
 
 
 def test_workflow_publishes_the_built_html_from_main_only():
@@ -100,7 +121,8 @@ def test_make_site_is_the_gate_build_on_a_clean_clone():
 # One place for each address.
 
 def tracked_files():
-    names = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True).stdout
+    names = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True).stdout
     return [ROOT / name for name in names.split() if (ROOT / name).is_file()]
 
 

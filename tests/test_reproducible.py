@@ -10,7 +10,7 @@ import io
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jupytext
@@ -21,7 +21,7 @@ import pytest
 
 import reproducible  # _ext/, on the path via pyproject.toml
 from ftguide import plotting
-from tests.conftest import ROOT, build_site
+from tests.helpers import ROOT, build_site
 
 FIGURE_SCRIPT = """
 import matplotlib
@@ -91,7 +91,7 @@ def test_an_epoch_given_by_the_caller_wins(monkeypatch):
 
 
 def test_pages_show_the_commit_date_as_last_updated(built_site):
-    committed = datetime.fromtimestamp(int(head_commit_epoch()), tz=timezone.utc)
+    committed = datetime.fromtimestamp(int(head_commit_epoch()), tz=UTC)
     html = (built_site / "notebooks" / "parameter-guide.html").read_text()
     assert f"Last updated on {committed:%b %d, %Y}." in html
 

@@ -7,9 +7,8 @@ import pytest
 
 from ftguide import DATA_DIR, cost, load
 from ftguide.data import add_derived
-from ftguide.scaling import (batch_growth, batch_per_gpu_changes, flavor_steps, memory_table,
-                             scaling_table)
-from tests.conftest import ROOT, guide_row as row, rewrite
+from ftguide.scaling import batch_growth, batch_per_gpu_changes, flavor_steps, memory_table, scaling_table
+from tests.helpers import ROOT, guide_row as row, rewrite
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +60,8 @@ def test_cerebras_baseline_is_its_4xlarge_row(scaling):
 def test_cerebras_2048_row_has_no_baseline(scaling):
     r = row(scaling, "Cerebras GPT 13B", "8xlarge", 2048)
     assert not r["has_baseline"]
-    for column in ["baseline_gpus", "baseline_throughput", "baseline_time_min", "gpu_ratio", "speedup", "efficiency", "ideal_throughput",
-                   "time_speedup", "ideal_time_min"]:
+    for column in ["baseline_gpus", "baseline_throughput", "baseline_time_min", "gpu_ratio", "speedup", "efficiency",
+                   "ideal_throughput", "time_speedup", "ideal_time_min"]:
         assert math.isnan(r[column]), column
     assert pd.isna(r["baseline_accelerator"])
     # ... but its own measurements are kept.

@@ -10,8 +10,7 @@ from bs4 import BeautifulSoup
 
 from ftguide import DATA_DIR
 from ftguide.data import column_labels
-
-from tests.conftest import ROOT, toc_files
+from tests.helpers import ROOT, toc_files
 
 
 def test_every_notebook_is_in_the_toc():
@@ -76,14 +75,32 @@ def test_guide_page_links_the_csv_download(built_site):
     assert target.read_bytes() == (DATA_DIR / "parameter_guide.csv").read_bytes()
 
 
+# `make test-all` converts the notebooks with jupytext into this folder and runs nbval on it.
+NBVAL_NOTEBOOKS = "_build/nbval/notebooks"
+
+
+def collect_nbval(*args) -> subprocess.CompletedProcess:
+    if not (ROOT / NBVAL_NOTEBOOKS).is_dir():
+        pytest.fail(f"no {NBVAL_NOTEBOOKS}: run `make test-all`, which converts the notebooks there first")
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
+                           NBVAL_NOTEBOOKS, *args], capture_output=True, text=True, cwd=ROOT)
+
+
 @pytest.mark.e2e  # guards `make test-all`'s nbval run, which CI makes
 def test_nbval_collects_every_notebook():
     """`pytest --nbval-lax` must run each notebook, not silently collect nothing."""
-    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q",
-                             "notebooks"], capture_output=True, text=True, cwd=ROOT)
+    result = collect_nbval()
     assert result.returncode == 0, result.stdout + result.stderr
     for notebook in (ROOT / "notebooks").glob("*.md"):
-        assert f"notebooks/{notebook.name}::Cell 0" in result.stdout
+        assert f"{NBVAL_NOTEBOOKS}/{notebook.stem}.ipynb::Cell 0" in result.stdout
+
+
+@pytest.mark.e2e
+def test_nbval_run_that_leaves_a_notebook_out_fails():
+    """The root conftest.py's guard: a notebook left out of the run is an error, not a pass."""
+    result = collect_nbval("-k", "not changelog")
+    assert result.returncode != 0
+    assert "nbval did not collect these notebooks: ['changelog.md']" in result.stdout + result.stderr
 
 
 # Issue 16: light pages (_ext/theme_icons.py, _ext/sphinx_site.py).
@@ -113,7 +130,8 @@ def test_pages_load_no_font_awesome_and_search_scripts_only_on_search(built_site
 
 
 def test_icons_become_the_svg_font_awesome_would_draw():
-    html = '<button><i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button><span class="fab fa-github"></span>'
+    html = ('<button><i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button>'
+            '<span class="fab fa-github"></span>')
     svg = BeautifulSoup(theme_icons.inline_icons(html), "html.parser")
     sun, github = svg.find_all("svg")
     assert sun["class"] == ["svg-inline--fa", "theme-switch", "fa-solid", "fa-sun", "fa-lg"]
@@ -131,6 +149,7 @@ def test_icon_fonts_keep_what_stylesheets_draw_and_drop_icon_classes():
 
 
 def test_unused_rules_go_and_rules_that_may_apply_stay():
-    css = ".used{a:1}.absent{b:2}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){.absent .used{e:5}}.bs-tooltip-auto{f:6}p{g:7}"
+    css = (".used{a:1}.absent{b:2}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){.absent .used{e:5}}"
+           ".bs-tooltip-auto{f:6}p{g:7}")
     kept = sphinx_site.without_unused_rules(css, {"used"})
     assert kept == ".used{a:1}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){}.bs-tooltip-auto{f:6}p{g:7}"

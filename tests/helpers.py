@@ -1,0 +1,94 @@
+"""Helpers the tests import: the repository's paths, the pages of the toc, editing a file in place,
+one row of a table, the gate build, running a page, serving a built site.
+
+Fixtures live in tests/conftest.py; import these from here (`from tests.helpers import ROOT`)."""
+
+import contextlib
+import functools
+import http.server
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import jupytext
+import yaml
+from nbclient import NotebookClient
+
+from ftguide import DATA_DIR
+
+ROOT = DATA_DIR.parent
+JB = Path(sys.executable).parent / "jb"
+
+
+def toc_files(entry=None) -> list[str]:
+    """Every page named in _toc.yml, in order, whatever its nesting (parts, chapters, sections)."""
+    if entry is None:
+        entry = yaml.safe_load((ROOT / "_toc.yml").read_text())
+        return [entry["root"]] + toc_files({k: v for k, v in entry.items() if k != "root"})
+    files = []
+    if isinstance(entry, dict):
+        if "file" in entry:
+            files.append(entry["file"])
+        for value in entry.values():
+            if isinstance(value, (list, dict)):
+                files += toc_files(value)
+    elif isinstance(entry, list):
+        for item in entry:
+            files += toc_files(item)
+    return files
+
+
+def rewrite(path: Path, change) -> None:
+    """Edit a text file in place: `change` maps its text to the new text."""
+    path.write_text(change(path.read_text()))
+
+
+def rewrite_bytes(path: Path, change) -> None:
+    """Edit a file's bytes in place, for encodings, byte-order marks and line ends."""
+    path.write_bytes(change(path.read_bytes()))
+
+
+def guide_row(frame, model, accelerator, sequence_length=1024):
+    """The one row of a per-configuration table for a model, flavor and sequence length."""
+    match = frame[(frame["model"] == model) & (frame["accelerator"] == accelerator)
+                  & (frame["sequence_length"] == sequence_length)]
+    assert len(match) == 1, (model, accelerator, sequence_length)
+    return match.iloc[0]
+
+
+def build_site(output: Path) -> subprocess.CompletedProcess:
+    """The gate build: every page from scratch, nitpicky, warnings are errors, all reported."""
+    return subprocess.run(
+        [str(JB), "build", str(ROOT), "--path-output", str(output), "--all", "-n", "-W", "--keep-going"],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+
+
+def execute_page(name: str, root: Path, parameters: str = "") -> list:
+    """Run notebooks/<name>.md as if it lived under `root` (which holds a data/ folder), with
+    `parameters` appended to its parameters cell if given; return every cell output."""
+    notebook = jupytext.read(ROOT / "notebooks" / f"{name}.md")
+    if parameters:
+        cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        cell.source += "\n" + parameters
+    (root / "notebooks").mkdir(exist_ok=True)  # the page reads ../data from its own folder
+    NotebookClient(notebook, timeout=300, resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    """Serve a built site on a free loopback port; yields its address."""
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
