@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import frictionless
-from frictionless.formats import CsvControl
 import pandas as pd
+from frictionless.formats import CsvControl
 
 from ftguide.plausibility import add_derived, findings
 from ftguide.text import shown
@@ -276,7 +276,7 @@ def _expected_constraint(field, note: str) -> str:
 
 
 def _header_mismatch(header: list, names: list) -> str:
-    for position, (found, expected) in enumerate(zip(header, names), start=1):
+    for position, (found, expected) in enumerate(zip(header, names, strict=False), start=1):
         if found != expected:
             return f"column {position}: found {shown(found)} where '{expected}' belongs"
     if len(header) > len(names):

@@ -8,7 +8,8 @@ Conventions, stated once and used by every page:
   input embedding is a table lookup and does no arithmetic, so it is not counted, nor are norms
   and biases. 6·N (Kaplan et al. 2020) is shown beside it.
 - Attention scores and their use on the values add PaLM's 12·L·H·Q·T (Chowdhery et al. 2022,
-  appendix B; H·Q is heads × head size: the hidden size unless config.json sets head_dim), counted over the full T×T product as
+  appendix B; H·Q is heads × head size: the hidden size unless config.json sets head_dim), counted
+  over the full T×T product as
   PaLM does, without a saving for the causal mask.
 - Utilisation (MFU) = FLOPs done ÷ (MI250 GPUs × peak BF16 per GPU × seconds). No function here
   returns a time shorter than the model's arithmetic at 100% of peak.

@@ -334,7 +334,7 @@ def _vendor(vendor: pd.DataFrame, at) -> list:
     and a logged step duration the total steps its log line prints."""
     out = []
     for index, row in vendor.iterrows():
-        where = lambda column: at("vendor_measurements", index, column)  # noqa: E731
+        where = functools.partial(at, "vendor_measurements", index)
         if row.unit != KIND_UNITS[row.kind]:
             out.append(f"{where('unit')}: found {shown(row.unit)}; expected '{KIND_UNITS[row.kind]}' for kind "
                        f"'{row.kind}'")

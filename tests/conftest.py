@@ -8,10 +8,7 @@ from pathlib import Path
 import pytest
 
 from ftguide import DATA_DIR, load
-
-# `rewrite as rewrite, serve as serve`: re-exported for tests/test_planner*.py, which import them
-# from here. TODO: they import from tests.helpers once the planner kernel lands, then these go.
-from tests.helpers import ROOT, build_site, execute_page, rewrite as rewrite, serve as serve
+from tests.helpers import ROOT, build_site, execute_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, and

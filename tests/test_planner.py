@@ -12,8 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from ftguide.cli import main
 from ftguide.planner.coefficients import coefficients
@@ -180,7 +179,8 @@ def test_sensitivity_swings_each_assumption_with_the_others_held(tables, coeffs)
     hw = coeffs["hardware"]["2xlarge"]
     at_peak = option(coeffs, "2xlarge", inputs)["hours_at_peak"]
     assert mfu["hours_a"] == pytest.approx(hw["startup_min"] / 60 + at_peak / hw["mfu_low"])
-    assert {"MFU", "Start-up", "Price", "Guide's time read as", "Speed: the guide's training time"} <= set(table["assumption"])
+    expected = {"MFU", "Start-up", "Price", "Guide's time read as", "Speed: the guide's training time"}
+    assert expected <= set(table["assumption"])
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)  # fixed examples: never flaky
@@ -213,8 +213,10 @@ def test_no_plan_is_faster_than_peak_or_bigger_than_memory(tables, coeffs, model
     (dict(model="Llama3 8B", tokens=-1), "tokens: found -1"),
     (dict(model="Llama3 8B", samples=10, sequence_length=0), "sequence_length: found 0"),
     (dict(model="Llama3 8B", samples=10, epochs=float("nan")), "epochs: found nan"),
-    (dict(model="Llama3 8B", samples=10, method="dora"), "method: found 'dora'; expected one of 'full', 'lora', 'qlora'"),
-    (dict(model="Llama3 8B", samples=10, hardware_choice="TPU"), "hardware: found 'TPU'; expected one of 'all', 'moai'"),
+    (dict(model="Llama3 8B", samples=10, method="dora"),
+     "method: found 'dora'; expected one of 'full', 'lora', 'qlora'"),
+    (dict(model="Llama3 8B", samples=10, hardware_choice="TPU"),
+     "hardware: found 'TPU'; expected one of 'all', 'moai'"),
     (dict(model="Llama3 8B", samples=10, batch=0), "batch: found 0"),
     (dict(model="Llama3 8B", samples=10, price=float("inf")), "price: found inf"),
     (dict(model="Llama3 8B", samples=10, deadline=0), "deadline: found 0"),
@@ -235,10 +237,10 @@ def test_command_line_json_has_the_promised_fields(capsys):
     promised = {"hardware", "gpus", "fits", "micro_batch", "grad_accum", "hours_low", "hours_high",
                 "cost_low", "cost_high", "mfu_low", "mfu_high"}
     assert len(result["options"]) == 7
-    for option in result["options"]:
-        assert promised <= set(option)
-        assert option["hours_low"] <= option["hours_high"] and option["cost_low"] <= option["cost_high"]
-    assert result["recommended"] in {option["hardware"] for option in result["options"]}
+    for each in result["options"]:
+        assert promised <= set(each)
+        assert each["hours_low"] <= each["hours_high"] and each["cost_low"] <= each["cost_high"]
+    assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "samples": 287113, "sequence_length": 1024,
                                 "epochs": 1.0, "method": "lora", "hardware": "all", "batch": 128,
@@ -282,13 +284,16 @@ OK = ["--model", "Llama3 8B", "--samples", "10"]
     (OK + ["--epochs", "0"], "error: argument --epochs: found '0'; expected a number from 0.01 to 100"),
     (OK + ["--method", "dora"], "error: argument --method: found 'dora'; expected one of 'full', 'lora', 'qlora'"),
     (OK + ["--hardware", "TPU"], f"error: argument --hardware: found 'TPU'; expected one of {HARDWARE}"),
-    (OK + ["--micro-batch", "0"], "error: argument --micro-batch: found '0'; expected a whole number from 1 to 65,536 samples"),
+    (OK + ["--micro-batch", "0"],
+     "error: argument --micro-batch: found '0'; expected a whole number from 1 to 65,536 samples"),
     (OK + ["--batch", "0"], "error: argument --batch: found '0'; expected a whole number from 1 to 1,000,000 samples"),
-    (OK + ["--price", "-2"], "error: argument --price: found '-2'; expected a number from 0.01 to 1,000 USD per GPU-hour"),
+    (OK + ["--price", "-2"],
+     "error: argument --price: found '-2'; expected a number from 0.01 to 1,000 USD per GPU-hour"),
     (OK + ["--price", "nan"], "error: argument --price: found 'nan'"),
     (OK + ["--price", "1e308"], "error: argument --price: found '1e308'"),
     (OK + ["--deadline", "-1"], "error: argument --deadline: found '-1'"),
-    (OK + ["--budget", "lots"], "error: argument --budget: found 'lots'; expected a number from 0.01 to 1,000,000,000 USD"),
+    (OK + ["--budget", "lots"],
+     "error: argument --budget: found 'lots'; expected a number from 0.01 to 1,000,000,000 USD"),
     (["--model", "Llama3 8B", "--samples", "1e30"], "error: argument --samples: found '1e30'"),
     (OK + ["--data-dir", "/nonexistent"],
      "error: argument --data-dir: found '/nonexistent'; expected a folder holding datapackage.json"),
@@ -312,7 +317,7 @@ def test_the_planner_page_follows_a_node_price_and_a_new_model(data_copy, run_pa
     from bs4 import BeautifulSoup
 
     from ftguide import load
-    from tests.conftest import rewrite
+    from tests.helpers import rewrite
 
     rewrite(data_copy / "prices.csv", lambda text: text.replace("on-demand,49.24,8,", "on-demand,80.00,8,"))
     rewrite(data_copy / "models.csv", lambda text: text.replace("Gemma 2 9B,", "Gemma Two 9B,"))
@@ -325,5 +330,6 @@ def test_the_planner_page_follows_a_node_price_and_a_new_model(data_copy, run_pa
     expected = plan(load(data_copy), "Llama3 8B", samples=LLAMA_SAMPLES, deadline=3).options.loc["8xH100"]
     mine = soup.find("table", id="T_plan-mine")
     row = next(tr for tr in mine.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == "8xH100")
-    assert f"{expected['cost_low']:,.2f}-{expected['cost_high']:,.2f}" in [td.get_text(strip=True) for td in row.find_all("td")]
+    cells = [td.get_text(strip=True) for td in row.find_all("td")]
+    assert f"{expected['cost_low']:,.2f}-{expected['cost_high']:,.2f}" in cells
     assert "Gemma Two 9B" in soup.find("table", id="T_plan-methods").get_text()

@@ -12,13 +12,13 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
-from ftguide import cli  # noqa: E402
-from ftguide.planner import kernel  # noqa: E402
-from ftguide.planner.coefficients import coefficients  # noqa: E402
-from ftguide.planner.run import plan  # noqa: E402
-from ftguide.planner.text import option_table  # noqa: E402
-from tests.conftest import serve  # noqa: E402
-from tests.test_planner_kernel import differences  # noqa: E402
+from ftguide import cli
+from ftguide.planner import kernel
+from ftguide.planner.coefficients import coefficients
+from ftguide.planner.run import plan
+from ftguide.planner.text import option_table
+from tests.helpers import serve
+from tests.test_planner_kernel import differences
 
 PAGE = "notebooks/planner.html"
 DESKTOP = {"width": 1280, "height": 900}
@@ -67,7 +67,8 @@ def grid(tables) -> list[dict]:
 def python_plan(tables, texts: dict) -> dict:
     given = {name: texts[name] for name in texts if name not in ("size", "size_kind")}
     given[texts["size_kind"]] = texts["size"]
-    return json.loads(json.dumps(plan(tables, given.pop("model"), hardware_choice=given.pop("hardware"), **given).to_json()))
+    result = plan(tables, given.pop("model"), hardware_choice=given.pop("hardware"), **given)
+    return json.loads(json.dumps(result.to_json()))
 
 
 SET_FORM = """(texts) => {
@@ -173,7 +174,8 @@ def test_the_form_fits_a_phone(browser, site_url):
     page.focus("#planner-deadline")  # by keyboard: clear the deadline and the plan follows
     page.keyboard.press("Control+A")
     page.keyboard.press("Backspace")
-    page.wait_for_function("JSON.parse(document.getElementById('planner-result').dataset.json).inputs.deadline === null")
+    page.wait_for_function(
+        "JSON.parse(document.getElementById('planner-result').dataset.json).inputs.deadline === null")
     context.close()
     assert errors == []
 

@@ -11,12 +11,11 @@ import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ftguide.planner import kernel
 from ftguide.planner.coefficients import coefficients
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytest.importorskip("playwright.sync_api")
 
@@ -56,7 +55,8 @@ def differences(python, script, path="") -> list:
         return [d for n, (a, b) in enumerate(zip(python, script)) for d in differences(a, b, f"{path}[{n}]")]
     numbers = isinstance(python, (int, float)) and not isinstance(python, bool)
     if numbers and isinstance(script, (int, float)) and not isinstance(script, bool):
-        return [] if math.isclose(python, script, rel_tol=RELATIVE, abs_tol=0) else [f"{path}: {python!r} != {script!r}"]
+        same = math.isclose(python, script, rel_tol=RELATIVE, abs_tol=0)
+        return [] if same else [f"{path}: {python!r} != {script!r}"]
     return [] if python == script and type(python) is type(script) else [f"{path}: {python!r} != {script!r}"]
 
 
@@ -122,7 +122,8 @@ def form_texts(draw, coeffs):
              for name, spec in specs.items() if spec["kind"] == "choice"}
     texts[size] = draw(st.integers(1, 300_000).map(str) if size == "samples"
                        else st.integers(1, 10**10).flatmap(lambda n: written(n, True)))
-    texts["sequence_length"] = draw(st.sampled_from(["", "128", "512", "1024", "2,048", "4096", "8k", "32768", "131072"]))
+    lengths = ["", "128", "512", "1024", "2,048", "4096", "8k", "32768", "131072"]
+    texts["sequence_length"] = draw(st.sampled_from(lengths))
     for name, spec in specs.items():  # every other declared input, a new one included
         if name not in texts and not spec["group"] and spec["kind"] != "choice":
             high = min(spec["high"], 64) if name == "micro_batch" else spec["high"]
@@ -162,7 +163,8 @@ def test_the_browser_kernel_reads_plans_and_writes_as_python_does(js, coeffs):
 def test_numbers_are_written_alike(js, value):
     """Intl.NumberFormat rounds the shortest decimal that reads back as the number, a tie to even:
     the Python side does the same (2.675 is 2.68 in both, where Python's own format says 2.67)."""
-    python = [kernel.format_number(value, d) for d in (0, 1, 2, 3)] + [kernel.format_percent(value), kernel.format_general(value)]
+    python = [kernel.format_number(value, d) for d in (0, 1, 2, 3)]
+    python += [kernel.format_percent(value), kernel.format_general(value)]
     script = js.evaluate("(x) => [0, 1, 2, 3].map((d) => kernel.format_number(x, d))"
                          ".concat([kernel.format_percent(x), kernel.format_general(x)])", value)
     assert python == script

@@ -18,7 +18,8 @@ def coefficients(tables, guide_epochs=1) -> dict:
     guide's training times are read as (it sets the MI250's fitted MFU)."""
     return {"models": model_coefficients(tables.models), "hardware": hardware(tables, guide_epochs),
             "guide": guide_rates(tables), "constants": kernel.CONSTANTS, "methods": kernel.METHODS,
-            "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS, "inputs": inputs.describe(), "text": kernel.TEXT,
+            "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS,
+            "inputs": inputs.describe(), "text": kernel.TEXT,
             "columns": kernel.COLUMNS, "example": example(tables)}
 
 
@@ -34,7 +35,7 @@ def guide_rates(tables) -> list:
     return [{"model": row.model, "hardware": row.accelerator, "sequence_length": int(row.sequence_length),
              "batch": int(row.batch_size), "reported": float(row.throughput_tokens_per_s),
              "from_time": None if pd.isna(rate) else float(rate)}
-            for row, rate in zip(guide.itertuples(), from_time)]
+            for row, rate in zip(guide.itertuples(), from_time, strict=True)]
 
 
 def hardware(tables, guide_epochs=1) -> dict:

@@ -41,7 +41,8 @@ LORA_RANK = 16
 # FLOPs per matrix weight and token: forward 2, backward 4 (2 for the activations' gradients, 2 for
 # the weights'). A frozen weight needs no weight gradient: 4 (Hu et al. 2021, section 4.2).
 MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
-CONSTANTS = {"mib": MIB, "state_bytes": STATE_BYTES_PER_PARAM, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
+CONSTANTS = {"mib": MIB, "state_bytes": STATE_BYTES_PER_PARAM,
+             "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "logit_bytes": LOGIT_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "nf4_bytes": NF4_BYTES, "adapter_bytes": ADAPTER_BYTES,
@@ -190,7 +191,8 @@ def listing(names) -> str:
 
 # Numbers as a reader writes them: 50000, 50,000, 50 000, 50_000, 50k, 1.2M, 2e5. ASCII digits only,
 # one group separator used throughout; the same pattern reads the same in Python and JavaScript.
-NUMBER_PATTERN = r"^([+-]?)([0-9]{1,3}(?:([, _])[0-9]{3}(?:\3[0-9]{3})*)|[0-9]+)?(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+)| ?([kMGB]))?$"
+NUMBER_PATTERN = (r"^([+-]?)([0-9]{1,3}(?:([, _])[0-9]{3}(?:\3[0-9]{3})*)|[0-9]+)?(?:\.([0-9]+))?"
+                  r"(?:[eE]([+-]?[0-9]+)| ?([kMGB]))?$")
 _NUMBER = re.compile(NUMBER_PATTERN)
 SUFFIXES = {"k": "e3", "M": "e6", "G": "e9", "B": "e9"}
 BLANKS = " \t"  # what is stripped around a text: not a no-break space, not a byte-order mark
@@ -320,8 +322,10 @@ def parameter_count(config) -> int:
     """Every parameter, counted from a row of models.csv: projections, their biases, norms (a
     LayerNorm has a bias too), embeddings (once if tied) and learned positions."""
     a = architecture(config)
-    d, width, kv, ffn, matrices = a["hidden_size"], a["attention_width"], a["kv_width"], a["ffn_size"], a["ffn_matrices"]
-    biases = (width + 2 * kv if config["qkv_bias"] else 0) + (d + (matrices - 1) * ffn + d if config["linear_bias"] else 0)
+    d, width, kv = a["hidden_size"], a["attention_width"], a["kv_width"]
+    ffn, matrices = a["ffn_size"], a["ffn_matrices"]
+    biases = ((width + 2 * kv if config["qkv_bias"] else 0)
+              + (d + (matrices - 1) * ffn + d if config["linear_bias"] else 0))
     norm = 2 * d if config["norm"] == "layernorm" else d
     block = 2 * d * width + 2 * d * kv + matrices * d * ffn + biases + 2 * norm
     embeddings = a["vocab_size"] * d * (1 if config["tied_embeddings"] else 2) + config["learned_positions"] * d
@@ -331,7 +335,8 @@ def parameter_count(config) -> int:
 def adapter_parameters_per_rank(a: dict) -> int:
     """LoRA adds r × (inputs + outputs) weights to every adapted block projection."""
     d = a["hidden_size"]
-    return a["layers"] * ((d + a["attention_width"]) * 2 + (d + a["kv_width"]) * 2 + a["ffn_matrices"] * (d + a["ffn_size"]))
+    per_layer = (d + a["attention_width"]) * 2 + (d + a["kv_width"]) * 2 + a["ffn_matrices"] * (d + a["ffn_size"])
+    return a["layers"] * per_layer
 
 
 def model_coefficients(config) -> dict:
@@ -339,7 +344,8 @@ def model_coefficients(config) -> dict:
     weights per unit of rank, and the widths of the attention and activation terms."""
     a = architecture(config)
     return {"params": parameter_count(config), "matmul_params": matmul_parameters(a),
-            "block_matmul_params": block_matmul_parameters(a), "adapter_params_per_rank": adapter_parameters_per_rank(a),
+            "block_matmul_params": block_matmul_parameters(a),
+            "adapter_params_per_rank": adapter_parameters_per_rank(a),
             **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size")}}
 
 
@@ -467,7 +473,8 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
-        "memory_needed_mib": hw["reserve_mib"] + states_mib + per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1),
+        "memory_needed_mib": (hw["reserve_mib"] + states_mib
+                              + per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1)),
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
@@ -687,6 +694,7 @@ def option_cells(o: dict) -> dict:
         "cost_per_m_tokens": span(o["cost_per_m_tokens_low"], o["cost_per_m_tokens_high"], 3),
         "meets_limits": ((TEXT["yes"] if o["meets_deadline"] and o["meets_budget"] else TEXT["no"])
                          if o["fits"] else TEXT["none"]),
-        "guide_from_time": TEXT["none"] if o["guide_hours_from_time"] is None else format_number(o["guide_hours_from_time"], 2),
+        "guide_from_time": (TEXT["none"] if o["guide_hours_from_time"] is None
+                            else format_number(o["guide_hours_from_time"], 2)),
         "guide_reported": reported,
     }

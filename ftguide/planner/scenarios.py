@@ -132,6 +132,7 @@ def same_model_references(tables, coeffs) -> pd.DataFrame:
                      "mfu": ref.mfu, "price_per_gpu_hour": hw["price"], "price_source": hw["price_source"],
                      # A speed above peak (MFU over 1) is raised to peak, as everywhere else.
                      "cost_per_m_measured": hw["price"] / (ref.tokens_per_s_per_gpu / max(ref.mfu, 1.0) * 3600) * 1e6,
-                     "cost_per_m_low": option["cost_per_m_tokens_low"], "cost_per_m_high": option["cost_per_m_tokens_high"],
+                     "cost_per_m_low": option["cost_per_m_tokens_low"],
+                     "cost_per_m_high": option["cost_per_m_tokens_high"],
                      "caveat": " ".join(filter(None, [ref.note, hw["note"]]))})
     return pd.DataFrame(rows)
