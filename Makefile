@@ -1,12 +1,11 @@
 # `make site` sets up .venv from the pinned requirements and builds the book into _build/html.
 # `make test` runs the fast tests (under 4 minutes); `make test-all` runs every test, the slow
-# end-to-end checks included (what CI runs). All need only Python 3.11+ and make.
+# end-to-end checks included (what CI runs). All need only Python 3.11+, make and flock (util-linux).
 PYTHON ?= python3
 VENV ?= .venv
 BUILD ?= _build
 PY := $(VENV)/bin/python
 JB := $(VENV)/bin/jb
-STAGE := $(BUILD)/stage
 # Notebooks read data/ and ftguide/, which the execution cache does not track: when they change,
 # the cache and the incremental state are dropped so no page keeps an old figure.
 INPUTS_HASH = $(shell cat data/* ftguide/*.py ftguide/*/*.py _ext/*.py _ext/planner/* | sha256sum | cut -c1-16)
@@ -38,24 +37,14 @@ $(LAB_SETTINGS): .binder/overrides.json
 	mkdir -p $(dir $@)
 	cp $< $@
 
-# Build into $(STAGE) and replace $(BUILD)/html only when the build succeeded, so a failed build
-# never leaves a half-built site that looks valid. $(BUILD)/html is a symlink to a complete copy
-# ($(BUILD)/site.XXXXXX): a new copy is published by renaming a new symlink over it, one rename(2),
-# so a reader (or a process killed mid-swap) always finds a whole site. The copy it replaced is
-# kept until the next publish, for readers still loading its pages; older ones are removed.
+# Validate, then build and publish (tools/site.sh) under a lock: a second `make site` in this
+# checkout waits for the first. The build goes into $(BUILD)/stage and replaces the site only when
+# it succeeded, so a failed build never leaves a half-built site that looks valid. $(BUILD)/html
+# is a symlink to a complete copy ($(BUILD)/site.XXXXXX), swapped by one rename; the copy it
+# replaced ($(BUILD)/html.previous) is kept until the next publish, for readers still loading it.
 site: setup
 	$(PY) -m ftguide validate
-	@if [ "$$(cat $(STAGE)/inputs.sha 2>/dev/null)" != "$(INPUTS_HASH)" ]; then \
-	  echo "data/ or ftguide/ changed: clearing the execution cache"; rm -rf $(STAGE); fi
-	$(JB) build . --path-output $(STAGE) -n -W --keep-going $(if $(wildcard $(STAGE)),,--all)
-	echo "$(INPUTS_HASH)" > $(STAGE)/inputs.sha
-	@site=$$(mktemp -d $(BUILD)/site.XXXXXX) && chmod 755 $$site && cp -a $(STAGE)/_build/html/. $$site/ && \
-	previous=$$(readlink $(BUILD)/html 2>/dev/null || true) && \
-	if [ -d $(BUILD)/html ] && [ ! -L $(BUILD)/html ]; then \
-	  previous=site.directory; mv $(BUILD)/html $(BUILD)/$$previous; fi && \
-	ln -sfn $$(basename $$site) $(BUILD)/html.next && mv -T $(BUILD)/html.next $(BUILD)/html && \
-	for old in $(BUILD)/site.*; do \
-	  case "$$(basename $$old)" in "$$(basename $$site)"|"$$previous") ;; *) rm -rf "$$old";; esac; done
+	BUILD=$(BUILD) JB=$(JB) INPUTS_HASH=$(INPUTS_HASH) bash tools/site.sh
 	@echo
 	@echo "The site is in $(BUILD)/html/index.html."
 	@echo "Serve it with:  $(PY) -m http.server --directory $(BUILD)/html 8000"

@@ -113,9 +113,11 @@ def test_workflow_inlines_no_secret():
 
 def test_make_site_is_the_gate_build_on_a_clean_clone():
     recipe = (ROOT / "Makefile").read_text().split("\nsite:")[1].split("\n\n")[0]
-    assert "-n -W --keep-going" in recipe
-    assert "$(if $(wildcard $(STAGE)),,--all)" in recipe  # no stage on a clean clone: --all
-    assert "cp -a $(STAGE)/_build/html" in recipe
+    assert "bash tools/site.sh" in recipe  # the build and publish, under the lock
+    script = (ROOT / "tools" / "site.sh").read_text()
+    assert '"$JB" build . --path-output "$stage" -n -W --keep-going $all' in script
+    assert '[ -d "$stage" ] || all=--all' in script  # no stage on a clean clone: --all
+    assert 'cp -a "$stage/_build/html/."' in script
 
 
 # One place for each address.
