@@ -24,6 +24,10 @@ from ftguide import plausibility
 from ftguide.planner import kernel
 from ftguide.planner.kernel import LOGIT_BYTES, MIB, STATE_BYTES_PER_PARAM  # noqa: F401  (the pages cite them)
 
+# The guide's runs as the planner's knobs name them: full fine-tuning with mixed-precision AdamW, the
+# platform's recomputation, Hugging Face's loss, states distributed over the GCDs (the logs print
+# "recomputation : 1, distribute_param : true").
+GUIDE_RUN = {"method": "full", "optimizer": "adamw", "checkpointing": "full", "loss": "full", "sharding": "sharded"}
 # A row whose training time is at least this share of start-up is not a rate to scale.
 STARTUP_DOMINATED = 0.5
 
@@ -59,7 +63,7 @@ def flops_per_token(models: pd.DataFrame, sequence_length) -> pd.DataFrame:
     arch = _architecture(models)
     params = parameter_count(models)
     attention = kernel.attention_flops(arch["layers"], arch["attention_width"], sequence_length).astype(float)
-    flops = kernel.flops_per_token(arch, "full", sequence_length).astype(float)
+    flops = kernel.flops_per_token(arch, sequence_length).astype(float)
     palm = 6.0 * params + attention
     return pd.DataFrame({"params": params, "matmul_params": arch["matmul_params"], "flops_6n": 6.0 * params,
                          "flops_attention": attention, "flops_palm": palm, "flops": flops,
@@ -142,9 +146,9 @@ def memory_terms(rows: pd.DataFrame, tables, recomputation=True) -> pd.DataFrame
         "gcds": gcds,
         "gcd_memory_mib": rows["accelerator"].map(flavor["memory_mib"] / flavor["gcds"]),
         "tokens_per_gcd": tokens,
-        "states_mib": kernel.state_bytes({"params": params}, "full") / gcds / MIB,
-        "activations_recompute_mib": tokens * kernel.activation_bytes_per_token(arch, length, recompute=True) / MIB,
-        "activations_full_mib": tokens * kernel.activation_bytes_per_token(arch, length, recompute=False) / MIB,
+        "states_mib": kernel.state_bytes({"params": params}, GUIDE_RUN) / gcds / MIB,
+        "activations_recompute_mib": tokens * kernel.activation_bytes_per_token(arch, length, "full") / MIB,
+        "activations_full_mib": tokens * kernel.activation_bytes_per_token(arch, length, "none") / MIB,
         "logits_mib": tokens * kernel.logit_bytes_per_token(arch) / MIB,
         "recomputation": recompute,
     }, index=rows.index)

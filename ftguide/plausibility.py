@@ -21,9 +21,6 @@ from ftguide.throughput import time_based_throughput
 # Model-FLOP utilisation (6·N FLOPs per token) a row may imply: the guide's reported throughput
 # reaches 311% of peak (the audit page flags it); a hundredth or five times peak is a typo.
 MFU_FLOOR, MFU_CEILING = 0.01, 5.0
-# Full fine-tuning with Adam in mixed precision keeps 16 bytes per parameter (weights, gradients,
-# FP32 master weights and two moments: Rajbhandari et al. 2020, ZeRO, "model states").
-STATE_BYTES_PER_PARAMETER = 16
 MIB = 2**20
 GCD_MEMORY_MIB = (32 * 1024, 64 * 1024)  # an MI250 GCD has 64 GiB; moreh-smi shows 65,520 MiB
 GPUS_PER_NODE = (1, 8)  # MI250 servers hold 4 (the MoAI flavors) or 8
@@ -96,7 +93,7 @@ def reference_mfu(references: pd.DataFrame, models: pd.DataFrame, gpu_nodes: pd.
     FLOPs per token ÷ the GPU's peak (for models in models.csv)."""
     refs = references[references["precision"] == "BF16"].copy()
     configs = {row["model"]: kernel.model_coefficients(row) for row in models.to_dict(orient="records")}
-    flops = [kernel.flops_per_token(configs[row.model], "full", row.sequence_length) if row.model in configs
+    flops = [kernel.flops_per_token(configs[row.model], row.sequence_length) if row.model in configs
              else float("nan") for row in refs.itertuples()]
     peak = refs["gpu"].map(lambda gpu: gpu_peak(gpu_nodes, gpu))
     computed = kernel.utilisation(refs["tokens_per_s_per_gpu"], pd.Series(flops, index=refs.index, dtype=float), peak)
@@ -189,11 +186,11 @@ def _guide(tables: dict, at) -> list:
         if row.vram_mib > row.flavor_memory_mib:
             out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at most the "
                        f"{row.flavor_memory_mib:,} MiB of the {row.accelerator} flavor")
-        states = STATE_BYTES_PER_PARAMETER * params[index] / MIB
+        states = kernel.STATE_BYTES_PER_PARAM * params[index] / MIB
         if row.vram_mib < states:
             out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at least {states:,.0f} "
                        f"MiB, the model states of {params[index]:,} parameters at "
-                       f"{STATE_BYTES_PER_PARAMETER} bytes each (the column is in MiB, not GiB)")
+                       f"{kernel.STATE_BYTES_PER_PARAM} bytes each (the column is in MiB, not GiB)")
         for column, share in mfu.items():
             if pd.notna(share[index]) and not MFU_FLOOR <= share[index] <= MFU_CEILING:
                 reading = "a run over one epoch of the dataset" if column == "training_time_min" else "it"

@@ -69,6 +69,39 @@ def test_qlora_and_lora_states_by_hand(tables, coeffs):
     assert qlora["states_mib"] == pytest.approx((4.127 / 8 * block + 2 * rest + 16 * ADAPTERS) / 8 / 2**20)
 
 
+def test_the_stacks_knobs_by_hand(tables, coeffs):
+    """Each knob of the training stack moves the memory it names, and only that (Llama3 8B, one
+    8xH100 device; defaults are the guide's: AdamW at 16 B, full recomputation, full logits)."""
+    params, vocab, d, layers, t = 8_030_261_248, 128256, 4096, 32, 1024
+    base = llama(tables, coeffs, hardware_choice="8xH100").options.loc["8xH100"]
+    def with_(**knobs):
+        return llama(tables, coeffs, hardware_choice="8xH100", **knobs).options.loc["8xH100"]
+    # Optimizer: 8-bit AdamW keeps 6 bytes per parameter, BF16 AdamW 8, instead of 16; sharded over 8.
+    assert with_(optimizer="adamw-8bit")["states_mib"] == pytest.approx(6 * params / 8 / 2**20)
+    assert with_(optimizer="adamw-bf16")["states_mib"] == pytest.approx(8 * params / 8 / 2**20)
+    # Replicated (DDP): every GPU holds all 16 bytes per parameter.
+    assert with_(sharding="replicated")["states_mib"] == pytest.approx(16 * params / 2**20)
+    # Loss: chunked keeps 2 bytes per token and vocabulary entry, fused none, instead of 10.
+    sample = base["memory_needed_mib"] - base["reserve_mib"] - base["states_mib"]
+    chunked = with_(loss="chunked", micro_batch=1)
+    assert sample / base["micro_batch"] - (chunked["memory_needed_mib"] - chunked["reserve_mib"]
+                                          - chunked["states_mib"]) == pytest.approx(8 * vocab * t / 2**20)
+    # Recomputation: none keeps every layer's 34·h bytes per token (FlashAttention keeps no scores).
+    none = with_(checkpointing="none", micro_batch=1)
+    full = with_(micro_batch=1)
+    kept = (none["memory_needed_mib"] - full["memory_needed_mib"]) * 2**20 / t
+    assert kept == pytest.approx(layers * 34 * d - (layers * 2 * d + 34 * d))
+    # LoRA rank 64 on the attention only: 64 × 32 × ((4,096 + 4,096) × 2 + (4,096 + 1,024) × 2) adapters.
+    adapters = 64 * 32 * ((4096 + 4096) * 2 + (4096 + 1024) * 2)
+    lora = with_(method="lora", lora_rank=64, lora_targets="attention")
+    assert lora["states_mib"] == pytest.approx((2 * params + 16 * adapters) / 8 / 2**20)
+    assert lora["flops_per_token"] == 4 * MATMUL + 6 * adapters + ATTENTION
+    # QLoRA without double quantization: 4.5 bits per block weight instead of 4.127.
+    block = MATMUL - vocab * d
+    q = with_(method="qlora", qlora_format="nf4")
+    assert q["states_mib"] == pytest.approx((4.5 / 8 * block + 2 * (params - block) + 16 * ADAPTERS) / 8 / 2**20)
+
+
 def test_time_and_cost_by_hand(tables, coeffs):
     option = llama(tables, coeffs, price=2.0).options.loc["2xlarge"]
     hw = coeffs["hardware"]["2xlarge"]
@@ -243,7 +276,9 @@ def test_command_line_json_has_the_promised_fields(capsys):
     assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "samples": 287113, "sequence_length": 1024,
-                                "epochs": 1.0, "method": "lora", "hardware": "all", "batch": 128,
+                                "epochs": 1.0, "method": "lora", "checkpointing": "full", "optimizer": "adamw",
+                                "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
+                                "qlora_format": "nf4-dq", "sharding": "sharded", "hardware": "all", "batch": 128,
                                 "micro_batch": None, "price": None, "deadline": 3.0, "budget": 100.0}
 
 

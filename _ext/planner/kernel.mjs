@@ -92,8 +92,8 @@ export function check_number(spec, raw) {
 
 export function choices(coeffs, spec) {
   if (spec.choices === "models") return Object.keys(coeffs.models);
-  if (spec.choices === "methods") return Object.keys(coeffs.methods);
-  return [...Object.keys(coeffs.hardware_groups), ...Object.keys(coeffs.hardware)];
+  if (spec.choices === "hardware") return [...Object.keys(coeffs.hardware_groups), ...Object.keys(coeffs.hardware)];
+  return Object.keys(coeffs.choices[spec.choices]);
 }
 
 export function check_choice(coeffs, spec, raw) {
@@ -182,9 +182,15 @@ export function parameter_count(config) {
   return a.layers * block + norm + embeddings;
 }
 
-export function adapter_parameters_per_rank(a) {
+export function adapter_parameters_per_rank(a, targets = "all-linear") {
   const d = a.hidden_size;
-  return a.layers * ((d + a.attention_width) * 2 + (d + a.kv_width) * 2 + a.ffn_matrices * (d + a.ffn_size));
+  let per_layer = (d + a.attention_width) * 2 + (d + a.kv_width) * 2;
+  if (targets !== "attention") per_layer += a.ffn_matrices * (d + a.ffn_size);
+  return a.layers * per_layer;
+}
+
+export function embedding_parameters(config) {
+  return config.vocab_size * config.hidden_size * (config.tied_embeddings ? 1 : 2);
 }
 
 export function model_coefficients(config) {
@@ -192,6 +198,8 @@ export function model_coefficients(config) {
   const out = {
     params: parameter_count(config), matmul_params: matmul_parameters(a),
     block_matmul_params: block_matmul_parameters(a), adapter_params_per_rank: adapter_parameters_per_rank(a),
+    attention_adapter_params_per_rank: adapter_parameters_per_rank(a, "attention"),
+    embedding_params: embedding_parameters(config),
   };
   for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size"]) out[key] = a[key];
   return out;
@@ -203,36 +211,59 @@ export function attention_flops(layers, attention_width, sequence_length) {
   return 12 * layers * attention_width * sequence_length;
 }
 
-export function flops_per_token(m, method, sequence_length, rank = C.constants.lora_rank) {
-  const adapters = method === "full" ? 0 : 6 * rank * m.adapter_params_per_rank;
-  return C.constants.matmul_flops[method] * m.matmul_params + adapters +
-    attention_flops(m.layers, m.attention_width, sequence_length);
+export const FULL = { method: "full" };
+
+export function adapter_parameters(m, run) {
+  const attention_only = run.lora_targets === "attention";
+  const per_rank = attention_only ? m.attention_adapter_params_per_rank : m.adapter_params_per_rank;
+  return run.lora_rank * per_rank;
 }
 
-export function activation_bytes_per_token(m, sequence_length, recompute = true, scores_kept = true) {
+export function embeddings_trained(m, run) {
+  return run.lora_targets === "all-linear+embeddings" ? m.embedding_params : 0;
+}
+
+export function flops_per_token(m, sequence_length, run = FULL) {
   const k = C.constants;
-  const scores = scores_kept ? k.attention_bytes_per_head_token * m.attention_heads * sequence_length : 0;
+  const attention = attention_flops(m.layers, m.attention_width, sequence_length);
+  if (run.method === "full") return k.matmul_flops.full * m.matmul_params + attention;
+  const output_trained = embeddings_trained(m, run) ? 2 * m.vocab_size * m.hidden_size : 0;
+  const frozen = k.matmul_flops[run.method] * m.matmul_params;
+  return frozen + output_trained + 6 * adapter_parameters(m, run) + attention;
+}
+
+export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true) {
+  const k = C.constants;
+  let scores = scores_kept ? k.attention_bytes_per_head_token * m.attention_heads * sequence_length : 0;
+  if (checkpointing === "selective") scores = 0;
   const layer = k.activation_bytes_per_hidden * m.hidden_size + scores;
-  if (recompute) return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
+  if (checkpointing === "full") return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
   return m.layers * layer;
 }
 
-export function logit_bytes_per_token(m) {
-  return C.constants.logit_bytes * m.vocab_size;
+export function logit_bytes_per_token(m, loss = "full") {
+  return C.constants.loss_bytes[loss] * m.vocab_size;
 }
 
-export function sample_bytes(m, sequence_length, scores_kept = true) {
-  const per_token = activation_bytes_per_token(m, sequence_length, true, scores_kept) + logit_bytes_per_token(m);
+export function sample_bytes(m, sequence_length, run, scores_kept = true) {
+  const per_token = activation_bytes_per_token(m, sequence_length, run.checkpointing, scores_kept) +
+    logit_bytes_per_token(m, run.loss);
   return per_token * sequence_length;
 }
 
-export function state_bytes(m, method, rank = C.constants.lora_rank) {
+export function state_bytes(m, run) {
   const k = C.constants;
-  if (method === "full") return k.state_bytes * m.params;
-  const adapters = k.adapter_bytes * rank * m.adapter_params_per_rank;
-  if (method === "lora") return k.frozen_bf16_bytes * m.params + adapters;
-  const rest = m.params - m.block_matmul_params;
-  return k.nf4_bytes * m.block_matmul_params + k.frozen_bf16_bytes * rest + adapters;
+  const per_trained = k.optimizer_bytes[run.optimizer];
+  if (run.method === "full") return per_trained * m.params;
+  const trained = adapter_parameters(m, run) + embeddings_trained(m, run);
+  const frozen = m.params - embeddings_trained(m, run);
+  if (run.method === "lora") return k.frozen_bf16_bytes * frozen + per_trained * trained;
+  const blocks = m.block_matmul_params;
+  return k.qlora_bits[run.qlora_format] / 8 * blocks + k.frozen_bf16_bytes * (frozen - blocks) + per_trained * trained;
+}
+
+export function device_state_bytes(m, run, devices) {
+  return state_bytes(m, run) / (run.sharding === "sharded" ? devices : 1);
 }
 
 // --- time: never faster than the hardware --------------------------------------------------------
@@ -283,13 +314,13 @@ export function batch_split(hw, inputs, largest) {
 
 export function option(coeffs, name, inputs) {
   const m = coeffs.models[inputs.model], hw = coeffs.hardware[name], MIB = C.constants.mib;
-  const length = inputs.sequence_length, method = inputs.method, tokens = run_tokens(inputs);
-  const states_mib = state_bytes(m, method) / hw.devices / MIB;
-  const per_sample_mib = sample_bytes(m, length, hw.attention_scores_kept) / MIB;
+  const length = inputs.sequence_length, tokens = run_tokens(inputs);
+  const states_mib = device_state_bytes(m, inputs, hw.devices) / MIB;
+  const per_sample_mib = sample_bytes(m, length, inputs, hw.attention_scores_kept) / MIB;
   const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
   const split = batch_split(hw, inputs, largest);
   const fits = split.micro_batch !== null;
-  const flops = flops_per_token(m, method, length);
+  const flops = flops_per_token(m, length, inputs);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
   const [hours_low, hours_high, hours] = ["mfu_high", "mfu_low", "mfu"].map(

@@ -16,8 +16,8 @@ function element(tag, attributes = {}, text = "") {
 
 function choiceLabels(spec) {
   const names = choices(C, spec);
-  if (spec.choices === "methods") return names.map((name) => [name, C.methods[name]]);
-  if (spec.choices !== "hardware") return names.map((name) => [name, name]);
+  if (spec.choices === "models") return names.map((name) => [name, name]);
+  if (spec.choices !== "hardware") return names.map((name) => [name, C.choices[spec.choices][name]]);
   return names.map((name) => [name, Object.hasOwn(C.hardware_groups, name) ? C.hardware_groups[name]
     : render(TEXT.hardware_option, { name, ...C.hardware[name] })]);
 }
@@ -46,7 +46,21 @@ function buildField(group) {
       inputmode: spec.kind === "whole" ? "numeric" : "decimal" }), element("p", { id: `${id}-hint`, class: "planner-hint" }));
   }
   box.append(element("p", { id: `${id}-error`, class: "planner-error" }));
-  fields.append(box);
+  sectionOf(spec).append(box);
+}
+
+// The stack's knobs sit in a section of their own, closed until the reader opens it.
+function sectionOf(spec) {
+  if (spec.section !== "stack") return fields;
+  let stack = $("planner-stack");
+  if (!stack) {
+    const details = element("details", { class: "planner-stack" });
+    details.append(element("summary", {}, TEXT.stack_summary));
+    stack = element("div", { class: "planner-fields", id: "planner-stack" });
+    details.append(stack);
+    fields.after(details);
+  }
+  return stack;
 }
 
 const groupsOf = () => groups(C.inputs);

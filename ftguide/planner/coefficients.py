@@ -18,6 +18,7 @@ def coefficients(tables, guide_epochs=1) -> dict:
     guide's training times are read as (it sets the MI250's fitted MFU)."""
     return {"models": model_coefficients(tables.models), "hardware": hardware(tables, guide_epochs),
             "guide": guide_rates(tables), "constants": kernel.CONSTANTS, "methods": kernel.METHODS,
+            "choices": kernel.CHOICES,
             "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS,
             "inputs": inputs.describe(), "text": kernel.TEXT,
             "columns": kernel.COLUMNS, "example": example(tables)}

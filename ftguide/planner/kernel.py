@@ -25,29 +25,57 @@ STATE_BYTES_PER_PARAM = 16
 ACTIVATION_BYTES_PER_HIDDEN = 34
 ATTENTION_BYTES_PER_HEAD_TOKEN = 5
 CHECKPOINT_BYTES_PER_HIDDEN = 2
-# Logits of the loss: BF16 logits (2 bytes), their FP32 copy (4) and the FP32 log-softmax kept for
-# the backward pass (4), as Hugging Face's causal-LM loss computes it.
-LOGIT_BYTES = 10
+# Logits of the loss, bytes per token and vocabulary entry. full: BF16 logits (2), their FP32 copy
+# (4) and the FP32 log-softmax kept for the backward pass (4), as Hugging Face's causal-LM loss
+# computes it. chunked: the BF16 logits only, upcast one chunk at a time (torchtune's
+# CEWithChunkedOutputLoss). fused: the loss computed with the output projection, chunk by chunk,
+# so no logits of the whole sequence are kept (Liger's and unsloth's fused linear cross-entropy).
+LOSSES = {"full": "full logits (Transformers)", "chunked": "chunked (torchtune)", "fused": "fused (Liger, unsloth)"}
+LOSS_BYTES = {"full": 10, "chunked": 2, "fused": 0}
+LOGIT_BYTES = LOSS_BYTES["full"]
+# Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; selective
+# drops the attention scores (Korthikanti et al. 2022, section 5); none keeps every layer.
+CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attention only)", "none": "none"}
+# Bytes per trainable parameter on the device: weights, gradients and optimizer state. adamw: BF16
+# weights and gradients, FP32 master weights and moments, 2 + 2 + 4 + 8 (ZeRO, section 3.1); adamw-bf16:
+# BF16 weights, gradients and moments, 2 + 2 + 4 (torchtune's bf16 recipes); 8-bit AdamW keeps 2
+# bytes of moments (Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization"), paged or
+# not (paging moves them to the CPU only under memory pressure); offloaded: the state on the CPU.
+OPTIMIZERS = {"adamw": "AdamW, FP32 master weights and moments", "adamw-bf16": "AdamW in BF16",
+              "adamw-8bit": "8-bit AdamW", "paged-adamw-8bit": "paged 8-bit AdamW",
+              "offloaded": "optimizer state offloaded to the CPU"}
+OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 6,
+                   "offloaded": 4}
 # LoRA: the frozen base in BF16, no gradients or optimizer state (Hu et al. 2021, section 4).
-# QLoRA: block weights in 4-bit NormalFloat plus their double-quantized constants, 0.127 bits per
-# parameter (Dettmers et al. 2023, section 3); embeddings, output layer and norms stay in BF16.
+# QLoRA: block weights in 4-bit NormalFloat, 0.5 bits per parameter of FP32 block constants, or
+# 0.127 with the constants quantized again (Dettmers et al. 2023, section 3); embeddings, output
+# layer and norms stay in BF16.
 FROZEN_BF16_BYTES = 2
-NF4_BYTES = (4 + 0.127) / 8
-# Adapters train like a small full model: FP32 weights (4), gradients (4) and two Adam moments (8).
-ADAPTER_BYTES = 16
+QLORA_FORMATS = {"nf4-dq": "NF4, double quantization", "nf4": "NF4"}
+QLORA_BITS = {"nf4-dq": 4 + 0.127, "nf4": 4 + 0.5}
+NF4_BYTES = QLORA_BITS["nf4-dq"] / 8
+# Adapters train like a small full model: with adamw, FP32 weights (4), gradients (4) and two moments (8).
+ADAPTER_BYTES = OPTIMIZER_BYTES["adamw"]
 # LoRA rank of the public reference setup, MLPerf Training llama2_70b_lora (r = 16), on every
 # block projection (attention and feed-forward), as QLoRA does.
 LORA_RANK = 16
+LORA_TARGETS = {"all-linear": "every block projection", "attention": "the attention projections",
+                "all-linear+embeddings": "every block projection, embeddings and output layer trained in full"}
+# sharded: weights, gradients and optimizer state split over the devices (ZeRO-3, FSDP, the MoAI
+# platform's distribute_param); replicated: every device holds them all (DDP).
+SHARDING = {"sharded": "sharded over the devices (FSDP, ZeRO-3)", "replicated": "replicated on every device (DDP)"}
 # FLOPs per matrix weight and token: forward 2, backward 4 (2 for the activations' gradients, 2 for
 # the weights'). A frozen weight needs no weight gradient: 4 (Hu et al. 2021, section 4.2).
 MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
-CONSTANTS = {"mib": MIB, "state_bytes": STATE_BYTES_PER_PARAM,
-             "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
+CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
-             "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "logit_bytes": LOGIT_BYTES,
-             "frozen_bf16_bytes": FROZEN_BF16_BYTES, "nf4_bytes": NF4_BYTES, "adapter_bytes": ADAPTER_BYTES,
+             "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
+             "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
+# The values of each choice input, with what they mean (inputs.py names the list of each).
+CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
+           "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
 HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpu-nodes": "the 8-GPU nodes"}
 GROUP_KINDS = {"moai": "MoAI flavor", "gpu-nodes": "GPU node"}
 
@@ -100,6 +128,7 @@ TEXT = {
     # The form in the browser.
     "hint": "Allowed: {expected}; empty: {empty}.",
     "hint_required": "Allowed: {expected}.",
+    "stack_summary": "Training stack: recomputation, optimizer, loss, LoRA, QLoRA, sharding",
     "group_legend": "Dataset size per epoch, given as",
     "hardware_column": "Hardware",
     "hardware_option": "{name} ({kind}, {gpus} × {gpu})",
@@ -225,9 +254,9 @@ def choices(coeffs: dict, spec: dict) -> list:
     """The values a choice input takes, from the data."""
     if spec["choices"] == "models":
         return list(coeffs["models"])
-    if spec["choices"] == "methods":
-        return list(METHODS)
-    return list(HARDWARE_GROUPS) + list(coeffs["hardware"])
+    if spec["choices"] == "hardware":
+        return list(HARDWARE_GROUPS) + list(coeffs["hardware"])
+    return list(CHOICES[spec["choices"]])
 
 
 def check_choice(coeffs: dict, spec: dict, raw):
@@ -332,11 +361,19 @@ def parameter_count(config) -> int:
     return a["layers"] * block + norm + embeddings
 
 
-def adapter_parameters_per_rank(a: dict) -> int:
-    """LoRA adds r × (inputs + outputs) weights to every adapted block projection."""
+def adapter_parameters_per_rank(a: dict, targets="all-linear") -> int:
+    """LoRA adds r × (inputs + outputs) weights to every adapted block projection: the attention's
+    four, and with all-linear the feed-forward's too."""
     d = a["hidden_size"]
-    per_layer = (d + a["attention_width"]) * 2 + (d + a["kv_width"]) * 2 + a["ffn_matrices"] * (d + a["ffn_size"])
+    per_layer = (d + a["attention_width"]) * 2 + (d + a["kv_width"]) * 2
+    if targets != "attention":
+        per_layer += a["ffn_matrices"] * (d + a["ffn_size"])
     return a["layers"] * per_layer
+
+
+def embedding_parameters(config) -> int:
+    """The input embedding and the output layer (one matrix when tied)."""
+    return config["vocab_size"] * config["hidden_size"] * (1 if config["tied_embeddings"] else 2)
 
 
 def model_coefficients(config) -> dict:
@@ -346,6 +383,8 @@ def model_coefficients(config) -> dict:
     return {"params": parameter_count(config), "matmul_params": matmul_parameters(a),
             "block_matmul_params": block_matmul_parameters(a),
             "adapter_params_per_rank": adapter_parameters_per_rank(a),
+            "attention_adapter_params_per_rank": adapter_parameters_per_rank(a, "attention"),
+            "embedding_params": embedding_parameters(config),
             **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size")}}
 
 
@@ -356,43 +395,73 @@ def attention_flops(layers, attention_width, sequence_length):
     return 12 * layers * attention_width * sequence_length
 
 
-def flops_per_token(m, method: str, sequence_length, rank=LORA_RANK):
-    """Training FLOPs per token: the matrix weights at 6 (full) or 4 (frozen), the adapters at 6,
-    and the attention scores."""
-    adapters = 0 if method == "full" else 6 * rank * m["adapter_params_per_rank"]
-    return (MATMUL_FLOPS[method] * m["matmul_params"] + adapters
-            + attention_flops(m["layers"], m["attention_width"], sequence_length))
+FULL = {"method": "full"}
 
 
-def activation_bytes_per_token(m, sequence_length, recompute=True, scores_kept=True):
-    """Activations kept per token: with recomputation each layer's input and one layer rebuilt,
-    without it every layer; the attention scores (5·a·T) only where they are kept."""
+def adapter_parameters(m, run: dict):
+    """The adapters' weights: rank × their weights per unit of rank on the targeted projections."""
+    attention_only = run["lora_targets"] == "attention"
+    per_rank = m["attention_adapter_params_per_rank"] if attention_only else m["adapter_params_per_rank"]
+    return run["lora_rank"] * per_rank
+
+
+def embeddings_trained(m, run: dict):
+    """Weights of the embeddings and output layer where LoRA trains them in full, else 0."""
+    return m["embedding_params"] if run["lora_targets"] == "all-linear+embeddings" else 0
+
+
+def flops_per_token(m, sequence_length, run=FULL):
+    """Training FLOPs per token: the matrix weights at 6 (full) or 4 (frozen: no weight gradient),
+    adapters at 6, an output layer trained in full at 6, and the attention scores."""
+    attention = attention_flops(m["layers"], m["attention_width"], sequence_length)
+    if run["method"] == "full":
+        return MATMUL_FLOPS["full"] * m["matmul_params"] + attention
+    output_trained = 2 * m["vocab_size"] * m["hidden_size"] if embeddings_trained(m, run) else 0
+    frozen = MATMUL_FLOPS[run["method"]] * m["matmul_params"]
+    return frozen + output_trained + 6 * adapter_parameters(m, run) + attention
+
+
+def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True):
+    """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
+    with none every layer; selective recomputation drops the attention scores (5·a·T), which
+    FlashAttention never keeps."""
     scores = ATTENTION_BYTES_PER_HEAD_TOKEN * m["attention_heads"] * sequence_length if scores_kept else 0
+    if checkpointing == "selective":
+        scores = 0
     layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + scores
-    if recompute:
+    if checkpointing == "full":
         return m["layers"] * CHECKPOINT_BYTES_PER_HIDDEN * m["hidden_size"] + layer
     return m["layers"] * layer
 
 
-def logit_bytes_per_token(m):
-    return LOGIT_BYTES * m["vocab_size"]
+def logit_bytes_per_token(m, loss="full"):
+    return LOSS_BYTES[loss] * m["vocab_size"]
 
 
-def sample_bytes(m, sequence_length, scores_kept=True):
-    """Activations (with recomputation) and logits of one sample on a device."""
-    per_token = activation_bytes_per_token(m, sequence_length, True, scores_kept) + logit_bytes_per_token(m)
+def sample_bytes(m, sequence_length, run: dict, scores_kept=True):
+    """Activations and logits of one sample on a device."""
+    per_token = (activation_bytes_per_token(m, sequence_length, run["checkpointing"], scores_kept)
+                 + logit_bytes_per_token(m, run["loss"]))
     return per_token * sequence_length
 
 
-def state_bytes(m, method: str, rank=LORA_RANK):
-    """Bytes of the model's states in all, before sharding over the devices."""
-    if method == "full":
-        return STATE_BYTES_PER_PARAM * m["params"]
-    adapters = ADAPTER_BYTES * rank * m["adapter_params_per_rank"]
-    if method == "lora":
-        return FROZEN_BF16_BYTES * m["params"] + adapters
-    rest = m["params"] - m["block_matmul_params"]
-    return NF4_BYTES * m["block_matmul_params"] + FROZEN_BF16_BYTES * rest + adapters
+def state_bytes(m, run: dict):
+    """Bytes of the model's states in all, before sharding over the devices: what is trained at the
+    optimizer's bytes per parameter, the frozen base in BF16 (LoRA) or 4-bit blocks (QLoRA)."""
+    per_trained = OPTIMIZER_BYTES[run["optimizer"]]
+    if run["method"] == "full":
+        return per_trained * m["params"]
+    trained = adapter_parameters(m, run) + embeddings_trained(m, run)
+    frozen = m["params"] - embeddings_trained(m, run)
+    if run["method"] == "lora":
+        return FROZEN_BF16_BYTES * frozen + per_trained * trained
+    blocks = m["block_matmul_params"]
+    return QLORA_BITS[run["qlora_format"]] / 8 * blocks + FROZEN_BF16_BYTES * (frozen - blocks) + per_trained * trained
+
+
+def device_state_bytes(m, run: dict, devices: int):
+    """The states one device holds: a share of them when sharded, all of them when replicated."""
+    return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
 
 
 # --- time: never faster than the hardware ------------------------------------------------------
@@ -455,13 +524,13 @@ def batch_split(hw: dict, inputs: dict, largest: int) -> dict:
 def option(coeffs: dict, name: str, inputs: dict) -> dict:
     """Memory, batch split, time, cost and the guide's own figures of one hardware option."""
     m, hw = coeffs["models"][inputs["model"]], coeffs["hardware"][name]
-    length, method, tokens = inputs["sequence_length"], inputs["method"], run_tokens(inputs)
-    states_mib = state_bytes(m, method) / hw["devices"] / MIB
-    per_sample_mib = sample_bytes(m, length, hw["attention_scores_kept"]) / MIB
+    length, tokens = inputs["sequence_length"], run_tokens(inputs)
+    states_mib = device_state_bytes(m, inputs, hw["devices"]) / MIB
+    per_sample_mib = sample_bytes(m, length, inputs, hw["attention_scores_kept"]) / MIB
     largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
     split = batch_split(hw, inputs, largest)
     fits = split["micro_batch"] is not None
-    flops = flops_per_token(m, method, length)
+    flops = flops_per_token(m, length, inputs)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
     hours_low, hours_high, hours = (bounded_seconds(at_peak_s, hw[key], startup_s) / 3600

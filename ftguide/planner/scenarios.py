@@ -66,8 +66,8 @@ def method_comparison(coeffs, lengths=(1024, 8192)) -> pd.DataFrame:
                 moai = [o["hardware"] for o in fitting if o["kind"] == "MoAI flavor"]
                 smallest = moai[0] if moai else None
                 rows.append({"model": name, "sequence_length": length, "method": kernel.METHODS[method],
-                             "states_gib": kernel.state_bytes(m, method) / 2**30,
-                             "flops_per_token": kernel.flops_per_token(m, method, length),
+                             "states_gib": kernel.state_bytes(m, inputs) / 2**30,
+                             "flops_per_token": kernel.flops_per_token(m, length, inputs),
                              "smallest_flavor": smallest,
                              "flavor_nodes": coeffs["hardware"][smallest]["nodes"] if smallest else None,
                              "gpu_nodes_that_fit": ", ".join(o["hardware"] for o in fitting if o["kind"] == "GPU node")
