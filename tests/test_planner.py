@@ -8,6 +8,7 @@ take part in a matrix multiplication (no input embedding, no norms). On 2xlarge:
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ from ftguide.planner.coefficients import coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
 from ftguide.planner.scenarios import sensitivity
+from ftguide.planner.text import format_plan
 
 LLAMA_SAMPLES = 287113
 LLAMA_TOKENS = LLAMA_SAMPLES * 1024  # 294,003,712
@@ -100,6 +102,47 @@ def test_the_stacks_knobs_by_hand(tables, coeffs):
     block = MATMUL - vocab * d
     q = with_(method="qlora", qlora_format="nf4")
     assert q["states_mib"] == pytest.approx((4.5 / 8 * block + 2 * (params - block) + 16 * ADAPTERS) / 8 / 2**20)
+
+
+LLAMA3_CONFIG = {"_name_or_path": "meta-llama/Meta-Llama-3-8B", "model_type": "llama", "hidden_size": 4096,
+                 "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                 "intermediate_size": 14336, "vocab_size": 128256, "tie_word_embeddings": False}
+
+
+def test_a_config_json_plans_as_its_model_of_models_csv(tables, coeffs):
+    """Llama 3 8B's config.json gives the numbers of the 'Llama3 8B' row; its name heads the plan."""
+    from_config = plan(tables, None, config=json.dumps(LLAMA3_CONFIG), samples=LLAMA_SAMPLES, coefficients_=coeffs)
+    listed = llama(tables, coeffs)
+    for column in ("flops_per_token", "states_mib", "memory_needed_mib", "hours_low", "cost_high"):
+        assert list(from_config.options[column]) == pytest.approx(list(listed.options[column]))
+    assert "model" not in from_config.inputs
+    assert from_config.options["guide_hours_from_time"].isna().all()  # the guide's rows name models.csv's models
+    assert format_plan(from_config).startswith("meta-llama/Meta-Llama-3-8B (config.json), full fine-tuning")
+
+
+@pytest.mark.parametrize("config, message", [
+    ({**LLAMA3_CONFIG, "num_local_experts": 8}, "config: found a mixture-of-experts model (num_local_experts 8)"),
+    ({k: v for k, v in LLAMA3_CONFIG.items() if k != "vocab_size"}, "config: found vocab_size missing; expected a "
+     "whole number from 1 to 4,194,304"),
+    ({**LLAMA3_CONFIG, "num_key_value_heads": 7}, "config: found 32 attention heads and 7 key/value heads"),
+    ({**LLAMA3_CONFIG, "hidden_size": 0}, "config: found hidden_size 0; expected a whole number from 1"),
+    ("{not json", "config: found text that is not JSON"),
+    ("[1, 2]", "config: found JSON that is not an object"),
+])
+def test_a_config_it_cannot_plan_is_refused_in_one_line(tables, coeffs, config, message):
+    text = config if isinstance(config, str) else json.dumps(config)
+    with pytest.raises(PlanError, match=re.escape(message)):
+        plan(tables, None, config=text, samples=10, coefficients_=coeffs)
+
+
+def test_command_line_reads_a_config_file(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**LLAMA3_CONFIG, "num_experts": 64}))
+    assert main(["plan", "--config", str(path), "--samples", "10"]) == 2
+    assert capsys.readouterr().err.startswith("error: argument --config: found a mixture-of-experts model")
+    path.write_text(json.dumps(LLAMA3_CONFIG))
+    assert main(["plan", "--config", str(path), "--samples", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["inputs"]["config"]["name"] == "meta-llama/Meta-Llama-3-8B"
 
 
 def test_time_and_cost_by_hand(tables, coeffs):
@@ -275,7 +318,7 @@ def test_command_line_json_has_the_promised_fields(capsys):
         assert each["hours_low"] <= each["hours_high"] and each["cost_low"] <= each["cost_high"]
     assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
-    assert result["inputs"] == {"model": "Llama3 8B", "samples": 287113, "sequence_length": 1024,
+    assert result["inputs"] == {"model": "Llama3 8B", "config": None, "samples": 287113, "sequence_length": 1024,
                                 "epochs": 1.0, "method": "lora", "checkpointing": "full", "optimizer": "adamw",
                                 "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
                                 "qlora_format": "nf4-dq", "sharding": "sharded", "hardware": "all", "batch": 128,

@@ -109,6 +109,15 @@ def number_text(low: float, high: float, whole: bool):
     return values.flatmap(lambda number: written(number, whole))
 
 
+LLAMA3_CONFIG = {"_name_or_path": "meta-llama/Meta-Llama-3-8B", "model_type": "llama", "hidden_size": 4096,
+                 "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                 "intermediate_size": 14336, "vocab_size": 128256, "tie_word_embeddings": False}
+CONFIGS = [json.dumps(LLAMA3_CONFIG), json.dumps({**LLAMA3_CONFIG, "num_local_experts": 8}),
+           json.dumps({**LLAMA3_CONFIG, "hidden_size": 4096.0, "head_dim": 128, "_name_or_path": "a\u200bb"}),
+           json.dumps({k: v for k, v in LLAMA3_CONFIG.items() if k != "vocab_size"}),
+           json.dumps({**LLAMA3_CONFIG, "num_key_value_heads": 7}), json.dumps({**LLAMA3_CONFIG, "hidden_size": 4097}),
+           json.dumps({**LLAMA3_CONFIG, "vocab_size": "big"}), "{not json", "[1, 2]", "NaN", "null", "1e400",
+           json.dumps({**LLAMA3_CONFIG, "num_hidden_layers": 1e400}).replace("Infinity", "1e400")]
 BAD_NUMBERS = st.one_of(ODD, st.sampled_from(["0", "-5", "1e400", "nan", "inf", "2.5", "1e30"]))
 
 
@@ -125,9 +134,11 @@ def form_texts(draw, coeffs):
     lengths = ["", "128", "512", "1024", "2,048", "4096", "8k", "32768", "131072"]
     texts["sequence_length"] = draw(st.sampled_from(lengths))
     for name, spec in specs.items():  # every other declared input, a new one included
-        if name not in texts and not spec["group"] and spec["kind"] != "choice":
+        if name not in texts and not spec["group"] and spec["kind"] not in ("choice", "config"):
             high = min(spec["high"], 64) if name == "micro_batch" else spec["high"]
             texts[name] = draw(st.one_of(st.just(""), number_text(spec["low"], high, spec["kind"] == "whole")))
+    if draw(st.integers(0, 4)) == 0:  # a config.json in place of the model, now and then
+        texts["config"] = draw(st.sampled_from(CONFIGS))
     broken = draw(st.sampled_from([None, None, None, *texts]))
     if broken is not None:
         texts[broken] = draw(st.one_of(st.just(""), BAD_NUMBERS, number_text(1, 10**6, True)))

@@ -103,12 +103,85 @@ export function check_choice(coeffs, spec, raw) {
   return [null, render(TEXT.found, { name: spec.name, found: quote(raw), expected })];
 }
 
+export const CONFIG_FIELDS = {
+  layers: ["num_hidden_layers", 1, 1000], hidden_size: ["hidden_size", 1, 131072],
+  attention_heads: ["num_attention_heads", 1, 1024], ffn_size: ["intermediate_size", 1, 1048576],
+  vocab_size: ["vocab_size", 1, 4194304],
+};
+export const CONFIG_OPTIONAL = { kv_heads: ["num_key_value_heads", 1, 1024], head_dim: ["head_dim", 1, 4096] };
+export const MOE_KEYS = ["num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"];
+
+export function is_finite_number(value) {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+export function is_whole_in(value, low, high) {
+  return is_finite_number(value) && low <= value && value <= high && value === Math.floor(value);
+}
+
+export function config_value(config, key, low, high) {
+  const value = Object.hasOwn(config, key) ? config[key] : undefined;
+  if (is_whole_in(value, low, high)) return [value, null];
+  const shown = is_finite_number(value) ? format_general(value) : TEXT.missing;
+  return [null, render(TEXT.config_field, { key, value: shown, low: format_number(low), high: format_number(high) })];
+}
+
+export function parse_json(text) {
+  try { return JSON.parse(text); } catch { return null; }
+}
+
+export function check_config(raw) {
+  const config = typeof raw === "string" ? parse_json(raw) : raw;
+  if (config === null && typeof raw === "string") return [null, TEXT.config_json];
+  if (typeof config !== "object" || config === null || Array.isArray(config)) return [null, TEXT.config_object];
+  const own = (key) => (Object.hasOwn(config, key) ? config[key] : undefined);
+  const moe = MOE_KEYS.find((key) => is_whole_in(own(key), 2, Infinity));
+  if (moe !== undefined) return [null, render(TEXT.config_moe, { key: moe, value: format_general(config[moe]) })];
+  const row = {};
+  for (const [column, [key, low, high]] of Object.entries(CONFIG_FIELDS)) {
+    const [value, error] = config_value(config, key, low, high);
+    if (error) return [null, error];
+    row[column] = value;
+  }
+  for (const [column, [key, low, high]] of Object.entries(CONFIG_OPTIONAL)) {
+    row[column] = null;
+    if (own(key) !== undefined && own(key) !== null) {
+      const [value, error] = config_value(config, key, low, high);
+      if (error) return [null, error];
+      row[column] = value;
+    }
+  }
+  if (row.kv_heads === null) row.kv_heads = row.attention_heads;
+  if (row.kv_heads > row.attention_heads || row.attention_heads % row.kv_heads) {
+    return [null, render(TEXT.config_heads, { heads: row.attention_heads, kv: row.kv_heads })];
+  }
+  if (row.head_dim === null && row.hidden_size % row.attention_heads) {
+    return [null, render(TEXT.config_width, { hidden: row.hidden_size, heads: row.attention_heads })];
+  }
+  const name = [own("_name_or_path"), own("model_type")].find((value) => typeof value === "string" && strip(value));
+  row.name = name !== undefined ? [...quote(name)].slice(1, -1).slice(0, 80).join("") : "config.json";
+  row.tied_embeddings = own("tie_word_embeddings") === true;
+  row.qkv_bias = own("attention_bias") === true || own("model_type") === "qwen2";
+  row.linear_bias = own("mlp_bias") === true;
+  row.mlp = "gated";
+  row.norm = "rmsnorm";
+  row.learned_positions = 0;
+  return [row, null];
+}
+
+export function check_value(coeffs, spec, raw) {
+  if (spec.kind === "choice") return check_choice(coeffs, spec, raw);
+  if (spec.kind === "config") return check_config(raw);
+  return check_number(spec, raw);
+}
+
 export function is_given(raw) {
   return raw !== undefined && raw !== null && !(typeof raw === "string" && strip(raw) === "");
 }
 
 export function read_inputs(coeffs, given) {
   const inputs = {}, errors = {};
+  const replaced = new Set(coeffs.inputs.filter((spec) => spec.replaces && is_given(given[spec.name])).map((spec) => spec.replaces));
   for (const group of groups(coeffs.inputs)) {
     const present = group.filter((spec) => is_given(given[spec.name]));
     if (group.length > 1 && present.length !== 1) {
@@ -118,6 +191,7 @@ export function read_inputs(coeffs, given) {
       continue;
     }
     for (const spec of group) {
+      if (replaced.has(spec.name)) continue;
       const field = spec.group || spec.name;
       let raw = given[spec.name];
       if (!is_given(raw)) {
@@ -128,7 +202,7 @@ export function read_inputs(coeffs, given) {
           continue;
         }
       }
-      const [value, error] = spec.kind === "choice" ? check_choice(coeffs, spec, raw) : check_number(spec, raw);
+      const [value, error] = check_value(coeffs, spec, raw);
       if (error) errors[field] = error;
       else inputs[spec.name] = value;
     }
@@ -312,8 +386,16 @@ export function batch_split(hw, inputs, largest) {
   return { micro_batch: micro, grad_accum: steps, global_batch: micro * steps * hw.devices };
 }
 
+export function model_of(coeffs, inputs) {
+  return "model" in inputs ? coeffs.models[inputs.model] : model_coefficients(inputs.config);
+}
+
+export function model_name(inputs) {
+  return "model" in inputs ? inputs.model : render(TEXT.config_name, { name: inputs.config.name });
+}
+
 export function option(coeffs, name, inputs) {
-  const m = coeffs.models[inputs.model], hw = coeffs.hardware[name], MIB = C.constants.mib;
+  const m = model_of(coeffs, inputs), hw = coeffs.hardware[name], MIB = C.constants.mib;
   const length = inputs.sequence_length, tokens = run_tokens(inputs);
   const states_mib = device_state_bytes(m, inputs, hw.devices) / MIB;
   const per_sample_mib = sample_bytes(m, length, inputs, hw.attention_scores_kept) / MIB;
@@ -354,7 +436,7 @@ export function guide_figures(coeffs, name, inputs, hours_at_peak) {
     out[`guide_hours_${reading}`] = null;
     out[`guide_hours_${reading}_source`] = null;
   }
-  const row = coeffs.guide.find((r) => r.model === inputs.model && r.hardware === name &&
+  const row = coeffs.guide.find((r) => r.model === inputs.model && "model" in inputs && r.hardware === name &&
     r.sequence_length === inputs.sequence_length);
   if (row === undefined || inputs.method !== "full") return out;
   out.guide_batch = row.batch;
@@ -500,7 +582,7 @@ export function plan(coeffs, inputs) {
 export function heading(inputs) {
   const kind = "samples" in inputs ? "samples" : "tokens";
   return render(TEXT.heading, {
-    model: inputs.model, method: C.methods[inputs.method],
+    model: model_name(inputs), method: C.methods[inputs.method],
     size: render(TEXT[`size_${kind}`], { count: format_number(inputs[kind]) }),
     length: format_number(inputs.sequence_length), epochs: format_general(inputs.epochs),
     batch: format_number(inputs.batch),

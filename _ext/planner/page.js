@@ -41,6 +41,9 @@ function buildField(group) {
     const select = element("select", { id, name: field, "aria-describedby": described });
     for (const [value, text] of choiceLabels(spec)) select.add(new Option(text, value));
     box.append(select);
+  } else if (spec.kind === "config") {
+    box.append(element("textarea", { id, name: field, rows: "3", spellcheck: "false", "aria-describedby": described }),
+      element("p", { id: `${id}-hint`, class: "planner-hint" }));
   } else {
     box.append(element("input", { type: "text", id, name: field, autocomplete: "off", "aria-describedby": described,
       inputmode: spec.kind === "whole" ? "numeric" : "decimal" }), element("p", { id: `${id}-hint`, class: "planner-hint" }));

@@ -5,7 +5,9 @@ time) and `plan --json`'s `inputs` are all made from INPUTS; the kernel checks e
 it, so the command line and the form refuse the same texts with the same message.
 """
 
+import argparse
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ftguide.planner.kernel import format_general
 
@@ -23,6 +25,7 @@ class Input:
     empty: str = ""  # what an empty field means, for the form's hint
     choices: str = ""  # "models", "methods" or "hardware": taken from the data
     group: str = ""  # inputs of one group are alternatives: give exactly one (samples or tokens)
+    replaces: str = ""  # given, this input takes the place of that one (a config.json of the model)
     required: bool = False
     section: str = "run"  # "stack": the training stack's knobs, grouped apart on the form
 
@@ -34,6 +37,9 @@ class Input:
     def expected(self) -> str:
         if self.kind == "choice":
             return ""
+        if self.kind == "config":
+            return "a config.json of a dense decoder (hidden_size, num_hidden_layers, num_attention_heads, " \
+                "intermediate_size, vocab_size)"
         kind = "a whole number" if self.kind == "whole" else "a number"
         unit = f" {self.unit}" if self.unit else ""
         return f"{kind} from {format_general(self.low)} to {format_general(self.high)}{unit}"
@@ -43,6 +49,8 @@ class Input:
 # tokens in scientific notation gone wrong) is refused rather than printed.
 INPUTS = (
     Input("model", "Model", "a model of data/models.csv", kind="choice", choices="models", required=True),
+    Input("config", "Or a model's config.json (pasted)", "a Hugging Face config.json of a dense decoder, in place of "
+          "--model", kind="config", replaces="model", empty="the model above"),
     Input("samples", "Samples per epoch", "training samples per epoch", kind="whole", low=1, high=1e10,
           group="size"),
     Input("tokens", "Tokens per epoch (pad tokens included)", "tokens per epoch, pad tokens included",
@@ -96,8 +104,16 @@ def add_arguments(parser, choices_help: dict) -> None:
             target = groups.setdefault(spec.group, parser.add_mutually_exclusive_group())
         detail = choices_help.get(spec.choices) or spec.expected
         default = f"; default {spec.empty}" if spec.empty else ""
-        target.add_argument(spec.option, dest=spec.name, metavar=spec.name.upper(),
-                            help=f"{spec.help} ({detail}{default})")
+        reader = {"type": file_text, "metavar": "PATH"} if spec.kind == "config" else {"metavar": spec.name.upper()}
+        target.add_argument(spec.option, dest=spec.name, help=f"{spec.help} ({detail}{default})", **reader)
+
+
+def file_text(path: str) -> str:
+    """An argparse type: the text of a file (a config.json), read as UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise argparse.ArgumentTypeError(f"found {path!r}; expected a readable UTF-8 file (a config.json)") from None
 
 
 def given(args) -> dict:

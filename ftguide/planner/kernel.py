@@ -10,6 +10,7 @@ What depends on the data (models, hardware options, the declared inputs, the gui
 in `coeffs` (ftguide.planner.coefficients); the sentences come from TEXT, exported with it.
 """
 
+import json
 import math
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -128,6 +129,17 @@ TEXT = {
     # The form in the browser.
     "hint": "Allowed: {expected}; empty: {empty}.",
     "hint_required": "Allowed: {expected}.",
+    "config_json": "config: found text that is not JSON; expected the contents of a config.json",
+    "config_object": "config: found JSON that is not an object; expected the contents of a config.json",
+    "config_moe": "config: found a mixture-of-experts model ({key} {value}); expected a dense decoder (the planner "
+                  "does not model experts)",
+    "config_field": "config: found {key} {value}; expected a whole number from {low} to {high}",
+    "config_heads": "config: found {heads} attention heads and {kv} key/value heads; expected key/value heads that "
+                    "divide the attention heads",
+    "config_width": "config: found hidden_size {hidden} for {heads} heads and no head_dim; expected a hidden size "
+                    "the heads divide",
+    "missing": "missing",
+    "config_name": "{name} (config.json)",
     "stack_summary": "Training stack: recomputation, optimizer, loss, LoRA, QLoRA, sharding",
     "group_legend": "Dataset size per epoch, given as",
     "hardware_column": "Hardware",
@@ -267,6 +279,88 @@ def check_choice(coeffs: dict, spec: dict, raw):
     return None, render(TEXT["found"], {"name": spec["name"], "found": quote(raw), "expected": expected})
 
 
+# A Hugging Face config.json in models.csv's terms: the columns and the keys they come from, with
+# the ranges of a real dense decoder (a config outside them is refused, not planned).
+CONFIG_FIELDS = {"layers": ("num_hidden_layers", 1, 1000), "hidden_size": ("hidden_size", 1, 131072),
+                 "attention_heads": ("num_attention_heads", 1, 1024), "ffn_size": ("intermediate_size", 1, 1048576),
+                 "vocab_size": ("vocab_size", 1, 4194304)}
+CONFIG_OPTIONAL = {"kv_heads": ("num_key_value_heads", 1, 1024), "head_dim": ("head_dim", 1, 4096)}
+MOE_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
+
+
+def is_finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_whole_in(value, low, high) -> bool:
+    return is_finite_number(value) and low <= value <= high and value == math.floor(value)
+
+
+def config_value(config: dict, key: str, low, high):
+    """A whole number of the config, or the message that refuses it."""
+    value = config.get(key)
+    if is_whole_in(value, low, high):
+        return int(value), None
+    shown = format_general(value) if is_finite_number(value) else TEXT["missing"]
+    return None, render(TEXT["config_field"], {"key": key, "value": shown, "low": format_number(low),
+                                               "high": format_number(high)})
+
+
+def parse_json(text: str):
+    """The JSON value of a text, or None: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise ValueError(constant)
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except ValueError:
+        return None
+
+
+def check_config(raw):
+    """A config.json (its text, or the parsed object) as a row of models.csv, or the message
+    refusing it: a mixture of experts, a missing or impossible size."""
+    config = parse_json(raw) if isinstance(raw, str) else raw
+    if config is None and isinstance(raw, str):
+        return None, TEXT["config_json"]
+    if not isinstance(config, dict):
+        return None, TEXT["config_object"]
+    moe = next((key for key in MOE_KEYS if is_whole_in(config.get(key), 2, math.inf)), None)
+    if moe is not None:
+        return None, render(TEXT["config_moe"], {"key": moe, "value": format_general(config[moe])})
+    row = {}
+    for column, (key, low, high) in CONFIG_FIELDS.items():
+        row[column], error = config_value(config, key, low, high)
+        if error:
+            return None, error
+    for column, (key, low, high) in CONFIG_OPTIONAL.items():
+        row[column] = None
+        if config.get(key) is not None:
+            row[column], error = config_value(config, key, low, high)
+            if error:
+                return None, error
+    if row["kv_heads"] is None:
+        row["kv_heads"] = row["attention_heads"]
+    if row["kv_heads"] > row["attention_heads"] or row["attention_heads"] % row["kv_heads"]:
+        return None, render(TEXT["config_heads"], {"heads": row["attention_heads"], "kv": row["kv_heads"]})
+    if row["head_dim"] is None and row["hidden_size"] % row["attention_heads"]:
+        return None, render(TEXT["config_width"], {"hidden": row["hidden_size"], "heads": row["attention_heads"]})
+    name = next((value for value in (config.get("_name_or_path"), config.get("model_type"))
+                 if isinstance(value, str) and value.strip(BLANKS)), None)
+    row.update(name=quote(name)[1:-1][:80] if name else "config.json",
+               tied_embeddings=config.get("tie_word_embeddings") is True,
+               qkv_bias=config.get("attention_bias") is True or config.get("model_type") == "qwen2",
+               linear_bias=config.get("mlp_bias") is True, mlp="gated", norm="rmsnorm", learned_positions=0)
+    return row, None
+
+
+def check_value(coeffs: dict, spec: dict, raw):
+    if spec["kind"] == "choice":
+        return check_choice(coeffs, spec, raw)
+    if spec["kind"] == "config":
+        return check_config(raw)
+    return check_number(spec, raw)
+
+
 def is_given(raw) -> bool:
     return raw is not None and not (isinstance(raw, str) and raw.strip(BLANKS) == "")
 
@@ -275,6 +369,8 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
     """The reader's inputs as texts (form, command line) or values (Python): {"inputs": ...} with
     defaults filled in, in the declared order, or {"errors": {field: message}}."""
     inputs, errors = {}, {}
+    # An input given in place of another (a config.json instead of a model of the list) sets it aside.
+    replaced = {spec["replaces"] for spec in coeffs["inputs"] if spec["replaces"] and is_given(given.get(spec["name"]))}
     for group in groups(coeffs["inputs"]):
         present = [spec for spec in group if is_given(given.get(spec["name"]))]
         if len(group) > 1 and len(present) != 1:
@@ -283,6 +379,8 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
             errors[group[0]["group"]] = render(TEXT["give_one"], {"name": name, "expected": expected})
             continue
         for spec in group:
+            if spec["name"] in replaced:
+                continue
             field = spec["group"] or spec["name"]
             raw = given.get(spec["name"])
             if not is_given(raw):
@@ -292,8 +390,7 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
                     if len(group) == 1:
                         inputs[spec["name"]] = spec["default"]
                     continue
-            value, error = (check_choice(coeffs, spec, raw) if spec["kind"] == "choice"
-                            else check_number(spec, raw))
+            value, error = check_value(coeffs, spec, raw)
             if error:
                 errors[field] = error
             else:
@@ -521,9 +618,18 @@ def batch_split(hw: dict, inputs: dict, largest: int) -> dict:
     return {"micro_batch": micro, "grad_accum": steps, "global_batch": micro * steps * hw["devices"]}
 
 
+def model_of(coeffs: dict, inputs: dict) -> dict:
+    """The run's model: one of models.csv, or the reader's config.json."""
+    return coeffs["models"][inputs["model"]] if "model" in inputs else model_coefficients(inputs["config"])
+
+
+def model_name(inputs: dict) -> str:
+    return inputs["model"] if "model" in inputs else render(TEXT["config_name"], {"name": inputs["config"]["name"]})
+
+
 def option(coeffs: dict, name: str, inputs: dict) -> dict:
     """Memory, batch split, time, cost and the guide's own figures of one hardware option."""
-    m, hw = coeffs["models"][inputs["model"]], coeffs["hardware"][name]
+    m, hw = model_of(coeffs, inputs), coeffs["hardware"][name]
     length, tokens = inputs["sequence_length"], run_tokens(inputs)
     states_mib = device_state_bytes(m, inputs, hw["devices"]) / MIB
     per_sample_mib = sample_bytes(m, length, inputs, hw["attention_scores_kept"]) / MIB
@@ -567,7 +673,7 @@ def guide_figures(coeffs: dict, name: str, inputs: dict, hours_at_peak: float) -
     out = {"guide_batch": None}
     for reading in ("reported", "from_time"):
         out[f"guide_hours_{reading}"] = out[f"guide_hours_{reading}_source"] = None
-    row = next((r for r in coeffs["guide"] if r["model"] == inputs["model"] and r["hardware"] == name
+    row = next((r for r in coeffs["guide"] if r["model"] == inputs.get("model") and r["hardware"] == name
                 and r["sequence_length"] == inputs["sequence_length"]), None)
     if row is None or inputs["method"] != "full":
         return out
@@ -733,7 +839,7 @@ def plan(coeffs: dict, inputs: dict) -> dict:
 def heading(inputs: dict) -> str:
     kind = "samples" if "samples" in inputs else "tokens"
     return render(TEXT["heading"], {
-        "model": inputs["model"], "method": METHODS[inputs["method"]],
+        "model": model_name(inputs), "method": METHODS[inputs["method"]],
         "size": render(TEXT[f"size_{kind}"], {"count": format_number(inputs[kind])}),
         "length": format_number(inputs["sequence_length"]), "epochs": format_general(inputs["epochs"]),
         "batch": format_number(inputs["batch"])})
