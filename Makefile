@@ -21,8 +21,9 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	@echo "Installing the pinned requirements into $(VENV) (about 2 minutes on a fresh machine)"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --progress-bar on -r requirements.txt
 	touch $@
 
 # JupyterLab from .venv, opening the .md notebooks as notebooks (Jupytext), as Binder does: the
@@ -30,8 +31,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # under the environment's prefix.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
+# As root (a container, CI), JupyterLab needs --allow-root: given, and said.
 lab: setup $(LAB_SETTINGS)
-	$(VENV)/bin/jupyter lab notebooks
+	@if [ "$$(id -u)" = 0 ]; then echo "Running as root: starting JupyterLab with --allow-root"; fi
+	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 $(LAB_SETTINGS): .binder/overrides.json
 	mkdir -p $(dir $@)
@@ -46,9 +49,8 @@ site: setup
 	$(PY) -m ftguide validate
 	BUILD=$(BUILD) JB=$(JB) INPUTS_HASH=$(INPUTS_HASH) bash tools/site.sh
 	@echo
-	@echo "The site is in $(BUILD)/html/index.html."
-	@echo "Serve it with:  $(PY) -m http.server --directory $(BUILD)/html 8000"
-	@echo "then open http://localhost:8000"
+	@echo "The site is in $(BUILD)/html/index.html (open it as a file, or serve it: make serve, then"
+	@echo "http://localhost:8000)."
 
 # Fast: unit tests, the gate build and the built site in a browser; no network needed.
 test: setup chromium

@@ -31,7 +31,7 @@ def test_lab_starts_jupyterlab_from_the_venv_after_the_overrides(tmp_path):
     venv = tmp_path / "venv"
     planned = make("-n", f"VENV={venv}", "lab").stdout.splitlines()
     copy = next(i for i, line in enumerate(planned) if line.startswith("cp ") and line.endswith(str(venv / SETTINGS)))
-    start = planned.index(f"{venv}/bin/jupyter lab notebooks")
+    start = next(i for i, line in enumerate(planned) if line.startswith(f"{venv}/bin/jupyter lab notebooks"))
     assert copy < start
 
 

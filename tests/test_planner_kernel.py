@@ -65,15 +65,18 @@ def python_answer(coeffs, texts: dict) -> dict:
     if "errors" in read:
         return {"read": read}
     result = kernel.plan(coeffs, read["inputs"])
-    return {"read": read, "plan": result, "cells": [kernel.option_cells(o) for o in result["options"]],
-            "heading": kernel.heading(read["inputs"])}
+    cells = [kernel.option_cells(o) for o in result["options"]]
+    return {"read": read, "plan": result, "cells": cells, "heading": kernel.heading(read["inputs"]),
+            "columns": kernel.shown_columns(cells), "summary": kernel.summary_line(result)}
 
 
 SCRIPT_ANSWER = """(texts) => {
   const read = kernel.read_inputs(coeffs, texts);
   if ("errors" in read) return { read };
   const result = kernel.plan(coeffs, read.inputs);
-  return { read, plan: result, cells: result.options.map(kernel.option_cells), heading: kernel.heading(read.inputs) };
+  const cells = result.options.map(kernel.option_cells);
+  return { read, plan: result, cells, heading: kernel.heading(read.inputs), columns: kernel.shown_columns(cells),
+           summary: kernel.summary_line(result) };
 }"""
 
 

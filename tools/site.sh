@@ -25,13 +25,14 @@ fi
 
 # The execution cache does not track data/, ftguide/ or _ext/: when INPUTS_HASH (their hash, see
 # the Makefile) changes, the stage is dropped so no page keeps an old figure.
-if [ "$(cat "$stage/inputs.sha" 2>/dev/null)" != "$INPUTS_HASH" ]; then
-  echo "data/ or ftguide/ changed: clearing the execution cache"; rm -rf "$stage"
+if [ -d "$stage" ] && [ "$(cat "$stage/inputs.sha" 2>/dev/null)" != "$INPUTS_HASH" ]; then
+  echo "data/ or ftguide/ changed since the last build: clearing the execution cache"; rm -rf "$stage"
 fi
 all=; [ -d "$stage" ] || all=--all  # no stage (a clean clone): the gate build, every page
 echo "$JB build . --path-output $stage -n -W --keep-going $all"
-# 9>&-: a process the build leaves behind (a kernel) must not keep holding the lock.
-"$JB" build . --path-output "$stage" -n -W --keep-going $all 9>&-
+# 9>&-: a process the build leaves behind (a kernel) must not keep holding the lock. jb's closing
+# banner names the stage, not the published site: it is left out, so one path is printed (by make).
+"$JB" build . --path-output "$stage" -n -W --keep-going $all 9>&- | sed '/Finished generating HTML for book/,/=====/d' 
 echo "$INPUTS_HASH" > "$stage/inputs.sha"
 
 # Publish: a new copy of the built site, then the swap.

@@ -613,3 +613,16 @@ export function option_cells(o) {
     guide_reported: reported,
   };
 }
+
+export function shown_columns(cells) {
+  return Object.keys(C.columns).filter((key) => cells.some((row) => row[key] !== TEXT.none));
+}
+
+export function summary_line(result) {
+  const pick = result.options.find((o) => o.hardware === result.recommended);
+  if (pick === undefined) return TEXT.summary_none;
+  return render(TEXT.summary, {
+    hardware: pick.hardware, hours_low: format_number(pick.hours_low, 1), hours_high: format_number(pick.hours_high, 1),
+    cost_low: format_number(pick.cost_low, 2), cost_high: format_number(pick.cost_high, 2),
+  });
+}

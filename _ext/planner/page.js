@@ -104,20 +104,28 @@ function showErrors(errors) {
   }
 }
 
+// One table of the plan: a row per option, the given columns, in a box that scrolls on its own.
+function tableHtml(p, cells, keys, id) {
+  const head = keys.map((key) => `<th scope="col">${escape(C.columns[key])}</th>`).join("");
+  const rows = p.options.map((o, n) => `<tr${o.hardware === p.recommended ? ' class="planner-pick"' : ""}>` +
+    `<th scope="row">${escape(o.hardware)}</th>` + keys.map((key) => `<td>${escape(cells[n][key])}</td>`).join("") +
+    "</tr>").join("");
+  return `<div class="planner-table" role="region" tabindex="0" aria-labelledby="${id}">` +
+    `<table class="ftguide-table"><caption id="${id}">${escape(heading(p.inputs))}</caption>` +
+    `<thead><tr><th scope="col">${escape(TEXT.hardware_column)}</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+// The columns a reader decides on, then the details folded away; a column with nothing to say is dropped.
 function planHtml(p) {
-  const names = Object.keys(C.columns);
-  const head = names.map((key) => `<th scope="col">${escape(C.columns[key])}</th>`).join("");
-  const rows = p.options.map((o) => {
-    const cells = option_cells(o);
-    return `<tr${o.hardware === p.recommended ? ' class="planner-pick"' : ""}><th scope="row">${escape(o.hardware)}</th>` +
-      names.map((key) => `<td>${escape(cells[key])}</td>`).join("") + "</tr>";
-  }).join("");
+  const cells = p.options.map(option_cells);
+  const shown = shown_columns(cells);
+  const details = shown.filter((key) => C.detail_columns.includes(key));
   const notes = p.notes.map((note) => `<li>${escape(note)}</li>`).join("");
   const label = p.recommended ? `<strong>${escape(TEXT.recommended_label)}</strong> ` : "";
   return `<p class="planner-reason">${label}${escape(p.reason)}</p>` +
-    '<div class="planner-table" role="region" tabindex="0" aria-labelledby="planner-caption">' +
-    `<table class="ftguide-table"><caption id="planner-caption">${escape(heading(p.inputs))}</caption>` +
-    `<thead><tr><th scope="col">${escape(TEXT.hardware_column)}</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>` +
+    tableHtml(p, cells, shown.filter((key) => !details.includes(key)), "planner-caption") +
+    (details.length ? `<details class="planner-details"><summary>${escape(TEXT.details)}</summary>` +
+      tableHtml(p, cells, details, "planner-details-caption") + "</details>" : "") +
     (notes ? `<ul class="planner-notes">${notes}</ul>` : "") + `<p class="planner-hint">${escape(TEXT.table_hint)}</p>`;
 }
 
@@ -131,6 +139,7 @@ function update() {
   showErrors(read.errors || {});
   const json = read.errors ? { errors: read.errors } : plan(C, read.inputs);
   const html = read.errors ? `<p class="planner-invalid">${escape(TEXT.no_plan)}</p>` : planHtml(json);
+  $("planner-summary").textContent = read.errors ? TEXT.summary_invalid : summary_line(json);
   result.dataset.json = JSON.stringify(json);
   result.dataset.query = query;
   if (html !== shown) { // unchanged text is not announced again
@@ -160,6 +169,7 @@ function fill(params) {
 }
 
 function start() {
+  form.append(element("p", { id: "planner-summary", class: "planner-summary", "aria-hidden": "true" }));
   use(JSON.parse($("planner-coefficients").textContent));
   for (const group of groupsOf()) buildField(group);
   fill(new URLSearchParams(location.search));

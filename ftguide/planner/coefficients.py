@@ -21,7 +21,7 @@ def coefficients(tables, guide_epochs=1) -> dict:
             "choices": kernel.CHOICES,
             "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS,
             "inputs": inputs.describe(), "text": kernel.TEXT,
-            "columns": kernel.COLUMNS, "example": example(tables)}
+            "columns": kernel.COLUMNS, "detail_columns": kernel.DETAIL_COLUMNS, "example": example(tables)}
 
 
 def model_coefficients(models: pd.DataFrame) -> dict:

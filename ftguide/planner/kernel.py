@@ -146,13 +146,19 @@ TEXT = {
     "hardware_option": "{name} ({kind}, {gpus} × {gpu})",
     "recommended_label": "Recommended:",
     "no_plan": "No plan: correct the input marked above (the message beside it says what is allowed).",
+    "summary": "{hardware}: {hours_low}-{hours_high} h, {cost_low}-{cost_high} USD",
+    "summary_none": "No option meets your limits: see why below.",
+    "summary_invalid": "No plan: an input needs correcting.",
+    "details": "More columns: MFU, memory, micro-batch, GPUs and the guide's own hours",
     "table_hint": "Hours and costs span the MFU range each option's evidence allows (low MFU = high figure).",
 }
 # The plan's table: a column's heading, then which cell of `option_cells` it shows.
-COLUMNS = {"gpus": "GPUs", "fits": "Fits in memory", "split": "Micro-batch x accumulation",
-           "memory": "Memory per device (GiB)", "mfu": "MFU", "hours": "Hours", "cost": "Cost (USD)",
-           "cost_per_m_tokens": "USD per 1M tokens", "meets_limits": "Meets limits",
-           "guide_from_time": "Guide's hours (from time)", "guide_reported": "Guide's hours (throughput)"}
+# The columns a reader decides on come first; the rest are details (the page folds them away).
+COLUMNS = {"fits": "Fits in memory", "hours": "Hours", "cost": "Cost (USD)", "meets_limits": "Meets limits",
+           "cost_per_m_tokens": "USD per 1M tokens", "mfu": "MFU", "memory": "Memory per device (GiB)",
+           "split": "Micro-batch x accumulation", "gpus": "GPUs", "guide_from_time": "Guide's hours (from time)",
+           "guide_reported": "Guide's hours (throughput)"}
+DETAIL_COLUMNS = ["mfu", "memory", "split", "gpus", "guide_from_time", "guide_reported"]
 
 
 class PlanError(ValueError):
@@ -873,3 +879,19 @@ def option_cells(o: dict) -> dict:
                             else format_number(o["guide_hours_from_time"], 2)),
         "guide_reported": reported,
     }
+
+
+def shown_columns(cells: list) -> list:
+    """The columns of COLUMNS with something to say: one whose every cell is empty is dropped."""
+    return [key for key in COLUMNS if any(row[key] != TEXT["none"] for row in cells)]
+
+
+def summary_line(result: dict) -> str:
+    """The plan in one line, for a reader who is still typing: the pick with its hours and cost."""
+    pick = next((o for o in result["options"] if o["hardware"] == result["recommended"]), None)
+    if pick is None:
+        return TEXT["summary_none"]
+    return render(TEXT["summary"], {"hardware": pick["hardware"], "hours_low": format_number(pick["hours_low"], 1),
+                                    "hours_high": format_number(pick["hours_high"], 1),
+                                    "cost_low": format_number(pick["cost_low"], 2),
+                                    "cost_high": format_number(pick["cost_high"], 2)})

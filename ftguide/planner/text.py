@@ -12,7 +12,8 @@ HINT = kernel.TEXT["table_hint"] + " Each option's price per GPU-hour and MFU, w
 def option_table(result: Plan) -> pd.DataFrame:
     """The options as a table for people: one row per hardware, ranges as 'low-high'."""
     rows = {o["hardware"]: kernel.option_cells(o) for o in result.json["options"]}
-    table = pd.DataFrame.from_dict(rows, orient="index")[list(kernel.COLUMNS)].rename(columns=kernel.COLUMNS)
+    shown = kernel.shown_columns(list(rows.values()))
+    table = pd.DataFrame.from_dict(rows, orient="index")[shown].rename(columns=kernel.COLUMNS)
     return table.rename_axis(kernel.TEXT["hardware_column"])
 
 
