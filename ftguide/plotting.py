@@ -145,3 +145,39 @@ def log_axis(ax, which: str = "y", subs=(1, 2, 5), scale: float = 1, base: float
 def plain_number(value: float) -> str:
     """20000 -> '20,000', 0.05 -> '0.05', 1.5 -> '1.5': no exponent, no trailing zeros."""
     return f"{value:,.10f}".rstrip("0").rstrip(".")
+
+
+def predicted_vs_measured(ax, table, measured: str, predicted: str, tolerance: float, group="source") -> None:
+    """Prediction against measurement on log axes, one colour and marker per group, with the line of
+    equality inside a band of ±tolerance."""
+    low = min(table[measured].min(), table[predicted].min()) / 1.3
+    high = max(table[measured].max(), table[predicted].max()) * 1.3
+    line = np.geomspace(low, high, 50)
+    ax.fill_between(line, line * (1 - tolerance), line * (1 + tolerance), color="0.88", linewidth=0,
+                    label=f"±{tolerance:.0%}")
+    ax.plot(line, line, color="black", linewidth=0.8)
+    for key, look in series_styles(table[group]).items():
+        rows = table[table[group] == key]
+        ax.scatter(rows[measured], rows[predicted], color=look["color"], marker=look["marker"], s=22,
+                   edgecolor="0.2", linewidth=0.3, label=key)
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    log_axis(ax, "x")
+    log_axis(ax, "y")
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def measured_in_ranges(ax, table, measured: str, low: str, high: str, group="source") -> None:
+    """One vertical bar per row from `low` to `high` (a predicted range) with the measured value as a
+    point in its group's colour and marker; rows sorted by the measured value."""
+    rows = table.sort_values(measured, kind="stable").reset_index(drop=True)
+    styles = series_styles(rows[group])
+    ax.vlines(rows.index, rows[low], rows[high], color="0.6", linewidth=2)
+    for key, look in styles.items():
+        chosen = rows[rows[group] == key]
+        ax.scatter(chosen.index, chosen[measured], color=look["color"], marker=look["marker"], s=20,
+                   edgecolor="0.2", linewidth=0.3, zorder=3, label=key)
+    ax.set_xticks([])
+    log_axis(ax, "y")
+    ax.set_ylim(min(rows[low].min(), rows[measured].min()) / 1.3, max(rows[high].max(), rows[measured].max()) * 1.3)
+    ax.legend(fontsize=7, loc="upper left")

@@ -70,7 +70,8 @@ def python_answer(coeffs, texts: dict) -> dict:
             "columns": kernel.shown_columns(cells), "summary": kernel.summary_line(result)}
 
 
-SCRIPT_ANSWER = """(texts) => {
+SCRIPT_ANSWER = """([texts, coeffs]) => {
+  kernel.use(coeffs);
   const read = kernel.read_inputs(coeffs, texts);
   if ("errors" in read) return { read };
   const result = kernel.plan(coeffs, read.inputs);
@@ -80,8 +81,8 @@ SCRIPT_ANSWER = """(texts) => {
 }"""
 
 
-def script_answer(js, texts: dict) -> dict:
-    return js.evaluate(SCRIPT_ANSWER, texts)
+def script_answer(js, coeffs: dict, texts: dict) -> dict:
+    return js.evaluate(SCRIPT_ANSWER, [texts, coeffs])
 
 
 # --- generated form texts -------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def test_the_browser_kernel_reads_plans_and_writes_as_python_does(js, coeffs):
     @given(texts=form_texts(coeffs))
     def same(texts):
         python = python_answer(coeffs, texts)
-        script = script_answer(js, texts)
+        script = script_answer(js, coeffs, texts)
         assert differences(python, script) == [], texts
         if "plan" not in python:
             seen["errors"] += 1
@@ -171,6 +172,22 @@ def test_the_browser_kernel_reads_plans_and_writes_as_python_does(js, coeffs):
     same()
     # The generated states reach every branch: refused inputs, plans, and each kind of answer.
     assert sum((seen["errors"], seen["plans"])) >= 500 and min(seen.values()) >= 5, seen
+
+
+def test_options_without_a_price_are_shown_and_never_recommended_alike(js, coeffs):
+    """An option the price tier does not list: its cost is unknown in both kernels, it is never the
+    pick, and a price given by the reader makes it comparable again."""
+    unpriced = json.loads(json.dumps(coeffs))
+    cheapest = "8xMI300X"
+    unpriced["hardware"][cheapest]["price"] = None
+    cases = [{"model": m, "samples": "287,113", "deadline": d, "budget": b, "price": p, "hardware": h}
+             for m in list(coeffs["models"])[:3] for d in ("", "0.5", "3") for b in ("", "20")
+             for p in ("", "2") for h in ("all", "gpu-nodes", cheapest)]
+    for texts in cases:
+        python = python_answer(unpriced, texts)
+        assert differences(python, script_answer(js, unpriced, texts)) == [], texts
+        if not texts["price"]:
+            assert python["plan"]["recommended"] != cheapest
 
 
 @pytest.mark.parametrize("value", [2.675, 0.125, 1.005, 0.585, 1234567.5, 0, 1e21, 99.995, 1 / 3, 287113, 0.01])

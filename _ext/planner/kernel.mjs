@@ -418,16 +418,22 @@ export function option(coeffs, name, inputs) {
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
     hours_low, hours_high, hours,
-    price_per_gpu_hour: price, cost: price * hw.gpus * hours,
-    cost_low: price * hw.gpus * hours_low, cost_high: price * hw.gpus * hours_high,
-    cost_per_m_tokens_low: price * hw.gpus * hours_low / tokens * 1e6,
-    cost_per_m_tokens_high: price * hw.gpus * hours_high / tokens * 1e6,
+    price_per_gpu_hour: price, ...costs(price, hw.gpus, [hours, hours_low, hours_high], tokens),
     price_source: inputs.price === null ? hw.price_source : TEXT.your_price,
     mfu_low: hw.mfu_low, mfu_high: hw.mfu_high, mfu: hw.mfu, mfu_source: hw.mfu_source,
   };
   out.meets_deadline = inputs.deadline === null || out.hours_high <= inputs.deadline;
-  out.meets_budget = inputs.budget === null || out.cost_high <= inputs.budget;
+  out.meets_budget = inputs.budget === null || (price !== null && out.cost_high <= inputs.budget);
   return Object.assign(out, guide_figures(coeffs, name, inputs, out.hours_at_peak));
+}
+
+export function costs(price, gpus, hours, tokens) {
+  const [cost, cost_low, cost_high] = hours.map((h) => (price === null ? null : price * gpus * h));
+  return {
+    cost, cost_low, cost_high,
+    cost_per_m_tokens_low: price === null ? null : cost_low / tokens * 1e6,
+    cost_per_m_tokens_high: price === null ? null : cost_high / tokens * 1e6,
+  };
 }
 
 export function guide_figures(coeffs, name, inputs, hours_at_peak) {
@@ -469,7 +475,7 @@ export function first_best(options, key, better) {
 }
 
 export function recommend(coeffs, inputs, options) {
-  const ok = options.filter((o) => o.fits && o.meets_deadline && o.meets_budget);
+  const ok = options.filter((o) => o.fits && o.meets_deadline && o.meets_budget && o.cost !== null);
   if (!ok.length) return [null, why_none(coeffs, inputs, options)];
   const rank = ok.map((o) => [round_half_even(o.cost_high * 100), round_half_even(o.hours_high * 100)]);
   const order = ok.map((_, i) => i).sort((i, j) => rank[i][0] - rank[j][0] || rank[i][1] - rank[j][1]);
@@ -509,16 +515,18 @@ export function why_none(coeffs, inputs, options) {
       tries: what_would_fit(coeffs, inputs),
     });
   }
+  const priced = fitting.filter((o) => o.cost !== null);
+  if (!priced.length) return render(TEXT.none_priced, { names: listing(fitting.map((o) => o.hardware)) });
   const advice = [];
   if (inputs.deadline !== null) {
     const fastest = first_best(fitting, "hours_high", (a, b) => a < b);
     advice.push(render(TEXT.fastest, { hardware: fastest.hardware, hours: format_number(fastest.hours_high, 1) }));
   }
   if (inputs.budget !== null) {
-    const cheapest = first_best(fitting, "cost_high", (a, b) => a < b);
+    const cheapest = first_best(priced, "cost_high", (a, b) => a < b);
     advice.push(render(TEXT.cheapest, { hardware: cheapest.hardware, cost: format_number(cheapest.cost_high, 2) }));
   }
-  const best = first_best(fitting_shares(inputs, fitting), "share", (a, b) => a > b);
+  const best = first_best(fitting_shares(inputs, priced), "share", (a, b) => a > b);
   if (best.share > 0) advice.push(render(TEXT.cut, { share: format_percent(best.share), hardware: best.hardware }));
   else advice.push(TEXT.no_share);
   return render(TEXT.none_meets, { parts: limit_parts(inputs), advice: advice.join(TEXT.advice_separator) });
@@ -567,6 +575,8 @@ export function notes_for(inputs, options) {
   const above_peak = options.filter((o) => o.guide_hours_reported_source !== null &&
     o.guide_hours_reported_source < o.hours_at_peak).map((o) => o.hardware);
   if (above_peak.length) notes.push(render(TEXT.note_guide, { names: listing(above_peak) }));
+  const unpriced = options.filter((o) => o.cost === null).map((o) => o.hardware);
+  if (unpriced.length) notes.push(render(TEXT.note_unpriced, { names: listing(unpriced) }));
   if (inputs.method === "qlora") notes.push(TEXT.note_qlora);
   return notes;
 }

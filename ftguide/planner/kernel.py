@@ -106,6 +106,10 @@ TEXT = {
     "fastest": "the fastest option that fits, {hardware}, needs up to {hours} h",
     "cheapest": "the cheapest, {hardware}, costs up to {cost} USD",
     "cut": "or cut the run to {share} of its tokens on {hardware}",
+    "none_priced": "Nothing that fits has a price in the one tier used here ({names} fit): give your own price "
+                   "per GPU-hour to compare them.",
+    "note_unpriced": "The one price tier used here lists no price for {names}: their cost is unknown, and they are "
+                     "not recommended, until you give a price.",
     "no_share": "no option can do any of the run's tokens within the limits: even the start-up takes longer",
     "advice_separator": "; ",
     "note_price": "Your price, {price} USD per GPU-hour, replaces every option's listed price.",
@@ -659,17 +663,24 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
-        "price_per_gpu_hour": price, "cost": price * hw["gpus"] * hours,
-        "cost_low": price * hw["gpus"] * hours_low, "cost_high": price * hw["gpus"] * hours_high,
-        "cost_per_m_tokens_low": price * hw["gpus"] * hours_low / tokens * 1e6,
-        "cost_per_m_tokens_high": price * hw["gpus"] * hours_high / tokens * 1e6,
+        "price_per_gpu_hour": price, **costs(price, hw["gpus"], [hours, hours_low, hours_high], tokens),
         "price_source": hw["price_source"] if inputs["price"] is None else TEXT["your_price"],
         "mfu_low": hw["mfu_low"], "mfu_high": hw["mfu_high"], "mfu": hw["mfu"], "mfu_source": hw["mfu_source"],
     }
     out["meets_deadline"] = inputs["deadline"] is None or out["hours_high"] <= inputs["deadline"]
-    out["meets_budget"] = inputs["budget"] is None or out["cost_high"] <= inputs["budget"]
+    # Without a price the budget cannot be said to be met.
+    out["meets_budget"] = inputs["budget"] is None or (price is not None and out["cost_high"] <= inputs["budget"])
     out.update(guide_figures(coeffs, name, inputs, out["hours_at_peak"]))
     return out
+
+
+def costs(price, gpus: int, hours: list, tokens: float) -> dict:
+    """Cost of the run and of a million tokens at the central, short and long hours; None without
+    a price (an option the price tier does not list, until the reader gives one)."""
+    cost, cost_low, cost_high = (None if price is None else price * gpus * h for h in hours)
+    return {"cost": cost, "cost_low": cost_low, "cost_high": cost_high,
+            "cost_per_m_tokens_low": None if price is None else cost_low / tokens * 1e6,
+            "cost_per_m_tokens_high": None if price is None else cost_high / tokens * 1e6}
 
 
 def guide_figures(coeffs: dict, name: str, inputs: dict, hours_at_peak: float) -> dict:
@@ -716,7 +727,7 @@ def first_best(options: list, key: str, better) -> dict:
 def recommend(coeffs: dict, inputs: dict, options: list) -> list:
     """[name, reason]: the option that fits in memory and meets the deadline and budget even at its
     low MFU, with the lowest cost at that MFU (then the fastest, then the first listed); ties named."""
-    ok = [o for o in options if o["fits"] and o["meets_deadline"] and o["meets_budget"]]
+    ok = [o for o in options if o["fits"] and o["meets_deadline"] and o["meets_budget"] and o["cost"] is not None]
     if not ok:
         return [None, why_none(coeffs, inputs, options)]
     rank = [(round_half_even(o["cost_high"] * 100), round_half_even(o["hours_high"] * 100)) for o in ok]
@@ -756,16 +767,19 @@ def why_none(coeffs: dict, inputs: dict, options: list) -> str:
             "needed": format_number(worst["memory_needed_mib"] / 1024, 1), "hardware": worst["hardware"],
             "memory": format_number(worst["memory_per_device_mib"] / 1024, 1), "micro": format_number(fixed or 1),
             "tries": what_would_fit(coeffs, inputs)})
+    priced = [o for o in fitting if o["cost"] is not None]
+    if not priced:
+        return render(TEXT["none_priced"], {"names": listing(o["hardware"] for o in fitting)})
     advice = []
     if inputs["deadline"] is not None:
         fastest = first_best(fitting, "hours_high", lambda a, b: a < b)
         advice.append(render(TEXT["fastest"], {"hardware": fastest["hardware"],
                                                "hours": format_number(fastest["hours_high"], 1)}))
     if inputs["budget"] is not None:
-        cheapest = first_best(fitting, "cost_high", lambda a, b: a < b)
+        cheapest = first_best(priced, "cost_high", lambda a, b: a < b)
         advice.append(render(TEXT["cheapest"], {"hardware": cheapest["hardware"],
                                                 "cost": format_number(cheapest["cost_high"], 2)}))
-    best = first_best(fitting_shares(inputs, fitting), "share", lambda a, b: a > b)
+    best = first_best(fitting_shares(inputs, priced), "share", lambda a, b: a > b)
     if best["share"] > 0:
         advice.append(render(TEXT["cut"], {"share": format_percent(best["share"]), "hardware": best["hardware"]}))
     else:  # a share of 0% is no advice
@@ -827,6 +841,9 @@ def notes_for(inputs: dict, options: list) -> list:
                   and o["guide_hours_reported_source"] < o["hours_at_peak"]]
     if above_peak:
         notes.append(render(TEXT["note_guide"], {"names": listing(above_peak)}))
+    unpriced = [o["hardware"] for o in options if o["cost"] is None]
+    if unpriced:
+        notes.append(render(TEXT["note_unpriced"], {"names": listing(unpriced)}))
     if inputs["method"] == "qlora":
         notes.append(TEXT["note_qlora"])
     return notes
