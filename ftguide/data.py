@@ -31,9 +31,10 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PACKAGE_FILE = "datapackage.json"
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-# The files the pages read, by resource name: the schema must declare every one.
+# The files the pages read, and the public measurements the planner is checked against, by resource
+# name: the schema must declare every one.
 RESOURCES = ("parameter_guide", "accelerators", "gpu_nodes", "models", "datasets", "prices",
-             "throughput_references", "changes")
+             "throughput_references", "gpus", "finetune_measurements", "changes")
 TEXT_TYPES = ("string", "date")  # read as text: dates stay 'YYYY-MM-DD' strings on the pages
 
 

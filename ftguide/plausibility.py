@@ -59,6 +59,7 @@ def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
     if not found:  # the guide's checks compute with the flavors and models: only once they hold
         found += _guide(tables, at)
         found += _reference_speeds(tables, at)
+        found += _measurements(tables, at)
     found += _prices(tables["prices"], at, today)
     found += _references(tables["throughput_references"], tables["prices"], at, today)
     found += _nodes(tables["gpu_nodes"], tables["prices"], at)
@@ -313,6 +314,74 @@ def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:
         if datetime.date.fromisoformat(row.date) > today:
             out.append(f"{at('changes', index, 'date')}: found {row.date}; expected a day no later than "
                        f"today ({today})")
+    return out
+
+
+# A measured speed may not claim more than the GPU's peak for the fewest FLOPs the method can do per
+# token: the matrix weights at 6 (full) or 4 (adapters: frozen weights need no weight gradients),
+# no attention, no recomputation. Below a hundredth of peak it is a typo or a unit error.
+LOWER_BOUND_FLOPS_PER_WEIGHT = {"full": 6, "lora": 4, "qlora": 4}
+
+
+def _measurements(tables: dict, at) -> list:
+    """A public measurement names its commit or its page, fields that fit its method, a memory figure
+    that fits its GPU, and a speed its GPU can deliver."""
+    rows, gpus = tables["finetune_measurements"], tables["gpus"].set_index("gpu")
+    matmul = {row["model"]: kernel.model_coefficients(row)["matmul_params"]
+              for row in tables["models"].to_dict(orient="records")}
+    out = []
+    for index, row in rows.iterrows():
+        where = functools.partial(at, "finetune_measurements", index)
+        if pd.isna(row.commit) and pd.isna(row.url):
+            out.append(f"{where('commit')}: the cell is empty and so is url; expected the 40-hex commit the quote was "
+                       "read at, or the address of a page without commits")
+        if pd.notna(row.commit) and pd.isna(row.path):
+            out.append(f"{where('path')}: the cell is empty; expected the file the commit's quote comes from")
+        out += _method_fields(row, where)
+        if pd.isna(row.peak_memory_gib) and pd.isna(row.tokens_per_s_per_gpu):
+            out.append(f"{where('peak_memory_gib')}: the cell is empty and so is tokens_per_s_per_gpu; expected a "
+                       "measured memory or speed (a row with neither measures nothing)")
+        if pd.notna(row.peak_memory_gib) and pd.isna(row.memory_kind):
+            out.append(f"{where('memory_kind')}: the cell is empty; expected what the memory figure counts "
+                       "(reserved, allocated, nvidia-smi or unstated)")
+        if pd.isna(row.peak_memory_gib) and pd.notna(row.memory_kind):
+            out.append(f"{where('memory_kind')}: found {shown(row.memory_kind)}; expected an empty cell (there is "
+                       "no memory figure)")
+        gpu = gpus.loc[row.gpu] if row.gpu in gpus.index else None
+        if gpu is None:
+            continue  # the schema's foreign key reports it
+        capacity = gpu.memory_mib / 1024
+        if pd.notna(row.peak_memory_gib) and row.peak_memory_gib > capacity:
+            out.append(f"{where('peak_memory_gib')}: found {row.peak_memory_gib:g} GiB; expected at most the "
+                       f"{capacity:.1f} GiB of one {row.gpu} (the column is per GPU, in GiB)")
+        peak = gpu.peak_fp8_tflops if row.precision == "FP8" else gpu.peak_bf16_tflops
+        if pd.notna(row.tokens_per_s_per_gpu) and pd.notna(peak) and row.model in matmul:
+            flops = LOWER_BOUND_FLOPS_PER_WEIGHT[row.method] * matmul[row.model] * row.tokens_per_s_per_gpu
+            share = flops / (peak * 1e12)
+            if not MFU_FLOOR <= share <= 1:
+                out.append(f"{where('tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,.1f}, which needs at "
+                           f"least {share:.0%} of the {row.gpu}'s {peak:g} TFLOP/s {row.precision} peak for "
+                           f"{shown(row.model)} ({row.method}); expected {MFU_FLOOR:.0%} to 100% of peak (tokens/s "
+                           "per GPU, not the run's total)")
+    return out
+
+
+def _method_fields(row, where) -> list:
+    """Adapter fields belong to adapter rows; the quantized format to qlora rows only."""
+    out = []
+    adapters = row.method in ("lora", "qlora")
+    if adapters and pd.isna(row.lora_targets):
+        out.append(f"{where('lora_targets')}: the cell is empty; expected the adapted layers (or 'unstated') for "
+                   f"method '{row.method}'")
+    if not adapters and (pd.notna(row.lora_targets) or pd.notna(row.lora_rank)):
+        column = "lora_targets" if pd.notna(row.lora_targets) else "lora_rank"
+        value = row[column] if column == "lora_targets" else f"{row[column]:g}"
+        out.append(f"{where(column)}: found {shown(value)}; expected an empty cell for full fine-tuning")
+    if (row.method == "qlora") == pd.isna(row.qlora_format):
+        expected = ("the base weights' format (or 'unstated')" if row.method == "qlora"
+                    else "an empty cell (only qlora quantizes the base weights)")
+        found = shown(row.qlora_format) if pd.notna(row.qlora_format) else "an empty cell"
+        out.append(f"{where('qlora_format')}: found {found} with method '{row.method}'; expected {expected}")
     return out
 
 

@@ -54,6 +54,7 @@ def field(package, resource, name):
 
 GUIDE, FLAVORS, MODELS, PRICES = "parameter_guide.csv", "accelerators.csv", "models.csv", "prices.csv"
 REFERENCES, CHANGES, PACKAGE = "throughput_references.csv", "changes.csv", "datapackage.json"
+MEASUREMENTS, GPUS = "finetune_measurements.csv", "gpus.csv"
 
 # kind: (file edited, edit of its bytes, what the message must say besides the file's path)
 BAD_EDITS = {
@@ -169,6 +170,21 @@ BAD_EDITS = {
     "bad pattern in the schema": (PACKAGE, schema_edit(
         lambda p: field(p, "changes", "file")["constraints"].update(pattern="[")),
                                   ["cannot check the data with this schema"]),
+    # The public fine-tuning measurements and the GPU catalog they name.
+    "measured speed as the run's total": (MEASUREMENTS, replace(b",unstated,2048.0,", b",unstated,2048000.0,"),
+                                          ["line 2 (data row 1), column 'tokens_per_s_per_gpu'", "of the A100 80GB's",
+                                           "not the run's total"]),
+    "measured memory above its GPU": (MEASUREMENTS, replace(b",6.24,unstated,", b",624,unstated,"),
+                                      ["line 2 (data row 1), column 'peak_memory_gib'", "at most the 80.0 GiB"]),
+    "measurement on a GPU not in the catalog": (MEASUREMENTS, replace(b",Qwen 1.8B,A100 80GB,",
+                                                                      b",Qwen 1.8B,A100 96GB,"),
+                                                ["line 2 (data row 1), column 'gpu'", "'A100 96GB' is not listed",
+                                                 "gpus.csv"]),
+    "adapter rank on full fine-tuning": (MEASUREMENTS, replace(b",8,full,adamw,full,,,,replicated",
+                                                               b",8,full,adamw,full,8,,,replicated"),
+                                         ["column 'lora_rank'", "expected an empty cell for full fine-tuning"]),
+    "GPU memory in GB": (GPUS, replace(b"RTX 3090,24576,", b"RTX 3090,24,"),
+                         ["gpus.csv, line 2 (data row 1), column 'memory_mib'", "from 8192 to 1048576"]),
     "resource dropped from the schema": (PACKAGE, schema_edit(lambda p: p["resources"].pop()),
                                          ["no resource named changes"]),
 }
