@@ -54,6 +54,8 @@ class GuideData:
     throughput_references: pd.DataFrame = None  # public H100/A100 tokens/s/GPU, for the cost page
     vendor_measurements: pd.DataFrame = None  # the vendor's tutorials, logs and moreh-smi readings
     gpu_nodes: pd.DataFrame = None  # 8-GPU nodes the planner sets beside the MoAI flavors
+    gpus: pd.DataFrame = None  # the GPU catalog: memory, peaks and bandwidths, each sourced
+    finetune_measurements: pd.DataFrame = None  # public fine-tuning runs the planner is judged on
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -298,7 +300,8 @@ def load(data_dir=DATA_DIR) -> GuideData:
     return GuideData(guide=guide, accelerators=accelerators, models=models,
                      datasets=datasets, prices=read("prices"),
                      throughput_references=read("throughput_references"),
-                     vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"))
+                     vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"),
+                     gpus=read("gpus"), finetune_measurements=read("finetune_measurements"))
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:
