@@ -14,7 +14,6 @@ again without the source being predicted, so no source is judged on numbers it h
 A knob a source does not state takes the planner's default, and the row says which it assumed.
 """
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,8 @@ GIB = 2**30
 MEMORY_TOLERANCE = 0.15  # the target: memory within ±15%
 RANGE_QUANTILES = (0.05, 0.95)  # the predicted throughput range: residuals of the fit between these
 KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
+# The knobs that mean something for each method (a full fine-tune has no LoRA rank).
+METHOD_KNOBS = {"full": ("lora_rank", "lora_targets", "qlora_format"), "lora": ("qlora_format",), "qlora": ()}
 UNSTATED = "unstated"
 
 
@@ -36,7 +37,8 @@ def run_of(row: dict) -> tuple:
         value = row.get(knob)
         if value is None or value != value or value in (UNSTATED, ""):
             value = inputs.BY_NAME[knob].default
-            assumed.append(knob)
+            if knob not in METHOD_KNOBS[row["method"]]:
+                assumed.append(knob)
         run[knob] = int(value) if knob == "lora_rank" else value
     if run["qlora_format"] not in kernel.QLORA_BITS:  # GPTQ 4-bit: counted as NF4 without double quantization
         run["qlora_format"] = "nf4"
@@ -104,18 +106,22 @@ def fit_mfu(tokens_per_micro_batch: pd.Series, mfu: pd.Series) -> dict:
     (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x]), y, rcond=None)
     residual = y - (a + b * x)
     low, high = np.quantile(residual, RANGE_QUANTILES)
-    return {"a": float(a), "b": float(b), "low": float(low), "high": float(high), "rows": len(x)}
+    return {"a": float(a), "b": float(b), "low": float(low), "high": float(high), "rows": len(x),
+            "tokens_min": float(tokens_per_micro_batch.min()), "tokens_max": float(tokens_per_micro_batch.max())}
 
 
 def mfu_range(fit: dict, tokens_per_micro_batch: float) -> tuple:
-    """The MFU range a fit predicts at a number of tokens per micro-batch, never above 1."""
-    centre = fit["a"] + fit["b"] * math.log(tokens_per_micro_batch)
-    return min(math.exp(centre + fit["low"]), 1.0), min(math.exp(centre + fit["high"]), 1.0)
+    """The MFU range a fit predicts at a number of tokens per micro-batch, never above 1 (the
+    planner's own formula, kernel.mfu_range)."""
+    low, high, _ = kernel.mfu_range({"mfu_curve": fit}, tokens_per_micro_batch)
+    return low, high
 
 
-def throughput_table(tables) -> pd.DataFrame:
-    """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
-    GPU of the catalog with a known peak)."""
+MIN_GPU_ROWS = 10  # runs on one GPU, from at least two sources, before it gets a curve of its own
+
+
+def utilisation_runs(tables) -> pd.DataFrame:
+    """Measured BF16 runs with a known peak: their MFU and tokens per micro-batch."""
     runs = measured_runs(tables)
     peaks = tables.gpus.set_index("gpu")["peak_bf16_tflops"] * 1e12
     runs = runs[runs["tokens_per_s_per_gpu"].notna() & (runs["precision"] == "BF16")
@@ -123,6 +129,33 @@ def throughput_table(tables) -> pd.DataFrame:
     runs["peak_flops"] = runs["gpu"].map(peaks)
     runs["tokens_per_micro_batch"] = runs["micro_batch"] * runs["sequence_length"]
     runs["mfu"] = kernel.utilisation(runs["tokens_per_s_per_gpu"], runs["flops_per_token"], runs["peak_flops"])
+    return runs
+
+
+def mfu_fits(tables) -> dict:
+    """The planner's utilisation curves: one over every measured run, and one per GPU measured
+    often enough by more than one source; each says what it rests on."""
+    runs = utilisation_runs(tables)
+    out = {"every GPU": {**fit_mfu(runs["tokens_per_micro_batch"], runs["mfu"]),
+                         "sources": int(runs["source"].nunique())}}
+    for gpu, rows in runs.groupby("gpu"):
+        sources = int(rows["source"].nunique())
+        own = len(rows) >= MIN_GPU_ROWS and sources >= 2
+        out[gpu] = {**(fit_mfu(rows["tokens_per_micro_batch"], rows["mfu"]) if own else out["every GPU"]),
+                    "sources": sources, "measured_rows": len(rows), "own_curve": own}
+    return out
+
+
+def memory_band(tables) -> float:
+    """The memory model's own error: the median absolute leave-one-source-out error, the band
+    inside which a plan that fits is called tight."""
+    return float(memory_table(tables)["error"].abs().median())
+
+
+def throughput_table(tables) -> pd.DataFrame:
+    """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
+    GPU of the catalog with a known peak)."""
+    runs = utilisation_runs(tables)
     ranges = []
     for row in runs.itertuples():
         others = runs[runs["source"] != row.source]

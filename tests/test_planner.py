@@ -12,9 +12,11 @@ import re
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from ftguide import evidence, load
 from ftguide.cli import main
 from ftguide.planner.coefficients import coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
@@ -22,6 +24,7 @@ from ftguide.planner.run import plan
 from ftguide.planner.scenarios import sensitivity
 from ftguide.planner.text import format_plan
 
+H100 = "8x H100 SXM"
 LLAMA_SAMPLES = 287113
 LLAMA_TOKENS = LLAMA_SAMPLES * 1024  # 294,003,712
 MATMUL = 7_504_658_432
@@ -65,19 +68,19 @@ def test_memory_and_batch_split_by_hand(tables, coeffs):
 def test_qlora_and_lora_states_by_hand(tables, coeffs):
     block = MATMUL - 128256 * 4096  # the output layer stays in BF16
     rest = 8_030_261_248 - block
-    lora = llama(tables, coeffs, method="lora").options.loc["8xH100"]
-    qlora = llama(tables, coeffs, method="qlora").options.loc["8xH100"]
+    lora = llama(tables, coeffs, method="lora").options.loc[H100]
+    qlora = llama(tables, coeffs, method="qlora").options.loc[H100]
     assert lora["states_mib"] == pytest.approx((2 * 8_030_261_248 + 16 * ADAPTERS) / 8 / 2**20)
     assert qlora["states_mib"] == pytest.approx((4.127 / 8 * block + 2 * rest + 16 * ADAPTERS) / 8 / 2**20)
 
 
 def test_the_stacks_knobs_by_hand(tables, coeffs):
     """Each knob of the training stack moves the memory it names, and only that (Llama3 8B, one
-    8xH100 device; defaults are the guide's: AdamW at 16 B, full recomputation, full logits)."""
+    8x H100 SXM device; defaults are the guide's: AdamW at 16 B, full recomputation, full logits)."""
     params, vocab, d, layers, t = 8_030_261_248, 128256, 4096, 32, 1024
-    base = llama(tables, coeffs, hardware_choice="8xH100").options.loc["8xH100"]
+    base = llama(tables, coeffs, hardware_choice=H100).options.loc[H100]
     def with_(**knobs):
-        return llama(tables, coeffs, hardware_choice="8xH100", **knobs).options.loc["8xH100"]
+        return llama(tables, coeffs, hardware_choice=H100, **knobs).options.loc[H100]
     # Optimizer: 8-bit AdamW keeps 6 bytes per parameter, BF16 AdamW 8, instead of 16; sharded over 8.
     assert with_(optimizer="adamw-8bit")["states_mib"] == pytest.approx(6 * params / 8 / 2**20)
     assert with_(optimizer="adamw-bf16")["states_mib"] == pytest.approx(8 * params / 8 / 2**20)
@@ -114,7 +117,7 @@ def test_a_config_json_plans_as_its_model_of_models_csv(tables, coeffs):
     from_config = plan(tables, None, config=json.dumps(LLAMA3_CONFIG), samples=LLAMA_SAMPLES, coefficients_=coeffs)
     listed = llama(tables, coeffs)
     for column in ("flops_per_token", "states_mib", "memory_needed_mib", "hours_low", "cost_high"):
-        assert list(from_config.options[column]) == pytest.approx(list(listed.options[column]))
+        pd.testing.assert_series_equal(from_config.options[column].astype(float), listed.options[column].astype(float))
     assert "model" not in from_config.inputs
     assert from_config.options["guide_hours_from_time"].isna().all()  # the guide's rows name models.csv's models
     assert format_plan(from_config).startswith("meta-llama/Meta-Llama-3-8B (config.json), full fine-tuning")
@@ -165,7 +168,7 @@ def test_the_guide_figures_stand_beside_where_it_measured_the_configuration(tabl
     assert small["guide_hours_from_time"] == pytest.approx(220 / 60)
     assert small["guide_hours_reported_source"] == pytest.approx(LLAMA_TOKENS / 93291 / 3600)
     assert small["guide_hours_reported"] == pytest.approx(small["hours_at_peak"])
-    assert options.loc[["8xH100", "xlarge"], "guide_hours_from_time"].isna().all()
+    assert options.loc[[H100, "xlarge"], "guide_hours_from_time"].isna().all()
     assert llama(tables, coeffs, method="lora").options["guide_hours_from_time"].isna().all()
 
 
@@ -178,12 +181,12 @@ def test_recommends_the_cheapest_option_that_meets_the_limits_at_its_low_mfu(tab
 
 def test_a_tie_is_named(tables, coeffs):
     """Two options at the same cost and time: the first listed is picked and the other named."""
-    h100 = coeffs["hardware"]["8xH100"]
-    twins = {**coeffs, "hardware": {"8xH100": h100, "twin": h100}}
+    h100 = coeffs["hardware"][H100]
+    twins = {**coeffs, "hardware": {H100: h100, "twin": h100}}
     result = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, coefficients_=twins)
-    assert result.recommended == "8xH100"
-    assert result.reason.startswith("8xH100 (tied with twin): the cheapest option")
-    alone = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, coefficients_=coeffs, hardware_choice="8xH100")
+    assert result.recommended == H100
+    assert result.reason.startswith(f"{H100} (tied with twin): the cheapest option")
+    alone = plan(tables, "Llama3 8B", samples=LLAMA_SAMPLES, coefficients_=coeffs, hardware_choice=H100)
     assert "tied" not in alone.reason
 
 
@@ -232,19 +235,27 @@ def test_a_global_batch_below_the_device_count_is_raised_and_said(tables, coeffs
     assert any("global batch is raised on 8xlarge" in note for note in result.notes)
 
 
-def test_the_mfu_range_of_h100_comes_from_its_references(coeffs):
-    h100 = coeffs["hardware"]["8xH100"]
-    # torchtitan Llama 3.1 8B at 8,192 tokens: 5,762 tokens/s per GPU × 57.9 GFLOP ÷ 989.4 TFLOP/s.
-    flops = 6 * MATMUL + 12 * 32 * 4096 * 8192
-    assert h100["mfu_low"] == pytest.approx(5762 * flops / 989.4e12)
-    assert h100["mfu_high"] == pytest.approx(0.443)  # llm-foundry MPT 13B, its own figure
-    assert "torchtitan" in h100["mfu_source"]
+def test_a_gpus_mfu_comes_from_measured_runs_and_an_unmeasured_gpu_is_never_recommended(tables, coeffs):
+    """A100 40GB has runs from two sources: a curve of its own. L4 has none: the curve of every GPU,
+    shown but never recommended, even where it is the only option."""
+    fits = evidence.mfu_fits(tables)
+    a100 = coeffs["hardware"]["8x A100 40GB"]
+    assert a100["measured"] and "from 2 sources" in a100["mfu_source"]
+    low, high = evidence.mfu_range(fits["A100 40GB"], 2048)
+    assert (a100["mfu_low"], a100["mfu_high"]) == pytest.approx((low, high))
+    l4 = coeffs["hardware"]["1x L4"]
+    assert not l4["measured"] and l4["mfu_source"].startswith("no measured run on this GPU")
+    alone = plan(tables, "Qwen 1.8B", method="qlora", samples=1000, hardware_choice="1x L4", price=1.0,
+                 coefficients_=coeffs)
+    assert alone.options.loc["1x L4", "fits"] and alone.recommended is None
+    assert alone.reason.startswith("1x L4 fit and meet your limits, but no measured run on their GPUs supports")
 
 
-def test_node_prices_are_whole_node_listings_by_default(coeffs):
-    assert coeffs["hardware"]["8xH100"]["price"] == pytest.approx(49.24 / 8)
-    assert "8-GPU node" in coeffs["hardware"]["8xH100"]["price_source"]
-    assert coeffs["hardware"]["8xA100-80GB"]["price"] == pytest.approx(21.60 / 8)
+def test_every_gpu_option_is_priced_from_one_tier(coeffs):
+    assert coeffs["hardware"][H100]["price"] == 2.69
+    assert coeffs["hardware"][H100]["price_source"].startswith("RunPod community cloud (on-demand, per GPU")
+    assert coeffs["hardware"]["1x RTX 4090"]["price"] == 0.34
+    assert coeffs["hardware"]["8x MI300X"]["price"] is None  # the tier lists none: cost unknown, not ranked
 
 
 def test_sensitivity_swings_each_assumption_with_the_others_held(tables, coeffs):
@@ -311,11 +322,13 @@ def test_command_line_json_has_the_promised_fields(capsys):
     result = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert code == 0
     promised = {"hardware", "gpus", "fits", "micro_batch", "grad_accum", "hours_low", "hours_high",
-                "cost_low", "cost_high", "mfu_low", "mfu_high"}
-    assert len(result["options"]) == 7
+                "cost_low", "cost_high", "mfu_low", "mfu_high", "memory_gib", "fit", "evidence", "price_per_gpu_hour"}
+    assert len(result["options"]) == len(coefficients(load())["hardware"])
     for each in result["options"]:
         assert promised <= set(each)
-        assert each["hours_low"] <= each["hours_high"] and each["cost_low"] <= each["cost_high"]
+        assert each["hours_low"] <= each["hours_high"]
+        assert each["cost_low"] is None or each["cost_low"] <= each["cost_high"]
+        assert each["fit"] in ("fits", "tight", "no") and (each["fit"] == "no") == (not each["fits"])
     assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "config": None, "samples": 287113, "sequence_length": 1024,
@@ -330,7 +343,8 @@ def test_command_line_prints_a_table_and_the_recommendation(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("Gemma 2 9B, full fine-tuning: 100,000,000 tokens per epoch at 1,024 tokens")
-    assert [line.split()[0] for line in out.splitlines()[4:7]] == ["8xH100", "8xA100-80GB", "8xMI300X"]
+    nodes = [name for name, hw in coefficients(load())["hardware"].items() if hw["kind"] == "GPU node"]
+    assert [line[:len(name)] for line, name in zip(out.splitlines()[4:], nodes, strict=False)] == nodes
     assert "Recommended: " in out
 
 
@@ -344,7 +358,7 @@ def test_command_line_runs_as_a_module():
 
 MODELS = ("'Llama3 8B', 'Llama2 13B', 'Mistral 7B', 'Qwen1.5 7B', 'Baichuan2 13B', 'Cerebras GPT 13B', "
           "'Llama 3.1 8B', 'Qwen2.5 7B', 'Mistral NeMo 12B', 'Gemma 2 9B'")
-HARDWARE = "'all', 'moai', 'gpu-nodes', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '8xH100', '8xA100-80GB', '8xMI300X'"
+HARDWARE = "'all', 'moai', 'gpus', 'gpu-nodes', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '1x RTX 3090'"
 OK = ["--model", "Llama3 8B", "--samples", "10"]
 
 
@@ -394,20 +408,19 @@ def test_the_planner_page_follows_a_node_price_and_a_new_model(data_copy, run_pa
     """A dearer H100 node in prices.csv and a renamed model in models.csv reach the page's tables."""
     from bs4 import BeautifulSoup
 
-    from ftguide import load
     from tests.helpers import rewrite
 
-    rewrite(data_copy / "prices.csv", lambda text: text.replace("on-demand,49.24,8,", "on-demand,80.00,8,"))
+    rewrite(data_copy / "prices.csv", lambda text: text.replace(",on-demand,2.69,1,", ",on-demand,10.00,1,"))
     rewrite(data_copy / "models.csv", lambda text: text.replace("Gemma 2 9B,", "Gemma Two 9B,"))
     outputs = run_page("planner", data_copy.parent)
     html = "\n".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
     soup = BeautifulSoup(html, "html.parser")
     hardware = soup.find("table", id="T_plan-hardware")
-    h100 = next(tr for tr in hardware.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == "8xH100")
-    assert "10.00" in [td.get_text(strip=True) for td in h100.find_all("td")]  # 80.00 / 8 GPUs
-    expected = plan(load(data_copy), "Llama3 8B", samples=LLAMA_SAMPLES, deadline=3).options.loc["8xH100"]
+    h100 = next(tr for tr in hardware.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == H100)
+    assert "10.00" in [td.get_text(strip=True) for td in h100.find_all("td")]  # the tier's price, per GPU
+    expected = plan(load(data_copy), "Llama3 8B", samples=LLAMA_SAMPLES, deadline=3).options.loc[H100]
     mine = soup.find("table", id="T_plan-mine")
-    row = next(tr for tr in mine.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == "8xH100")
+    row = next(tr for tr in mine.find("tbody").find_all("tr") if tr.find("th").get_text(strip=True) == H100)
     cells = [td.get_text(strip=True) for td in row.find_all("td")]
     assert f"{expected['cost_low']:,.2f}-{expected['cost_high']:,.2f}" in cells
     assert "Gemma Two 9B" in soup.find("table", id="T_plan-methods").get_text()

@@ -357,6 +357,19 @@ export function bounded_seconds(at_peak_s, mfu, overhead_s = 0.0) {
 
 // --- one option ------------------------------------------------------------------------------------
 
+export function mfu_range(hw, tokens_per_micro_batch) {
+  const curve = hw.mfu_curve;
+  if (curve === undefined || curve === null) return [hw.mfu_low, hw.mfu_high, hw.mfu];
+  const tokens = Math.min(Math.max(tokens_per_micro_batch, curve.tokens_min), curve.tokens_max);
+  const centre = curve.a + curve.b * Math.log(tokens);
+  return [curve.low, curve.high, 0.0].map((shift) => Math.min(Math.exp(centre + shift), 1.0));
+}
+
+export function fit_verdict(needed_mib, have_mib, fits, band) {
+  if (!fits) return "no";
+  return needed_mib * (1 + band) > have_mib ? "tight" : "fits";
+}
+
 export function run_tokens(inputs) {
   const per_epoch = "samples" in inputs ? inputs.samples * inputs.sequence_length : inputs.tokens;
   return per_epoch * inputs.epochs;
@@ -366,7 +379,7 @@ export function chosen_hardware(coeffs, choice) {
   const names = Object.keys(coeffs.hardware);
   if (choice === "all") return names;
   if (Object.hasOwn(coeffs.group_kinds, choice)) {
-    return names.filter((name) => coeffs.hardware[name].kind === coeffs.group_kinds[choice]);
+    return names.filter((name) => coeffs.group_kinds[choice].includes(coeffs.hardware[name].kind));
   }
   return [choice];
 }
@@ -405,8 +418,9 @@ export function option(coeffs, name, inputs) {
   const flops = flops_per_token(m, length, inputs);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
-  const [hours_low, hours_high, hours] = ["mfu_high", "mfu_low", "mfu"].map(
-    (key) => bounded_seconds(at_peak_s, hw[key], startup_s) / 3600);
+  const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length);
+  const [hours_low, hours_high, hours] = [mfu_high, mfu_low, mfu].map(
+    (value) => bounded_seconds(at_peak_s, value, startup_s) / 3600);
   const price = inputs.price === null ? hw.price : inputs.price;
   const out = {
     hardware: name, kind: hw.kind, gpu: hw.gpu, gpus: hw.gpus, devices: hw.devices,
@@ -415,13 +429,17 @@ export function option(coeffs, name, inputs) {
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
     memory_needed_mib: hw.reserve_mib + states_mib + per_sample_mib * (split.micro_batch || inputs.micro_batch || 1),
+    memory_gib: null,
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
     hours_low, hours_high, hours,
     price_per_gpu_hour: price, ...costs(price, hw.gpus, [hours, hours_low, hours_high], tokens),
     price_source: inputs.price === null ? hw.price_source : TEXT.your_price,
-    mfu_low: hw.mfu_low, mfu_high: hw.mfu_high, mfu: hw.mfu, mfu_source: hw.mfu_source,
+    mfu_low, mfu_high, mfu, mfu_source: hw.mfu_source,
+    measured: hw.measured, evidence: hw.mfu_source,
   };
+  out.memory_gib = out.memory_needed_mib / 1024;
+  out.fit = fit_verdict(out.memory_needed_mib, hw.device_memory_mib, fits, coeffs.memory_band);
   out.meets_deadline = inputs.deadline === null || out.hours_high <= inputs.deadline;
   out.meets_budget = inputs.budget === null || (price !== null && out.cost_high <= inputs.budget);
   return Object.assign(out, guide_figures(coeffs, name, inputs, out.hours_at_peak));
@@ -475,7 +493,7 @@ export function first_best(options, key, better) {
 }
 
 export function recommend(coeffs, inputs, options) {
-  const ok = options.filter((o) => o.fits && o.meets_deadline && o.meets_budget && o.cost !== null);
+  const ok = options.filter((o) => o.fits && o.meets_deadline && o.meets_budget && o.cost !== null && o.measured);
   if (!ok.length) return [null, why_none(coeffs, inputs, options)];
   const rank = ok.map((o) => [round_half_even(o.cost_high * 100), round_half_even(o.hours_high * 100)]);
   const order = ok.map((_, i) => i).sort((i, j) => rank[i][0] - rank[j][0] || rank[i][1] - rank[j][1]);
@@ -515,6 +533,8 @@ export function why_none(coeffs, inputs, options) {
       tries: what_would_fit(coeffs, inputs),
     });
   }
+  const unmeasured = fitting.filter((o) => o.meets_deadline && o.meets_budget && o.cost !== null).map((o) => o.hardware);
+  if (unmeasured.length) return render(TEXT.none_measured, { names: listing(unmeasured) });
   const priced = fitting.filter((o) => o.cost !== null);
   if (!priced.length) return render(TEXT.none_priced, { names: listing(fitting.map((o) => o.hardware)) });
   const advice = [];

@@ -7,7 +7,7 @@ the edge: every formula it applies is the kernel's.
 
 import pandas as pd
 
-from ftguide import cost, model
+from ftguide import cost, evidence, model
 from ftguide.audit import startup_from_logs
 from ftguide.planner import inputs, kernel
 from ftguide.throughput import time_based_throughput
@@ -21,7 +21,8 @@ def coefficients(tables, guide_epochs=1) -> dict:
             "choices": kernel.CHOICES,
             "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS,
             "inputs": inputs.describe(), "text": kernel.TEXT,
-            "columns": kernel.COLUMNS, "detail_columns": kernel.DETAIL_COLUMNS, "example": example(tables)}
+            "columns": kernel.COLUMNS, "detail_columns": kernel.DETAIL_COLUMNS, "example": example(tables),
+            "memory_band": evidence.memory_band(tables)}
 
 
 def model_coefficients(models: pd.DataFrame) -> dict:
@@ -40,67 +41,85 @@ def guide_rates(tables) -> list:
 
 
 def hardware(tables, guide_epochs=1) -> dict:
-    """Every option by name: GPUs, devices (an MI250 is two), memory and reserve per device, peak,
-    the default price with its range and source, the MFU range with its source, and start-up."""
+    """Every option by name: the MoAI flavors, then 1, 2, 4 and 8 GPUs of each GPU of the catalog
+    that has a known peak. Each with GPUs, devices (an MI250 is two), memory and reserve per device,
+    peak, price with its source, MFU (a range, or a curve over tokens per micro-batch) with its
+    evidence, and start-up."""
+    return {**moai_flavors(tables, guide_epochs), **gpu_options(tables)}
+
+
+def moai_flavors(tables, guide_epochs=1) -> dict:
+    """The MoAI flavors on the model fitted to the guide: its reserve, its MFU range, its start-up."""
     fitted = model.time_summary(model.time_table(tables, guide_epochs))
     reserve = float(model.memory_table(tables)["reserve_mib"].iloc[0])
     mi250 = cost.mi250_assumption(tables.prices)
-    refs = model.reference_mfu(tables)
-    shared = {"startup_min": float(fitted["overhead_min"])}
+    return {row["accelerator"]: {
+        "kind": "MoAI flavor", "gpu": "MI250", "gpus": int(row["mi250_gpus"]), "devices": int(row["gcds"]),
+        "device_memory_mib": row["memory_mib"] / row["gcds"], "reserve_mib": reserve,
+        "peak_tflops_per_gpu": float(row["peak_bf16_tflops_per_gpu"]),
+        "price": float(mi250["price"]), "price_low": float(mi250["low"]), "price_high": float(mi250["high"]),
+        "price_source": f"assumption, data/prices.csv ({mi250['date_seen']}): no public MI250 price",
+        "mfu": float(fitted["mfu"]), "mfu_low": float(fitted["mfu_low"]), "mfu_high": float(fitted["mfu_high"]),
+        "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows one), "
+                      "start-up taken out (model page)",
+        "measured": True, "note": "", "attention_scores_kept": True, "nodes": int(row["nodes"]),
+        "startup_min": float(fitted["overhead_min"])} for row in tables.accelerators.to_dict(orient="records")}
+
+
+GPU_COUNTS = (1, 2, 4, 8)
+# The one price tier of every GPU option, so that they compare like with like.
+PRICE_TIER = "RunPod community cloud"
+REFERENCE_TOKENS = 2048  # tokens per micro-batch at which the hardware table states a curve's MFU
+
+
+def gpu_options(tables) -> dict:
+    """1, 2, 4 and 8 GPUs on one node of each catalog GPU with a known peak: memory as the tools
+    report it, the runtime reserve and the MFU curve fitted on the public measurements
+    (ftguide.evidence), the price of the one tier. No start-up is counted: no evidence here times
+    the loading of a model on a GPU stack."""
+    reserve_mib = evidence.stack_reserves(tables)["every stack"] * 1024
+    curves = evidence.mfu_fits(tables)
     out = {}
-    for row in tables.accelerators.to_dict(orient="records"):
-        out[row["accelerator"]] = {
-            "kind": "MoAI flavor", "gpu": "MI250", "gpus": int(row["mi250_gpus"]), "devices": int(row["gcds"]),
-            "device_memory_mib": row["memory_mib"] / row["gcds"], "reserve_mib": reserve,
-            "peak_tflops_per_gpu": float(row["peak_bf16_tflops_per_gpu"]),
-            "price": float(mi250["price"]), "price_low": float(mi250["low"]), "price_high": float(mi250["high"]),
-            "price_source": f"assumption, data/prices.csv ({mi250['date_seen']}): no public MI250 price",
-            "mfu": float(fitted["mfu"]), "mfu_low": float(fitted["mfu_low"]), "mfu_high": float(fitted["mfu_high"]),
-            "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows "
-                          "one), start-up taken out (model page)",
-            "note": "", "attention_scores_kept": True, "nodes": int(row["nodes"]), **shared}
-    for row in tables.gpu_nodes.to_dict(orient="records"):
-        out[row["hardware"]] = {
-            "kind": "GPU node", "gpu": row["gpu"], "gpus": int(row["gpus"]), "devices": int(row["gpus"]),
-            "device_memory_mib": float(row["memory_per_gpu_mib"]),
-            "reserve_mib": float(row["memory_per_gpu_mib"] * row["reserve_share"]),
-            "peak_tflops_per_gpu": float(row["peak_bf16_tflops_per_gpu"]),
-            **node_price(tables.prices, row["gpu"], row["gpus"]), **node_mfu(refs, row["gpu"], fitted),
-            "note": "" if pd.isna(row["note"]) else row["note"],
-            # Fine-tuning stacks on these GPUs use FlashAttention, which keeps no T×T score matrix (Dao
-            # et al. 2022); the MoAI flavors keep the memory model fitted on the guide, which has it.
-            "attention_scores_kept": False, "nodes": 1, **shared}
+    for row in tables.gpus.to_dict(orient="records"):
+        if pd.isna(row["peak_bf16_tflops"]):
+            continue
+        curve = curves.get(row["gpu"], {**curves["every GPU"], "measured_rows": 0, "own_curve": False, "sources": 0})
+        low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_TOKENS)
+        option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]), "reserve_mib": reserve_mib,
+                  "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
+                  "mfu_curve": {key: curve[key] for key in ("a", "b", "low", "high", "tokens_min", "tokens_max")},
+                  "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
+                  "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
+                  "attention_scores_kept": False, "nodes": 1, "startup_min": 0.0}
+        for count in GPU_COUNTS:
+            out[f"{count}x {row['gpu']}"] = {"kind": "GPU node" if count == 8 else "GPU", "gpus": count,
+                                             "devices": count, **option}
     return out
 
 
-def node_mfu(refs: pd.DataFrame, gpu: str, fitted: dict) -> dict:
-    """The MFU range of a GPU's own references; without any, that of every reference and the
-    MI250 fit together (and the source says so)."""
-    own = refs[[gpu.startswith(name) for name in refs["gpu"]]]
-    if len(own):
-        low, high = own["mfu"].min(), own["mfu"].max()
-        source = "public BF16 references on this GPU: " + ", ".join(own["reference"])
-    else:
-        low, high = min(refs["mfu"].min(), fitted["mfu_low"]), max(refs["mfu"].max(), fitted["mfu_high"])
-        source = "no public reference on this GPU: the range of every reference and of the MI250 fit"
-    return {"mfu": float((low + high) / 2), "mfu_low": float(low), "mfu_high": float(high), "mfu_source": source}
+def curve_source(curve: dict) -> str:
+    if curve["own_curve"]:
+        return (f"{curve['measured_rows']} measured runs on this GPU from {curve['sources']} sources "
+                "(evidence page)")
+    if curve["measured_rows"]:
+        return (f"{curve['measured_rows']} measured run(s) on this GPU from one source; MFU from the curve of "
+                f"every GPU's {curve['rows']} runs (evidence page)")
+    return (f"no measured run on this GPU: MFU from the curve of every GPU's {curve['rows']} runs; "
+            "never recommended")
 
 
-def node_price(prices: pd.DataFrame, gpu: str, gpus: int) -> dict:
-    """Price per GPU-hour of a node: a dated whole-node listing if there is one (the cheapest),
-    else the cheapest dated on-demand listing of one GPU; the range is every dated listing.
-    Validation guarantees a dated listing for every node's GPU."""
-    rows = cost.listings(prices, gpu)
-    dated = rows[rows["date_seen"].notna()]
-    whole = dated[(dated["gpus_per_instance"] == gpus) & (dated["kind"] == "on-demand")]
-    on_demand = dated[dated["kind"] == "on-demand"]
-    pick = (whole if len(whole) else on_demand if len(on_demand) else dated).iloc[0]
-    unit = f"{gpus}-GPU node" if pick["gpus_per_instance"] == gpus else "one GPU, × the node's GPUs"
-    # A listing with a range (price_low, price_high per GPU-hour) widens it.
-    return {"price": float(pick["price_per_gpu_hour"]),
-            "price_low": float(pd.concat([dated["price_per_gpu_hour"], dated["price_low"]]).min()),
-            "price_high": float(pd.concat([dated["price_per_gpu_hour"], dated["price_high"]]).max()),
-            "price_source": f"{pick['provider']} ({pick['kind']}, {unit}, {pick['price_date']})"}
+def tier_price(prices: pd.DataFrame, gpu: str) -> dict:
+    """The GPU's price per GPU-hour in the one tier, by its exact name; None where the tier lists
+    none (the reader can give one)."""
+    listed = prices[(prices["gpu"] == gpu) & (prices["provider"] == PRICE_TIER) & (prices["kind"] == "on-demand")
+                    & prices["date_seen"].notna()]
+    if listed.empty:
+        return {"price": None, "price_low": None, "price_high": None,
+                "price_source": f"not listed in the tier used here ({PRICE_TIER}, on-demand, per GPU)"}
+    pick = listed.sort_values("date_seen", kind="stable").iloc[-1]  # the newest listing
+    price = float(pick["price_per_instance_hour"] / pick["gpus_per_instance"])
+    return {"price": price, "price_low": price, "price_high": price,
+            "price_source": f"{PRICE_TIER} (on-demand, per GPU, {pick['date_seen']})"}
 
 
 def example(tables) -> dict:

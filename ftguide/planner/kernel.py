@@ -77,8 +77,9 @@ METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
            "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
-HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpu-nodes": "the 8-GPU nodes"}
-GROUP_KINDS = {"moai": "MoAI flavor", "gpu-nodes": "GPU node"}
+HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 to 8 GPUs)",
+                   "gpu-nodes": "the 8-GPU nodes"}
+GROUP_KINDS = {"moai": ["MoAI flavor"], "gpus": ["GPU", "GPU node"], "gpu-nodes": ["GPU node"]}
 
 # Every sentence of a plan. {name} is filled in by `render`; numbers arrive formatted.
 TEXT = {
@@ -106,6 +107,8 @@ TEXT = {
     "fastest": "the fastest option that fits, {hardware}, needs up to {hours} h",
     "cheapest": "the cheapest, {hardware}, costs up to {cost} USD",
     "cut": "or cut the run to {share} of its tokens on {hardware}",
+    "none_measured": "{names} fit and meet your limits, but no measured run on their GPUs supports a time, so none "
+                     "is recommended (the evidence page lists the GPUs measured).",
     "none_priced": "Nothing that fits has a price in the one tier used here ({names} fit): give your own price "
                    "per GPU-hour to compare them.",
     "note_unpriced": "The one price tier used here lists no price for {names}: their cost is unknown, and they are "
@@ -593,6 +596,26 @@ def bounded_seconds(at_peak_s, mfu, overhead_s=0.0):
 
 # --- one option ---------------------------------------------------------------------------------
 
+def mfu_range(hw: dict, tokens_per_micro_batch: float) -> list:
+    """[low, high, central] MFU of an option. A GPU of the catalog has a curve fitted on measured
+    runs (ftguide.evidence): ln MFU = a + b · ln(tokens per micro-batch), its range what the runs'
+    residuals span, held at its ends outside the tokens per micro-batch it was fitted on; a MoAI
+    flavor has the fixed range of the guide's times. Never above 1."""
+    curve = hw.get("mfu_curve")
+    if curve is None:
+        return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
+    tokens = min(max(tokens_per_micro_batch, curve["tokens_min"]), curve["tokens_max"])
+    centre = curve["a"] + curve["b"] * math.log(tokens)
+    return [min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0)]
+
+
+def fit_verdict(needed_mib: float, have_mib: float, fits: bool, band: float) -> str:
+    """fits, tight (it fits, but not by more than the memory model's own error) or no."""
+    if not fits:
+        return "no"
+    return "tight" if needed_mib * (1 + band) > have_mib else "fits"
+
+
 def run_tokens(inputs: dict) -> float:
     per_epoch = inputs["samples"] * inputs["sequence_length"] if "samples" in inputs else inputs["tokens"]
     return per_epoch * inputs["epochs"]
@@ -603,7 +626,7 @@ def chosen_hardware(coeffs: dict, choice: str) -> list:
     if choice == "all":
         return names
     if choice in GROUP_KINDS:
-        return [name for name in names if coeffs["hardware"][name]["kind"] == GROUP_KINDS[choice]]
+        return [name for name in names if coeffs["hardware"][name]["kind"] in GROUP_KINDS[choice]]
     return [choice]
 
 
@@ -649,8 +672,9 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     flops = flops_per_token(m, length, inputs)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
-    hours_low, hours_high, hours = (bounded_seconds(at_peak_s, hw[key], startup_s) / 3600
-                                    for key in ("mfu_high", "mfu_low", "mfu"))
+    mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length)
+    hours_low, hours_high, hours = (bounded_seconds(at_peak_s, value, startup_s) / 3600
+                                    for value in (mfu_high, mfu_low, mfu))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
         "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
@@ -660,13 +684,17 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "memory_per_device_mib": hw["device_memory_mib"],
         "memory_needed_mib": (hw["reserve_mib"] + states_mib
                               + per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1)),
+        "memory_gib": None,
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
         "price_per_gpu_hour": price, **costs(price, hw["gpus"], [hours, hours_low, hours_high], tokens),
         "price_source": hw["price_source"] if inputs["price"] is None else TEXT["your_price"],
-        "mfu_low": hw["mfu_low"], "mfu_high": hw["mfu_high"], "mfu": hw["mfu"], "mfu_source": hw["mfu_source"],
+        "mfu_low": mfu_low, "mfu_high": mfu_high, "mfu": mfu, "mfu_source": hw["mfu_source"],
+        "measured": hw["measured"], "evidence": hw["mfu_source"],
     }
+    out["memory_gib"] = out["memory_needed_mib"] / 1024
+    out["fit"] = fit_verdict(out["memory_needed_mib"], hw["device_memory_mib"], fits, coeffs["memory_band"])
     out["meets_deadline"] = inputs["deadline"] is None or out["hours_high"] <= inputs["deadline"]
     # Without a price the budget cannot be said to be met.
     out["meets_budget"] = inputs["budget"] is None or (price is not None and out["cost_high"] <= inputs["budget"])
@@ -727,7 +755,10 @@ def first_best(options: list, key: str, better) -> dict:
 def recommend(coeffs: dict, inputs: dict, options: list) -> list:
     """[name, reason]: the option that fits in memory and meets the deadline and budget even at its
     low MFU, with the lowest cost at that MFU (then the fastest, then the first listed); ties named."""
-    ok = [o for o in options if o["fits"] and o["meets_deadline"] and o["meets_budget"] and o["cost"] is not None]
+    # Never recommended: what does not fit, misses a limit, has no price, or runs on a GPU no
+    # measurement supports.
+    ok = [o for o in options if o["fits"] and o["meets_deadline"] and o["meets_budget"] and o["cost"] is not None
+          and o["measured"]]
     if not ok:
         return [None, why_none(coeffs, inputs, options)]
     rank = [(round_half_even(o["cost_high"] * 100), round_half_even(o["hours_high"] * 100)) for o in ok]
@@ -767,6 +798,9 @@ def why_none(coeffs: dict, inputs: dict, options: list) -> str:
             "needed": format_number(worst["memory_needed_mib"] / 1024, 1), "hardware": worst["hardware"],
             "memory": format_number(worst["memory_per_device_mib"] / 1024, 1), "micro": format_number(fixed or 1),
             "tries": what_would_fit(coeffs, inputs)})
+    unmeasured = [o["hardware"] for o in fitting if o["meets_deadline"] and o["meets_budget"] and o["cost"] is not None]
+    if unmeasured:  # they qualify but for the evidence (recommend passed them over for it alone)
+        return render(TEXT["none_measured"], {"names": listing(unmeasured)})
     priced = [o for o in fitting if o["cost"] is not None]
     if not priced:
         return render(TEXT["none_priced"], {"names": listing(o["hardware"] for o in fitting)})
