@@ -75,7 +75,7 @@ def hardware(tables, guide_epochs=1) -> dict:
 def node_mfu(refs: pd.DataFrame, gpu: str, fitted: dict) -> dict:
     """The MFU range of a GPU's own references; without any, that of every reference and the
     MI250 fit together (and the source says so)."""
-    own = refs[[gpu.startswith(name) for name in refs["gpu"]]]
+    own = refs[refs["node_gpu"] == gpu]
     if len(own):
         low, high = own["mfu"].min(), own["mfu"].max()
         source = "public BF16 references on this GPU: " + ", ".join(own["reference"])

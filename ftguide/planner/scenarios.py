@@ -121,7 +121,7 @@ def same_model_references(tables, coeffs) -> pd.DataFrame:
     rows = []
     for ref in refs.itertuples():
         node = next((name for name, hw in coeffs["hardware"].items()
-                     if hw["kind"] == "GPU node" and hw["gpu"].startswith(ref.gpu)), None)
+                     if hw["kind"] == "GPU node" and hw["gpu"] == ref.node_gpu), None)
         if node is None:
             continue
         hw = coeffs["hardware"][node]
