@@ -283,10 +283,35 @@ def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
                                  values="value", aggfunc="first") / 1000
     durations = vendor[vendor["kind"] == "log_step_duration"]
     first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()
-    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"})
+    # Validation allows only these two phases; a log without start-up lines leaves the table empty.
+    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"}).reindex(
+        columns=["compile_s", "select_s"])
     out["first_step_s"] = first_step.reindex(out.index)
     out["total_min"] = out[["compile_s", "select_s", "first_step_s"]].sum(axis=1, min_count=1) / 60
     return out.reset_index()
+
+
+NO_STARTUP_LOG = "none, as no training log in data/vendor_measurements.csv prints one"
+
+
+def startup_phrases(vendor: pd.DataFrame) -> dict:
+    """What the vendor's logs show of the start-up, as the pages say it: `longest`, the longest a
+    log shows ('19.3 minutes (Mistral 7B on 8xlarge)'); `whole`, the range of those whose log also
+    times the first step, with the runs of the model that has the longest; `range`, that range
+    alone. Each is NO_STARTUP_LOG where no log shows one."""
+    startup = startup_from_logs(vendor)
+    whole = startup.dropna(subset=["first_step_s"])
+    out = dict.fromkeys(("longest", "whole", "range"), NO_STARTUP_LOG)
+    if len(startup):
+        longest = startup.loc[startup["total_min"].idxmax()]
+        out["longest"] = f"{longest['total_min']:.1f} minutes ({longest['model']} on {longest['accelerator']})"
+    if len(whole):
+        runs = whole[whole["model"] == whole.loc[whole["total_min"].idxmax(), "model"]]
+        out["range"] = f"{whole['total_min'].min():.1f} to {whole['total_min'].max():.1f} min"
+        out["whole"] = (f"{whole['total_min'].min():.1f} to {whole['total_min'].max():.1f} minutes per run (for "
+                        f"{runs['model'].iloc[0]}, {join(f'{m:.0f}' for m in runs['total_min'])} minutes on "
+                        f"{join(runs['accelerator'])})")
+    return out
 
 
 def epochs_comparison(tables, choices=(1, 3)) -> pd.DataFrame:
