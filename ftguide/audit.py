@@ -17,7 +17,7 @@ import pandas as pd
 
 from ftguide import model
 from ftguide.planner.kernel import compute_seconds, utilisation as mfu
-from ftguide.throughput import run_tokens, time_based_throughput
+from ftguide.throughput import NO_DATASET_SIZE, run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
 
@@ -217,6 +217,23 @@ def summary_points(result: pd.DataFrame, epochs=1) -> dict:
     vram += (f"; it falls on a larger flavor for {join(falls['model'] + ' on ' + falls['accelerator'])}, "
              "which is worth asking about." if len(falls) else ".")
     return {"throughput": throughput, "training_time": training, "planning": planning, "vram": vram}
+
+
+def epoch_counts(result: pd.DataFrame, epochs=1) -> str:
+    """Whether one epoch count reconciles a model's rows, for the page's question "could each
+    training time cover several epochs?": for the model whose rows disagree most, how many epochs'
+    worth of tokens its reported throughput would process in the training time on each flavor."""
+    known = result[result["mfu_from_time"].notna()]
+    if known.empty:
+        return f"The data cannot tell: {NO_DATASET_SIZE}, so no row gives an epoch count."
+    spread = known.groupby("model", sort=False)["tokens_ratio"].agg(["min", "max"])
+    widest = (spread["max"] / spread["min"]).idxmax()
+    # The ratio is against the assumed run; times its epochs it is in epochs of the dataset.
+    per_row = known["model"].map(epochs).fillna(1) if isinstance(epochs, Mapping) else epochs
+    in_epochs = (known["tokens_ratio"] * per_row)[known["model"] == widest]
+    return (f"It does not: for {widest}, the reported throughput would process {_span(in_epochs, '{:.1f}')} "
+            "epochs' worth of tokens in the training time, depending on the flavor. No single epoch count "
+            "reconciles a model's rows.")
 
 
 # --- the vendor's second source beside the guide -------------------------------------------------

@@ -136,3 +136,21 @@ def same_model_references(tables, coeffs) -> pd.DataFrame:
                      "cost_per_m_high": option["cost_per_m_tokens_high"],
                      "caveat": " ".join(filter(None, [ref.note, hw["note"]]))})
     return pd.DataFrame(rows)
+
+
+def headline_run(tables, coeffs) -> dict:
+    """The cost page's headline run: the planner's example (the first tutorial dataset of known size,
+    else a million tokens) on the guide's first configuration of that model (else the first flavor):
+    the checked inputs, the hardware, and the words that name the run."""
+    example = coeffs["example"]
+    rows = tables.guide[tables.guide["model"] == example["model"]]
+    hardware = rows["accelerator"].iloc[0] if len(rows) else tables.accelerators["accelerator"].iloc[0]
+    length = int(rows["sequence_length"].iloc[0]) if len(rows) else DEFAULTS["sequence_length"]
+    size = {key: example[key] for key in ("samples", "tokens") if key in example}
+    inputs = plan(tables, example["model"], sequence_length=length, coefficients_=coeffs, **size).inputs
+    if "samples" in example:
+        dataset = tables.datasets.set_index("model").loc[example["model"], "dataset"]
+        run = f"{example['model']}'s tutorial run ({example['samples']:,} samples of {dataset})"
+    else:
+        run = f"a run of {example['model']} on {example['tokens']:,} tokens (no tutorial dataset's size is known)"
+    return {"inputs": inputs, "hardware": hardware, "text": f"{run} on {hardware}"}
