@@ -17,7 +17,7 @@ import pandas as pd
 
 from ftguide import model
 from ftguide.planner.kernel import compute_seconds, utilisation as mfu
-from ftguide.throughput import run_tokens, time_based_throughput
+from ftguide.throughput import NO_DATASET_SIZE, run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
 
@@ -219,6 +219,23 @@ def summary_points(result: pd.DataFrame, epochs=1) -> dict:
     return {"throughput": throughput, "training_time": training, "planning": planning, "vram": vram}
 
 
+def epoch_counts(result: pd.DataFrame, epochs=1) -> str:
+    """Whether one epoch count reconciles a model's rows, for the page's question "could each
+    training time cover several epochs?": for the model whose rows disagree most, how many epochs'
+    worth of tokens its reported throughput would process in the training time on each flavor."""
+    known = result[result["mfu_from_time"].notna()]
+    if known.empty:
+        return f"The data cannot tell: {NO_DATASET_SIZE}, so no row gives an epoch count."
+    spread = known.groupby("model", sort=False)["tokens_ratio"].agg(["min", "max"])
+    widest = (spread["max"] / spread["min"]).idxmax()
+    # The ratio is against the assumed run; times its epochs it is in epochs of the dataset.
+    per_row = known["model"].map(epochs).fillna(1) if isinstance(epochs, Mapping) else epochs
+    in_epochs = (known["tokens_ratio"] * per_row)[known["model"] == widest]
+    return (f"It does not: for {widest}, the reported throughput would process {_span(in_epochs, '{:.1f}')} "
+            "epochs' worth of tokens in the training time, depending on the flavor. No single epoch count "
+            "reconciles a model's rows.")
+
+
 # --- the vendor's second source beside the guide -------------------------------------------------
 
 def timer_evidence(vendor: pd.DataFrame) -> pd.DataFrame:
@@ -283,10 +300,35 @@ def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
                                  values="value", aggfunc="first") / 1000
     durations = vendor[vendor["kind"] == "log_step_duration"]
     first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()
-    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"})
+    # Validation allows only these two phases; a log without start-up lines leaves the table empty.
+    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"}).reindex(
+        columns=["compile_s", "select_s"])
     out["first_step_s"] = first_step.reindex(out.index)
     out["total_min"] = out[["compile_s", "select_s", "first_step_s"]].sum(axis=1, min_count=1) / 60
     return out.reset_index()
+
+
+NO_STARTUP_LOG = "none, as no training log in data/vendor_measurements.csv prints one"
+
+
+def startup_phrases(vendor: pd.DataFrame) -> dict:
+    """What the vendor's logs show of the start-up, as the pages say it: `longest`, the longest a
+    log shows ('19.3 minutes (Mistral 7B on 8xlarge)'); `whole`, the range of those whose log also
+    times the first step, with the runs of the model that has the longest; `range`, that range
+    alone. Each is NO_STARTUP_LOG where no log shows one."""
+    startup = startup_from_logs(vendor)
+    whole = startup.dropna(subset=["first_step_s"])
+    out = dict.fromkeys(("longest", "whole", "range"), NO_STARTUP_LOG)
+    if len(startup):
+        longest = startup.loc[startup["total_min"].idxmax()]
+        out["longest"] = f"{longest['total_min']:.1f} minutes ({longest['model']} on {longest['accelerator']})"
+    if len(whole):
+        runs = whole[whole["model"] == whole.loc[whole["total_min"].idxmax(), "model"]]
+        out["range"] = f"{whole['total_min'].min():.1f} to {whole['total_min'].max():.1f} min"
+        out["whole"] = (f"{whole['total_min'].min():.1f} to {whole['total_min'].max():.1f} minutes per run (for "
+                        f"{runs['model'].iloc[0]}, {join(f'{m:.0f}' for m in runs['total_min'])} minutes on "
+                        f"{join(runs['accelerator'])})")
+    return out
 
 
 def epochs_comparison(tables, choices=(1, 3)) -> pd.DataFrame:

@@ -114,9 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Predict whether a run fits in memory, how long it takes and what it costs on "
         "each MoAI flavor and 8-GPU node, from the model of FLOPs, memory and time (model page). "
         "Numbers may be written 50,000, 50k, 1.2M or 2e5.")
-    listed_choices = {"models": "one of " + ", ".join(map(repr, listed("models.csv", "model"))),
-                      "methods": "one of " + ", ".join(kernel.METHODS),
-                      "hardware": "one of " + ", ".join(list(kernel.HARDWARE_GROUPS) + hardware_names())}
+    # Names from data/ quoted with every control or invisible character escaped: --help reads the
+    # files without validating them.
+    one_of = lambda names: "one of " + ", ".join(map(kernel.quote, names))  # noqa: E731
+    listed_choices = {"models": one_of(listed("models.csv", "model")), "methods": one_of(kernel.METHODS),
+                      "hardware": one_of([*kernel.HARDWARE_GROUPS, *hardware_names()])}
     inputs.add_arguments(plans, listed_choices)
     plans.add_argument("--json", action="store_true", help="print the plan as JSON")
     add_common(plans, {})

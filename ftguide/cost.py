@@ -58,16 +58,18 @@ def price_date(row) -> str:
 
 
 def listings(prices: pd.DataFrame, gpu: str) -> pd.DataFrame:
-    """The price rows for one GPU ('H100' matches 'H100 SXM'), with their per-GPU price and date."""
-    rows = prices[prices["gpu"].str.startswith(gpu) & (prices["kind"] != "assumption")].copy()
+    """The price rows of one GPU, named exactly ('H100 SXM', never 'H100 PCIe' for it), with their
+    per-GPU price and date."""
+    rows = prices[(prices["gpu"] == gpu) & (prices["kind"] != "assumption")].copy()
     rows["price_per_gpu_hour"] = price_per_gpu_hour(rows)
     rows["price_date"] = rows.apply(price_date, axis=1)
     return rows.sort_values("price_per_gpu_hour")
 
 
-def default_reference_price(prices: pd.DataFrame, gpu: str) -> pd.Series:
-    """The cheapest on-demand listing with a date seen: the hardest price for MI250 to match."""
-    rows = listings(prices, gpu)
+def default_reference_price(tables, gpu: str) -> pd.Series:
+    """The cheapest on-demand listing with a date seen of the GPU a reference names ('H100': the one
+    H100 of data/gpu_nodes.csv, model.reference_gpu): the hardest price for MI250 to match."""
+    rows = listings(tables.prices, model_module.reference_gpu(tables.gpu_nodes, gpu))
     current = rows[(rows["kind"] == "on-demand") & rows["date_seen"].notna()]
     return current.iloc[0]
 
@@ -261,11 +263,12 @@ def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.
     return out
 
 
-def reference_costs(references: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Cost per 1M tokens of each public reference at the cheapest and dearest listed price."""
+def reference_costs(tables) -> pd.DataFrame:
+    """Cost per 1M tokens of each public reference at the cheapest and dearest listed price of its
+    GPU (the one of data/gpu_nodes.csv it names, model.reference_gpu)."""
     rows = []
-    for ref in references.itertuples():
-        listed = listings(prices, ref.gpu)
+    for ref in tables.throughput_references.itertuples():
+        listed = listings(tables.prices, model_module.reference_gpu(tables.gpu_nodes, ref.gpu))
         low, high = listed.iloc[0], listed.iloc[-1]
         rows.append({
             "reference": ref.reference,

@@ -83,6 +83,7 @@ def reference_mfu(tables) -> pd.DataFrame:
 
 
 gpu_peak = plausibility.gpu_peak
+reference_gpu = plausibility.reference_gpu
 
 
 def peak_flops(rows: pd.DataFrame, accelerators: pd.DataFrame) -> pd.Series:

@@ -10,6 +10,7 @@ reported throughput of 311% of peak) must still load, so the site can show why t
 
 import datetime
 import functools
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,16 @@ from ftguide.throughput import time_based_throughput
 # Model-FLOP utilisation (6·N FLOPs per token) a row may imply: the guide's reported throughput
 # reaches 311% of peak (the audit page flags it); a hundredth or five times peak is a typo.
 MFU_FLOOR, MFU_CEILING = 0.01, 5.0
+# The vendor's logs go lower: a run's first logged step carries the compilation (0.6% of peak at
+# the lowest); a thousandth of a speed is still refused.
+VENDOR_MFU_FLOOR = 0.005
+# A public reference is a measured, tuned run: its MFU (the stated one, and its tokens/s × FLOPs
+# per token ÷ peak) lies within 1% and 100% of peak, and the two agree within 15% (they agree within
+# 3% in the data: the sources count FLOPs per token a little differently).
+REFERENCE_MFU = (0.01, 1.0)
+STATED_MFU_TOLERANCE = 0.15
+FP8_PEAK_FACTOR = 2  # dense FP8 is twice dense BF16 on the H100 (1,979 against 989.4 TFLOP/s)
+MI250_PEAK_TFLOPS = (320, 400)  # dense BF16 per MI250: 362.1 (AMD ROCm docs); the MI250X has 383
 MIB = 2**20
 GCD_MEMORY_MIB = (32 * 1024, 64 * 1024)  # an MI250 GCD has 64 GiB; moreh-smi shows 65,520 MiB
 GPUS_PER_NODE = (1, 8)  # MI250 servers hold 4 (the MoAI flavors) or 8
@@ -32,6 +43,7 @@ VALID_UNTIL_YEARS_AHEAD = 2
 ASSUMED_GPU = "MI250"  # the guide's GPU: its price is the one assumption row
 REFERENCE_GPUS = ("H100", "A100 80GB")  # the cost page sets MI250 costs beside these
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
+LINE_BREAKS = "\n\r"  # the only control characters a prose cell (not a name or key) may hold
 
 
 class Locator:
@@ -53,18 +65,19 @@ def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
     `tables` holds each file as read, by resource name."""
     at = Locator(Path(data_dir), package, lines)
     today = datetime.date.today()
-    found = _formulas(tables, package, at)
-    found += _flavors(tables["accelerators"], at)
-    found += _models(tables["models"], at)
-    if not found:  # the guide's checks compute with the flavors and models: only once they hold
+    found = _texts(tables, package, at)
+    basis = _flavors(tables["accelerators"], at) + _models(tables["models"], at) + _reference_gpus(tables, at)
+    found += basis
+    if not basis:  # these compute with the flavors, the models and the references' GPUs: only once they hold
         found += _guide(tables, at)
         found += _reference_speeds(tables, at)
         found += _measurements(tables, at)
     found += _prices(tables["prices"], at, today)
-    found += _references(tables["throughput_references"], tables["prices"], at, today)
-    found += _nodes(tables["gpu_nodes"], tables["prices"], at)
+    found += _references(tables["throughput_references"], at, today)
+    found += _hardware_names(tables, at)
+    found += _gpu_prices(tables, at)
     found += _changes(tables["changes"], package, at, today)
-    found += _vendor(tables["vendor_measurements"], at)
+    found += _vendor(tables, at, checked_basis=not basis)
     return found
 
 
@@ -82,39 +95,115 @@ def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame
     return out
 
 
+def reference_gpu(gpu_nodes: pd.DataFrame, gpu: str):
+    """The GPU of data/gpu_nodes.csv that `gpu` names: itself, or, for a reference's GPU family
+    (throughput_references.csv says 'H100'), the one GPU of that family ('H100 SXM'); None when
+    there is none, or several (validation refuses both for a reference)."""
+    names = list(dict.fromkeys(gpu_nodes["gpu"]))
+    if gpu in names:
+        return gpu
+    family = [name for name in names if name.startswith(gpu + " ")]
+    return family[0] if len(family) == 1 else None
+
+
 def gpu_peak(gpu_nodes: pd.DataFrame, gpu: str) -> float:
-    """Peak dense BF16 FLOP/s of one GPU of data/gpu_nodes.csv ('H100' matches 'H100 SXM'); NaN
-    for a GPU the file does not list."""
-    peaks = gpu_nodes.loc[gpu_nodes["gpu"].str.startswith(gpu), "peak_bf16_tflops_per_gpu"]
+    """Peak dense BF16 FLOP/s of the GPU of data/gpu_nodes.csv that `gpu` names (reference_gpu);
+    NaN for a GPU the file does not list."""
+    peaks = gpu_nodes.loc[gpu_nodes["gpu"] == reference_gpu(gpu_nodes, gpu), "peak_bf16_tflops_per_gpu"]
     return float(peaks.iloc[0]) * 1e12 if len(peaks) else float("nan")
+
+
+def reference_flops(references: pd.DataFrame, models: pd.DataFrame) -> pd.Series:
+    """Training FLOPs per token of each reference's model: counted for a model of models.csv, else
+    6 × the source's parameters."""
+    configs = {row["model"]: kernel.model_coefficients(row) for row in models.to_dict(orient="records")}
+    return pd.Series([kernel.flops_per_token(configs[row.model], row.sequence_length)
+                      if row.model in configs else 6 * row.params_billion * 1e9
+                      for row in references.itertuples()], index=references.index, dtype=float)
 
 
 def reference_mfu(references: pd.DataFrame, models: pd.DataFrame, gpu_nodes: pd.DataFrame) -> pd.DataFrame:
     """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
-    FLOPs per token ÷ the GPU's peak (for models in models.csv)."""
+    FLOPs per token ÷ the GPU's peak (for models in models.csv); `node_gpu` is the GPU of
+    gpu_nodes.csv it ran on (reference_gpu)."""
     refs = references[references["precision"] == "BF16"].copy()
-    configs = {row["model"]: kernel.model_coefficients(row) for row in models.to_dict(orient="records")}
-    flops = [kernel.flops_per_token(configs[row.model], row.sequence_length) if row.model in configs
-             else float("nan") for row in refs.itertuples()]
+    known = refs["model"].isin(set(models["model"]))
+    flops = reference_flops(refs, models).where(known)
+    refs["node_gpu"] = refs["gpu"].map(lambda gpu: reference_gpu(gpu_nodes, gpu))
     peak = refs["gpu"].map(lambda gpu: gpu_peak(gpu_nodes, gpu))
-    computed = kernel.utilisation(refs["tokens_per_s_per_gpu"], pd.Series(flops, index=refs.index, dtype=float), peak)
+    computed = kernel.utilisation(refs["tokens_per_s_per_gpu"], flops, peak)
     refs["mfu"] = (refs["mfu_percent"] / 100).fillna(computed)
     return refs.dropna(subset=["mfu"])
 
 
-def _formulas(tables: dict, package, at) -> list:
-    """Text a spreadsheet would run as a formula when a reader opens the downloadable CSV."""
+def _texts(tables: dict, package, at) -> list:
+    """Text cells a reader cannot see right, a terminal would run, or a spreadsheet would compute:
+    control characters (line breaks allowed in prose only), blank-looking text, spaces at either
+    end, a formula; and names in a key column that differ only in case. One message per cell."""
     out = []
     for resource in package.resources:
-        table = tables[resource.name]
-        for field in resource.schema.fields:
+        table, schema = tables[resource.name], resource.schema
+        keys = _key_columns(resource)
+        for field in schema.fields:
             if field.type != "string":
                 continue
             for index, value in table[field.name].items():
-                if isinstance(value, str) and value.startswith(FORMULA_START):
-                    out.append(f"{at(resource.name, index, field.name)}: found {shown(value)}, which a "
-                               "spreadsheet would run as a formula; expected text that does not start "
-                               "with =, +, -, @, a tab or a carriage return")
+                problem = text_problem(value, field.name in keys) if isinstance(value, str) else None
+                if problem:
+                    out.append(f"{at(resource.name, index, field.name)}: found {shown(value)}; expected {problem}")
+        for column in _unique_columns(resource):
+            out += _case_duplicates(table, column, resource.name, at)
+    return out
+
+
+def text_problem(value: str, name: bool) -> str | None:
+    """What a text cell must be instead, or None: `name` for a key or name column."""
+    allowed = "" if name else LINE_BREAKS
+    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in value):
+        where = "" if name else " (line breaks only, in prose)"
+        return f"text without control characters{where}: a terminal would act on them"
+    if not any(_visible(char) for char in value):
+        return "visible text: the cell looks blank"
+    if not (_visible(value[0]) and _visible(value[-1])):
+        return "no space or invisible character at the start or end"
+    if value.startswith(FORMULA_START):
+        return ("text that does not start with =, +, -, @, a tab or a carriage return, which a spreadsheet "
+                "would run as a formula")
+    return None
+
+
+def _visible(char: str) -> bool:
+    return not (char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"))
+
+
+def _key_columns(resource) -> list:
+    """Text columns that name things: the primary key, unique columns and foreign keys."""
+    schema = resource.schema
+    names = list(schema.primary_key) + [field.name for field in schema.fields if field.constraints.get("unique")]
+    names += [name for key in schema.foreign_keys for name in key["fields"]]
+    return [name for name in dict.fromkeys(names) if schema.get_field(name).type == "string"]
+
+
+def _unique_columns(resource) -> list:
+    """Text columns whose every value names one thing: a one-column primary key, a unique column."""
+    schema = resource.schema
+    names = list(schema.primary_key) if len(schema.primary_key) == 1 else []
+    names += [field.name for field in schema.fields if field.constraints.get("unique")]
+    return [name for name in dict.fromkeys(names) if schema.get_field(name).type == "string"]
+
+
+def _case_duplicates(table: pd.DataFrame, column: str, name: str, at) -> list:
+    """Names that differ from an earlier row's only in case: two names a reader takes for one."""
+    first = {}
+    out = []
+    for index, value in table[column].items():
+        if not isinstance(value, str):
+            continue
+        earlier = first.setdefault(value.casefold(), index)
+        if earlier != index and table.loc[earlier, column] != value:
+            out.append(f"{at(name, index, column)}: found {shown(value)}, which differs only in case from "
+                       f"{shown(table.loc[earlier, column])} on line {at.lines[name][earlier + 1]}; expected a "
+                       "name that differs in more than case")
     return out
 
 
@@ -137,6 +226,24 @@ def _flavors(accelerators: pd.DataFrame, at) -> list:
             out.append(f"{where('memory_mib')}: found {row.memory_mib:,} MiB for {row.gcds} GCDs; expected "
                        f"{low:,} to {high:,} MiB ({GCD_MEMORY_MIB[0]:,} to {GCD_MEMORY_MIB[1]:,} MiB per "
                        "GCD: an MI250 GCD has 64 GiB; the column is in MiB, not GiB)")
+    return out + _mi250_peaks(accelerators, at)
+
+
+def _mi250_peaks(accelerators: pd.DataFrame, at) -> list:
+    """Every flavor is MI250 GPUs: one peak for all, an MI250's."""
+    peaks = accelerators["peak_bf16_tflops_per_gpu"]
+    usual = peaks.mode().iloc[0]
+    low, high = MI250_PEAK_TFLOPS
+    out = []
+    for index, peak in peaks.items():
+        if not low <= peak <= high:
+            expected = f"an MI250's dense BF16 peak, {low} to {high} (362.1 in AMD's ROCm documentation)"
+        elif peak != usual and low <= usual <= high:
+            expected = f"{usual:g}, the MI250 peak the other flavors give (every flavor is MI250 GPUs)"
+        else:
+            continue
+        out.append(f"{at('accelerators', index, 'peak_bf16_tflops_per_gpu')}: found {peak:g} TFLOP/s; "
+                   f"expected {expected}")
     return out
 
 
@@ -186,7 +293,7 @@ def _guide(tables: dict, at) -> list:
         where = functools.partial(at, "parameter_guide", index)
         if row.vram_mib > row.flavor_memory_mib:
             out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at most the "
-                       f"{row.flavor_memory_mib:,} MiB of the {row.accelerator} flavor")
+                       f"{row.flavor_memory_mib:,} MiB of the {shown(row.accelerator)} flavor")
         states = kernel.STATE_BYTES_PER_PARAM * params[index] / MIB
         if row.vram_mib < states:
             out.append(f"{where('vram_mib')}: found {row.vram_mib:,} MiB; expected at least {states:,.0f} "
@@ -211,24 +318,22 @@ def _prices(prices: pd.DataFrame, at, today: datetime.date) -> list:
                        f"{row.gpus_per_instance} GPU(s), {per_gpu:,.2f} {row.currency} per GPU-hour; expected "
                        f"{PRICE_PER_GPU_HOUR[0]:.2f} to {PRICE_PER_GPU_HOUR[1]:.2f} per GPU-hour")
         ranged = pd.notna(row.price_low), pd.notna(row.price_high)
+        bounds = [end for end in ("price_low", "price_high") if pd.notna(row[end])
+                  and not PRICE_PER_GPU_HOUR[0] <= row[end] <= PRICE_PER_GPU_HOUR[1]]
+        out += [f"{where(end)}: found {row[end]:,.15g} {row.currency} per GPU-hour; expected "
+                f"{PRICE_PER_GPU_HOUR[0]:.2f} to {PRICE_PER_GPU_HOUR[1]:.2f} per GPU-hour, as every price"
+                for end in bounds]
         if any(ranged) and not all(ranged):
             out.append(f"{where('price_high' if ranged[0] else 'price_low')}: the cell is empty; expected "
                        "both ends of the range or neither")
-        elif all(ranged) and not row.price_low <= per_gpu <= row.price_high:
+        elif all(ranged) and not bounds and not row.price_low <= per_gpu <= row.price_high:
             out.append(f"{where('price_low')}: found low {row.price_low}, price per GPU-hour {per_gpu:g} "
                        f"and high {row.price_high}; expected price_low <= price per GPU-hour <= price_high")
         elif row.kind == "assumption" and not all(ranged):
             out.append(f"{where('price_low')}: the cell is empty; expected the range the assumption is "
                        "tried over (price_low and price_high)")
         out += _dates(row, where, today)
-    out += _one_assumption(prices, at)
-    for gpu in REFERENCE_GPUS:
-        listed = prices[prices["gpu"].str.startswith(gpu) & (prices["kind"] == "on-demand")
-                        & prices["date_seen"].notna()]
-        if listed.empty:
-            out.append(f"{at.path('prices')}: found no on-demand {gpu} price with a date seen; expected at "
-                       "least one (the cost page compares the MI250 with it)")
-    return out
+    return out + _one_assumption(prices, at)
 
 
 def _dates(row, where, today: datetime.date) -> list:
@@ -265,7 +370,7 @@ def _one_assumption(prices: pd.DataFrame, at) -> list:
     return out
 
 
-def _references(references: pd.DataFrame, prices: pd.DataFrame, at, today: datetime.date) -> list:
+def _references(references: pd.DataFrame, at, today: datetime.date) -> list:
     out = []
     for index, value in references["published"].items():
         if pd.isna(value):
@@ -284,24 +389,79 @@ def _references(references: pd.DataFrame, prices: pd.DataFrame, at, today: datet
     return out
 
 
+def _reference_gpus(tables: dict, at) -> list:
+    """A reference names a GPU family ('H100'): its peak is that of the one GPU of gpu_nodes.csv in
+    the family, so there must be exactly one."""
+    references, nodes = tables["throughput_references"], tables["gpu_nodes"]
+    out = []
+    for gpu, index in references.reset_index().groupby("gpu", sort=False)["index"].first().items():
+        if reference_gpu(nodes, gpu) is None:
+            family = [name for name in dict.fromkeys(nodes["gpu"]) if name.startswith(gpu + " ")]
+            found = f"the GPUs {', '.join(map(shown, family))}" if family else "no such GPU"
+            out.append(f"{at('throughput_references', index, 'gpu')}: found {shown(gpu)}, and {at.path('gpu_nodes')} "
+                       f"has {found}; expected exactly one GPU named {shown(gpu)} or {shown(gpu + ' <variant>')} "
+                       "there (its peak gives the reference's MFU)")
+    return out
+
+
 def _reference_speeds(tables: dict, at) -> list:
-    """A public reference on a model of models.csv may not claim more than its GPU's peak: its
-    tokens/s × the model's FLOPs per token ÷ the peak (its MFU) at most 1."""
-    refs = reference_mfu(tables["throughput_references"], tables["models"], tables["gpu_nodes"])
-    return [f"{at('throughput_references', index, 'tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,g}, "
-            f"{row.mfu:.0%} of the {row.gpu}'s peak for {shown(row.model)} at {row.sequence_length:,} tokens; "
-            f"expected at most {row.tokens_per_s_per_gpu / row.mfu:,.0f} (100% of peak)"
-            for index, row in refs[refs["mfu"] > 1].iterrows()]
+    """A public reference's speed: its tokens/s × FLOPs per token ÷ its GPU's peak (its MFU) within
+    1% and 100% of peak, and the MFU its source states no more than 15% from it."""
+    refs = tables["throughput_references"]
+    peak = refs["gpu"].map(lambda gpu: gpu_peak(tables["gpu_nodes"], gpu))
+    peak = peak.where(refs["precision"] != "FP8", peak * FP8_PEAK_FACTOR)
+    mfu = kernel.utilisation(refs["tokens_per_s_per_gpu"], reference_flops(refs, tables["models"]), peak)
+    low, high = REFERENCE_MFU
+    out = []
+    for index, row in refs.iterrows():
+        where = functools.partial(at, "throughput_references", index)
+        of_peak = (f"{mfu[index]:.2%} of the {row.gpu}'s {row.precision} peak for {shown(row.model)} at "
+                   f"{row.sequence_length:,} tokens")
+        if mfu[index] > high:
+            out.append(f"{where('tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,g}, {of_peak}; expected "
+                       f"at most {row.tokens_per_s_per_gpu / mfu[index] * high:,.0f} ({high:.0%} of peak)")
+        elif mfu[index] < low:
+            out.append(f"{where('tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,g}, {of_peak}; expected "
+                       f"at least {row.tokens_per_s_per_gpu / mfu[index] * low:,.0f} ({low:.0%} of peak)")
+        elif pd.notna(row.mfu_percent) and abs(row.mfu_percent / 100 / mfu[index] - 1) > STATED_MFU_TOLERANCE:
+            out.append(f"{where('mfu_percent')}: found {row.mfu_percent:g}, but {row.tokens_per_s_per_gpu:,g} "
+                       f"tokens/s is {of_peak}; expected the two within {STATED_MFU_TOLERANCE:.0%} of each other")
+    return out
 
 
-def _nodes(nodes: pd.DataFrame, prices: pd.DataFrame, at) -> list:
-    """Every GPU node needs a dated price listing of its GPU: the planner prices the node with it.
-    (A GPU the cost page needs too is reported once, by _prices.)"""
+def _hardware_names(tables: dict, at) -> list:
+    """One name, one hardware option: no flavor or node named like a planner group ('all'), no node
+    like a flavor, in any case (within one file, the schema and _texts keep names apart)."""
+    taken = {group.casefold(): f"the planner's group {shown(group)}" for group in kernel.HARDWARE_GROUPS}
+    out = []
+    for name, column in (("accelerators", "accelerator"), ("gpu_nodes", "hardware")):
+        names = tables[name][column]
+        out += [f"{at(name, index, column)}: found {shown(value)}, the name of {taken[value.casefold()]}; "
+                "expected a name no other hardware option or group has, in any case"
+                for index, value in names.items() if value.casefold() in taken]
+        for index, value in names.items():
+            taken.setdefault(value.casefold(), f"the {column} {shown(value)} on line {at.lines[name][index + 1]} "
+                                               f"of {at.path(name)}")
+    return out
+
+
+def _gpu_prices(tables: dict, at) -> list:
+    """Every GPU priced with a dated listing of exactly its name: the reference GPUs the cost page
+    sets beside the MI250 (dated on-demand), and every node's GPU, which the planner prices."""
+    prices, nodes = tables["prices"], tables["gpu_nodes"]
     dated = prices[prices["date_seen"].notna() & (prices["kind"] != "assumption")]
-    return [f"{at('gpu_nodes', index, 'gpu')}: found {shown(gpu)}; expected a GPU with a dated listing in "
-            f"{at.path('prices')} (one of {sorted(set(dated['gpu']))})"
-            for index, gpu in nodes["gpu"].items()
-            if not (dated["gpu"] == gpu).any() and not gpu.startswith(REFERENCE_GPUS)]
+    out, reported = [], set()
+    for family in REFERENCE_GPUS:
+        gpu = reference_gpu(nodes, family)
+        if gpu is not None and not ((dated["gpu"] == gpu) & (dated["kind"] == "on-demand")).any():
+            reported.add(gpu)
+            index = nodes.index[nodes["gpu"] == gpu][0]
+            out.append(f"{at.path('prices')}: found no on-demand {family} price with a date seen for {shown(gpu)} "
+                       f"(the GPU of {at('gpu_nodes', index, 'gpu')}); expected at least one, named exactly so "
+                       "(the cost page compares the MI250 with it, the planner prices the node with it)")
+    return out + [f"{at('gpu_nodes', index, 'gpu')}: found {shown(gpu)}; expected a GPU with a dated listing in "
+                  f"{at.path('prices')}, named exactly so (one of {sorted(set(dated['gpu']))})"
+                  for index, gpu in nodes["gpu"].items() if gpu not in reported and not (dated["gpu"] == gpu).any()]
 
 
 def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:
@@ -393,14 +553,27 @@ KIND_UNITS = {
     "script_first_sync": "line",
 }
 RUN_KINDS = [kind for kind in KIND_UNITS if not kind.startswith("script_")]
+LOG_STEP_KINDS = ("log_step_duration", "log_step_throughput")
+SPEED_KINDS = ("tutorial_throughput", "log_step_throughput", "log_step_duration")
+# Start-up phases, by the end of the row's id (ftguide.audit.startup_from_logs reads them so), in
+# ms: the logs show 1.5 s to 6 min of compilation and 0.2 s to 3 min choosing a layout; a phase
+# written in seconds falls below, one in microseconds above.
+STARTUP_PHASES_MS = {"compile": (1_000, 7_200_000), "select": (100, 7_200_000)}
+# The other kinds that neither the hardware nor the model bound, in their unit.
+KIND_RANGES = {"tutorial_training_time": (1, 100_000), "script_default_epochs": (1, 100)}
 
 
-def _vendor(vendor: pd.DataFrame, at) -> list:
-    """A vendor measurement's unit fits its kind; one that belongs to a run names its GPUs and batch,
-    and a logged step duration the total steps its log line prints."""
+def _vendor(tables: dict, at, checked_basis: bool) -> list:
+    """A vendor measurement's unit fits its kind; one that belongs to a run names its GPUs (those of
+    its flavor) and batch, a log line its step within the total steps it prints; then its value is
+    plausible (speeds and memory only once flavors and models hold: `checked_basis`)."""
+    vendor, flavors = tables["vendor_measurements"], tables["accelerators"].set_index("accelerator")
+    params = ({row["model"]: kernel.parameter_count(row) for row in tables["models"].to_dict(orient="records")}
+              if checked_basis else {})
     out = []
     for index, row in vendor.iterrows():
         where = functools.partial(at, "vendor_measurements", index)
+        before = len(out)
         if row.unit != KIND_UNITS[row.kind]:
             out.append(f"{where('unit')}: found {shown(row.unit)}; expected '{KIND_UNITS[row.kind]}' for kind "
                        f"'{row.kind}'")
@@ -408,6 +581,56 @@ def _vendor(vendor: pd.DataFrame, at) -> list:
             column = "gpus" if pd.isna(row.gpus) else "batch_size"
             out.append(f"{where(column)}: the cell is empty; expected a value, as a measurement of kind "
                        f"'{row.kind}' belongs to a run")
-        if row.kind == "log_step_duration" and pd.isna(row.steps_per_epoch):
-            out.append(f"{where('steps_per_epoch')}: the cell is empty; expected the total steps the log line prints")
+        elif pd.notna(row.accelerator) and pd.notna(row.gpus) and row.gpus != flavors["mi250_gpus"][row.accelerator]:
+            out.append(f"{where('gpus')}: found {row.gpus:g}; expected {flavors['mi250_gpus'][row.accelerator]}, the "
+                       f"MI250 GPUs of the {shown(row.accelerator)} flavor in {at.path('accelerators')}")
+        if row.kind in LOG_STEP_KINDS:
+            empty = [column for column in ("step", "steps_per_epoch") if pd.isna(row[column])]
+            if empty:
+                out.append(f"{where(empty[0])}: the cell is empty; expected the step and the total steps the log "
+                           "line prints ([Step k/total])")
+            elif row.step > row.steps_per_epoch:
+                out.append(f"{where('step')}: found {row.step:g}, beyond the {row.steps_per_epoch:g} steps of the "
+                           f"run; expected a step from 0 to {row.steps_per_epoch:g}")
+        phase = row.id.rsplit("-", 1)[-1]
+        if row.kind == "log_startup" and phase not in STARTUP_PHASES_MS:
+            out.append(f"{where('id')}: found {shown(row.id)}; expected an id ending in "
+                       f"{' or '.join('-' + name for name in STARTUP_PHASES_MS)}, the start-up phase it measures")
+        if len(out) == before:  # the value, once the row's other cells hold
+            problem = _vendor_value(row, flavors, params)
+            if problem:
+                out.append(f"{where('value')}: found {row.value:,.15g} {row.unit}{problem}")
     return out
+
+
+def _vendor_value(row, flavors: pd.DataFrame, params: dict) -> str | None:
+    """What is wrong with a vendor measurement's value (the rest of a message), or None. Speeds and
+    memory are checked against the model's parameters (`params`, empty when the models do not hold)
+    and the hardware."""
+    if not row.value > 0:
+        return "; expected more than 0"
+    low, high = (STARTUP_PHASES_MS.get(row.id.rsplit("-", 1)[-1]) if row.kind == "log_startup"
+                 else KIND_RANGES.get(row.kind, (0, float("inf"))))
+    if not low <= row.value <= high:
+        return f"; expected {low:,} to {high:,} {row.unit} for kind '{row.kind}'"
+    if row.model not in params or row.kind not in (*SPEED_KINDS, "moreh_smi_memory"):
+        return None
+    params = params[row.model]
+    if row.kind == "moreh_smi_memory":
+        known = pd.notna(row.accelerator)
+        memory = flavors["memory_mib"][row.accelerator] if known else row.gpus * 2 * GCD_MEMORY_MIB[1]
+        states = kernel.STATE_BYTES_PER_PARAM * params / MIB
+        if row.value > memory:
+            of = f"the {shown(row.accelerator)} flavor" if known else f"{row.gpus:g} MI250 GPUs"
+            return f"; expected at most the {memory:,} MiB of {of}"
+        if row.value < states:
+            return (f"; expected at least {states:,.0f} MiB, the model states of {params:,} parameters at "
+                    f"{kernel.STATE_BYTES_PER_PARAM} bytes each (the column is in MiB, not GiB)")
+        return None
+    tokens_per_s = row.batch_size * row.sequence_length / row.value if row.kind == "log_step_duration" else row.value
+    peak = flavors["peak_bf16_tflops_per_gpu"].get(row.accelerator, flavors["peak_bf16_tflops_per_gpu"].iloc[0])
+    mfu = kernel.utilisation(tokens_per_s, 6 * params, row.gpus * peak * 1e12)
+    if not VENDOR_MFU_FLOOR <= mfu <= MFU_CEILING:
+        return (f", which puts the run at {mfu:.2%} of the peak of its {row.gpus:g} MI250 GPUs (6·N FLOPs per "
+                f"token); expected {VENDOR_MFU_FLOOR:.1%} to {MFU_CEILING:.0%} of peak")
+    return None

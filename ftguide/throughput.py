@@ -15,6 +15,8 @@ READINGS = {
     "reported": "the guide's throughput column",
     "from_time": "tokens of the run ÷ the guide's training time",
 }
+# Why a page has no training-time figure to show: the reading needs a dataset's size.
+NO_DATASET_SIZE = "no tutorial dataset's size is known (data/datasets.csv)"
 
 
 def run_tokens(guide: pd.DataFrame, datasets: pd.DataFrame, epochs=1, train_samples=None) -> pd.Series:

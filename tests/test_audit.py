@@ -233,10 +233,11 @@ def test_a_lower_throughput_passes_the_mfu_check(data_copy):
     assert row(result, "Llama3 8B", "2xlarge")["check_mfu_reported"] == FLAG
 
 
-def test_a_higher_peak_passes_the_mfu_check(data_copy):
-    for flavor in ("2xlarge", "4xlarge", "8xlarge"):
-        edit_csv(data_copy / "accelerators.csv", flavor, "peak_bf16_tflops_per_gpu", 1307.4)
-    result = audit(load(data_copy))
+def test_a_higher_peak_passes_the_mfu_check(tables):
+    # Validation refuses a flavor whose peak is not an MI250's (tests/test_data_edits.py), so the
+    # audit's arithmetic is tested on the loaded tables with a higher peak.
+    faster = tables.accelerators.assign(peak_bf16_tflops_per_gpu=1307.4)
+    result = audit(dataclasses.replace(tables, accelerators=faster))
     llama = result[result["model"] == "Llama3 8B"]
     assert (llama["check_mfu_reported"] == PASS).all()
     assert llama["mfu_reported"].iloc[0] == pytest.approx(93291 * LLAMA3_FLOPS / (8 * 1307.4 * TFLOPS))

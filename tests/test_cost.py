@@ -214,14 +214,25 @@ def test_break_even_table_by_hand(tables):
 
 
 def test_default_reference_price_is_the_cheapest_dated_on_demand(tables):
-    h100 = cost.default_reference_price(tables.prices, "H100")
+    h100 = cost.default_reference_price(tables, "H100")
     assert (h100["provider"], h100["price_per_gpu_hour"]) == ("RunPod community cloud", 2.69)
-    # The A100 40GB listing does not count for the 80GB references.
-    assert set(cost.listings(tables.prices, "A100 80GB")["gpu"]) == {"A100 80GB SXM"}
+    # The references' 'A100 80GB' is the A100 80GB SXM of gpu_nodes.csv: the A100 40GB listing does not count.
+    assert cost.default_reference_price(tables, "A100 80GB")["gpu"] == "A100 80GB SXM"
+    assert set(cost.listings(tables.prices, "A100 80GB SXM")["gpu"]) == {"A100 80GB SXM"}
+
+
+def test_listings_match_a_gpu_name_exactly(tables):
+    """A cheap H100 PCIe listing is no price of the H100 SXM, and 'H100' names no listing."""
+    pcie = tables.prices.iloc[[1]].assign(gpu="H100 PCIe", price_per_instance_hour=0.50)
+    prices = pd.concat([tables.prices, pcie], ignore_index=True)
+    sxm = cost.listings(prices, "H100 SXM")
+    assert sorted(sxm["price_per_gpu_hour"].round(4)) == [2.69, 3.99, 4.92, round(49.24 / 8, 4)]
+    assert cost.listings(prices, "H100 PCIe")["price_per_gpu_hour"].tolist() == [0.50]
+    assert cost.listings(prices, "H100").empty
 
 
 def test_reference_costs_span_the_listed_prices(tables):
-    costs = cost.reference_costs(tables.throughput_references, tables.prices).set_index("reference")
+    costs = cost.reference_costs(tables).set_index("reference")
     mpt7 = costs.loc["llm-foundry-mpt-7b-a100-bf16"]
     # 1.39/h and CoreWeave 21.60/8 = 2.70/h at 4,357 tok/s/GPU
     assert mpt7["cost_per_m_low"] == pytest.approx(1.39 / 3600 * 1e6 / 4357)
@@ -230,7 +241,7 @@ def test_reference_costs_span_the_listed_prices(tables):
 
 
 def test_price_date_says_when_the_day_seen_is_unknown(tables):
-    aws = cost.listings(tables.prices, "H100").query("kind == 'reserved'").iloc[0]
+    aws = cost.listings(tables.prices, "H100 SXM").query("kind == 'reserved'").iloc[0]
     assert aws["price_date"] == "valid to 2025-01-01, day seen not recorded"
 
 

@@ -53,6 +53,7 @@ def field(package, resource, name):
 
 
 GUIDE, FLAVORS, MODELS, PRICES = "parameter_guide.csv", "accelerators.csv", "models.csv", "prices.csv"
+PRICE_ROWS = len((DATA_DIR / "prices.csv").read_text(encoding="utf-8").splitlines()) - 1  # the header
 REFERENCES, CHANGES, PACKAGE = "throughput_references.csv", "changes.csv", "datapackage.json"
 MEASUREMENTS, GPUS = "finetune_measurements.csv", "gpus.csv"
 
@@ -83,7 +84,8 @@ BAD_EDITS = {
                                   ["line 3 (data row 2), column 'price_per_instance_hour'", "per GPU-hour"]),
     "second MI250 assumption": (PRICES, append(b"MI250,my own quote,assumption,1.80,1,USD,2026-11-01,"
                                                b"A quote from my provider,1.00,2.50,,"),
-                                ["line 13 (data row 12), column 'kind'", "second assumption row for MI250",
+                                [f"line {PRICE_ROWS + 2} (data row {PRICE_ROWS + 1}), column 'kind'",
+                                 "second assumption row for MI250",
                                  "first is on line 2"]),
     "no MI250 assumption": (PRICES, delete_lines(b"MI250,"), ["no row with gpu MI250 and kind assumption"]),
     "no dated H100 listing": (PRICES, delete_lines(b"H100 SXM,RunPod", b"H100 SXM,CoreWeave"),

@@ -100,8 +100,10 @@ def add_arguments(parser, choices_help: dict) -> None:
     groups = {}
     for spec in INPUTS:
         target = parser
-        if spec.group:
-            target = groups.setdefault(spec.group, parser.add_mutually_exclusive_group())
+        if spec.group:  # one group per name (setdefault would add an empty group each time: --help fails)
+            if spec.group not in groups:
+                groups[spec.group] = parser.add_mutually_exclusive_group()
+            target = groups[spec.group]
         detail = choices_help.get(spec.choices) or spec.expected
         default = f"; default {spec.empty}" if spec.empty else ""
         reader = {"type": file_text, "metavar": "PATH"} if spec.kind == "config" else {"metavar": spec.name.upper()}

@@ -9,7 +9,7 @@ from ftguide.planner.coefficients import coefficients
 from ftguide.planner.inputs import INPUTS
 from ftguide.planner.kernel import choices
 
-__all__ = ["DEFAULTS", "Plan", "coefficients", "hardware_choices", "options_frame", "plan"]
+__all__ = ["DEFAULTS", "Plan", "coefficients", "hardware_choices", "options_frame", "plan", "with_example"]
 
 DEFAULTS = {spec.name: spec.default for spec in INPUTS if spec.default is not None}
 # Measurements the FLOP count is set beside on the planner page. LoRA on GPT-3 175B trained 25%
@@ -52,6 +52,16 @@ def plan(tables, model_name, *, coefficients_=None, hardware_choice=None, **give
     coeffs = coefficients_ or coefficients(tables)
     checked = kernel.check_inputs(coeffs, {**given, "model": model_name, "hardware": hardware_choice})
     return Plan(kernel.plan(coeffs, checked))
+
+
+def with_example(coeffs, model=None, samples=None, tokens=None) -> dict:
+    """The reader's model and size, each taken from the example where not given (coefficients'
+    `example`, from data/: the first tutorial dataset of known size, else a million tokens), so a
+    page names no model of its own."""
+    example = coeffs["example"]
+    size = ({"samples": samples, "tokens": tokens} if samples is not None or tokens is not None
+            else {"samples": example.get("samples"), "tokens": example.get("tokens")})
+    return {"model": example["model"] if model is None else model, **size}
 
 
 def hardware_choices(coeffs) -> list:

@@ -98,15 +98,27 @@ def example_scenarios(tables) -> dict:
     return scenarios
 
 
+# The cost page compares the MoAI flavors with the 8-GPU nodes a full fine-tune of these models is
+# rented on: data-center GPUs of 40 GiB or more, priced in the tier and measured by a public run.
+COMPARED_NODE_MEMORY_MIB = 40 * 1024
+
+
+def compared_options(coeffs) -> list:
+    return [name for name, hw in coeffs["hardware"].items() if hw["kind"] == "MoAI flavor"
+            or (hw["kind"] == "GPU node" and hw["price"] is not None and hw["measured"]
+                and hw["device_memory_mib"] >= COMPARED_NODE_MEMORY_MIB)]
+
+
 def costs_by_option(tables, coeffs, tokens: int, sequence_length=DEFAULTS["sequence_length"],
                     method=DEFAULTS["method"]) -> pd.DataFrame:
-    """Every model on every option for the same run: the fair comparison of the cost page, with
-    each option's price source and caveat beside its numbers."""
+    """Every model on the compared options for the same run: the fair comparison of the cost page,
+    with each option's price source and caveat beside its numbers."""
+    compared = compared_options(coeffs)
     rows = []
     for name in coeffs["models"]:
         result = plan(tables, name, tokens=tokens, sequence_length=sequence_length, method=method,
                       coefficients_=coeffs)
-        options = result.options.reset_index()
+        options = result.options.loc[compared].reset_index()
         options.insert(0, "model", name)
         options["caveat"] = [coeffs["hardware"][h]["note"] for h in options["hardware"]]
         rows.append(options)
@@ -121,7 +133,7 @@ def same_model_references(tables, coeffs) -> pd.DataFrame:
     rows = []
     for ref in refs.itertuples():
         node = next((name for name, hw in coeffs["hardware"].items()
-                     if hw["kind"] == "GPU node" and hw["gpu"].startswith(ref.gpu)), None)
+                     if hw["kind"] == "GPU node" and hw["gpu"] == ref.node_gpu), None)
         if node is None:
             continue
         hw = coeffs["hardware"][node]
@@ -136,3 +148,21 @@ def same_model_references(tables, coeffs) -> pd.DataFrame:
                      "cost_per_m_high": option["cost_per_m_tokens_high"],
                      "caveat": " ".join(filter(None, [ref.note, hw["note"]]))})
     return pd.DataFrame(rows)
+
+
+def headline_run(tables, coeffs) -> dict:
+    """The cost page's headline run: the planner's example (the first tutorial dataset of known size,
+    else a million tokens) on the guide's first configuration of that model (else the first flavor):
+    the checked inputs, the hardware, and the words that name the run."""
+    example = coeffs["example"]
+    rows = tables.guide[tables.guide["model"] == example["model"]]
+    hardware = rows["accelerator"].iloc[0] if len(rows) else tables.accelerators["accelerator"].iloc[0]
+    length = int(rows["sequence_length"].iloc[0]) if len(rows) else DEFAULTS["sequence_length"]
+    size = {key: example[key] for key in ("samples", "tokens") if key in example}
+    inputs = plan(tables, example["model"], sequence_length=length, coefficients_=coeffs, **size).inputs
+    if "samples" in example:
+        dataset = tables.datasets.set_index("model").loc[example["model"], "dataset"]
+        run = f"{example['model']}'s tutorial run ({example['samples']:,} samples of {dataset})"
+    else:
+        run = f"a run of {example['model']} on {example['tokens']:,} tokens (no tutorial dataset's size is known)"
+    return {"inputs": inputs, "hardware": hardware, "text": f"{run} on {hardware}"}
