@@ -31,10 +31,10 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PACKAGE_FILE = "datapackage.json"
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-# The files the pages read, and the public measurements the planner is checked against, by resource
-# name: the schema must declare every one.
+# The files the pages read, the public measurements the planner is checked against and the training
+# stacks' defaults for its knobs, by resource name: the schema must declare every one.
 RESOURCES = ("parameter_guide", "accelerators", "gpu_nodes", "models", "datasets", "prices",
-             "throughput_references", "gpus", "finetune_measurements", "changes")
+             "throughput_references", "gpus", "finetune_measurements", "stack_defaults", "changes")
 TEXT_TYPES = ("string", "date")  # read as text: dates stay 'YYYY-MM-DD' strings on the pages
 
 
@@ -56,6 +56,7 @@ class GuideData:
     gpu_nodes: pd.DataFrame = None  # 8-GPU nodes the planner sets beside the MoAI flavors
     gpus: pd.DataFrame = None  # the GPU catalog: memory, peaks and bandwidths, each sourced
     finetune_measurements: pd.DataFrame = None  # public fine-tuning runs the planner is judged on
+    stack_defaults: pd.DataFrame = None  # each training stack's default for each planner knob, sourced
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -301,7 +302,8 @@ def load(data_dir=DATA_DIR) -> GuideData:
                      datasets=datasets, prices=read("prices"),
                      throughput_references=read("throughput_references"),
                      vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"),
-                     gpus=read("gpus"), finetune_measurements=read("finetune_measurements"))
+                     gpus=read("gpus"), finetune_measurements=read("finetune_measurements"),
+                     stack_defaults=read("stack_defaults"))
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:

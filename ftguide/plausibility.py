@@ -78,6 +78,7 @@ def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
     found += _gpu_prices(tables, at)
     found += _changes(tables["changes"], package, at, today)
     found += _vendor(tables, at, checked_basis=not basis)
+    found += _stack_defaults(tables["stack_defaults"], at)
     return found
 
 
@@ -634,3 +635,57 @@ def _vendor_value(row, flavors: pd.DataFrame, params: dict) -> str | None:
         return (f", which puts the run at {mfu:.2%} of the peak of its {row.gpus:g} MI250 GPUs (6·N FLOPs per "
                 f"token); expected {VENDOR_MFU_FLOOR:.1%} to {MFU_CEILING:.0%} of peak")
     return None
+
+
+# What each planner knob takes (the kernel's vocabularies; a LoRA rank is a whole number), and the runs
+# a knob concerns: adapters for the LoRA knobs, QLoRA for the quantized format, several GPUs for sharding.
+KNOB_VALUES = {"checkpointing": kernel.CHECKPOINTING, "optimizer": kernel.OPTIMIZERS, "loss": kernel.LOSSES,
+               "lora_targets": kernel.LORA_TARGETS, "qlora_format": kernel.QLORA_FORMATS, "sharding": kernel.SHARDING}
+LORA_RANK_RANGE = (1, 4096)
+GPU_COUNTS = ("one-gpu", "multi-gpu")
+RUNS = {(method, gpus) for method in kernel.METHODS for gpus in GPU_COUNTS}
+KNOB_RUNS = {"lora_rank": {run for run in RUNS if run[0] != "full"},
+             "lora_targets": {run for run in RUNS if run[0] != "full"},
+             "qlora_format": {run for run in RUNS if run[0] == "qlora"},
+             "sharding": {run for run in RUNS if run[1] == "multi-gpu"}}
+
+
+def _runs(applies_to: str) -> set:
+    """The (method, GPU count) runs a stack default's applies_to names."""
+    if applies_to == "all":
+        return set(RUNS)
+    if applies_to in GPU_COUNTS:
+        return {run for run in RUNS if run[1] == applies_to}
+    if applies_to in kernel.METHODS:
+        return {run for run in RUNS if run[0] == applies_to}
+    method, gpus = applies_to.split("-", 1)
+    return {(method, gpus)}
+
+
+def _stack_defaults(defaults: pd.DataFrame, at) -> list:
+    """A stack's default is a value the planner's knob takes, for runs the knob concerns, and no two rows of
+    one stack and knob claim the same run."""
+    out, claimed = [], {}
+    for index, row in defaults.iterrows():
+        where = functools.partial(at, "stack_defaults", index)
+        if row.knob == "lora_rank":
+            low, high = LORA_RANK_RANGE
+            if not (row.value.isdigit() and low <= int(row.value) <= high):
+                out.append(f"{where('value')}: found {shown(row.value)} for knob 'lora_rank'; expected a whole "
+                           f"number from {low} to {high} (the adapter rank)")
+        elif row.value not in KNOB_VALUES[row.knob]:
+            out.append(f"{where('value')}: found {shown(row.value)} for knob '{row.knob}'; expected one of "
+                       f"{list(KNOB_VALUES[row.knob])}")
+        runs = _runs(row.applies_to) & KNOB_RUNS.get(row.knob, RUNS)
+        if not runs:
+            out.append(f"{where('applies_to')}: found {shown(row.applies_to)} for knob '{row.knob}', which names "
+                       "no run the knob concerns; expected runs the knob applies to (sharding: several GPUs; "
+                       "lora_rank and lora_targets: lora or qlora; qlora_format: qlora)")
+        key = (row.stack, row.knob)
+        earlier = next((other for other, other_runs in claimed.get(key, []) if other_runs & runs), None)
+        if earlier is not None:
+            out.append(f"{where('applies_to')}: found {shown(row.applies_to)}, which covers runs the row "
+                       f"'{earlier}' of {row.stack} {row.knob} already covers; expected at most one default per "
+                       "stack, knob, method and GPU count")
+        claimed.setdefault(key, []).append((row.applies_to, runs))
+    return out

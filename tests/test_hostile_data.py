@@ -55,7 +55,7 @@ def field(package, resource, name):
 GUIDE, FLAVORS, MODELS, PRICES = "parameter_guide.csv", "accelerators.csv", "models.csv", "prices.csv"
 PRICE_ROWS = len((DATA_DIR / "prices.csv").read_text(encoding="utf-8").splitlines()) - 1  # the header
 REFERENCES, CHANGES, PACKAGE = "throughput_references.csv", "changes.csv", "datapackage.json"
-MEASUREMENTS, GPUS = "finetune_measurements.csv", "gpus.csv"
+MEASUREMENTS, GPUS, STACKS = "finetune_measurements.csv", "gpus.csv", "stack_defaults.csv"
 
 # kind: (file edited, edit of its bytes, what the message must say besides the file's path)
 BAD_EDITS = {
@@ -187,6 +187,22 @@ BAD_EDITS = {
                                          ["column 'lora_rank'", "expected an empty cell for full fine-tuning"]),
     "GPU memory in GB": (GPUS, replace(b"RTX 3090,24576,", b"RTX 3090,24,"),
                          ["gpus.csv, line 2 (data row 1), column 'memory_mib'", "from 8192 to 1048576"]),
+    # The training stacks' defaults for the planner's knobs.
+    "stack default from another knob's values": (STACKS, replace(b"transformers,checkpointing,full,all,",
+                                                                 b"transformers,checkpointing,fused,all,"),
+                                                 ["line 2 (data row 1), column 'value'", "knob 'checkpointing'",
+                                                  "['full', 'selective', 'none']"]),
+    "stack default rank in words": (STACKS, replace(b"transformers,lora_rank,16,", b"transformers,lora_rank,16k,"),
+                                    ["column 'value'", "text matching"]),
+    "sharding default for one GPU": (STACKS, replace(b"transformers,sharding,replicated,multi-gpu,",
+                                                     b"transformers,sharding,replicated,one-gpu,"),
+                                     ["column 'applies_to'", "knob 'sharding'", "several GPUs"]),
+    "two stack defaults for one run": (STACKS, replace(b"torchtune,checkpointing,none,lora-multi-gpu,",
+                                                       b"torchtune,checkpointing,none,multi-gpu,"),
+                                       ["column 'applies_to'", "'full-multi-gpu'", "at most one default"]),
+    "stack default listed twice": (STACKS, replace(b"torchtune,checkpointing,none,lora-multi-gpu,",
+                                                   b"torchtune,checkpointing,none,full-multi-gpu,"),
+                                   ["columns ['stack', 'knob', 'applies_to']", "duplicate"]),
     "resource dropped from the schema": (PACKAGE, schema_edit(lambda p: p["resources"].pop()),
                                          ["no resource named changes"]),
 }
