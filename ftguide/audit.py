@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ftguide import model
+from ftguide.model import startup_from_logs  # noqa: F401  (the pages and the planner read it here)
 from ftguide.planner.kernel import compute_seconds, utilisation as mfu
+from ftguide.text import join
 from ftguide.throughput import run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
@@ -160,12 +162,6 @@ def _advice(column: str, result: pd.DataFrame, flagged: int, checked: int) -> st
     return f"yes: all {checked} rows consistent"
 
 
-def join(names) -> str:
-    """Names in prose: "a", "a and b", "a, b and c"."""
-    names = list(names)
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-
-
 def _span(values, fmt="{:.0%}") -> str:
     return f"{fmt.format(values.min())} to {fmt.format(values.max())}"
 
@@ -272,21 +268,6 @@ def second_source(tables) -> pd.DataFrame:
     for name, values in figures.items():
         out[name] = values.reindex(index).to_numpy()
     return out
-
-
-def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
-    """Start-up each logged run shows: graph compilation, choice of parallel layout, and the first
-    step where its log prints its duration (it includes the first compilation of the step)."""
-    startup = vendor[vendor["kind"] == "log_startup"]
-    phase = startup["id"].str.rsplit("-", n=1).str[1]
-    phases = startup.pivot_table(index=["model", "accelerator", "file"], columns=phase,
-                                 values="value", aggfunc="first") / 1000
-    durations = vendor[vendor["kind"] == "log_step_duration"]
-    first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()
-    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"})
-    out["first_step_s"] = first_step.reindex(out.index)
-    out["total_min"] = out[["compile_s", "select_s", "first_step_s"]].sum(axis=1, min_count=1) / 60
-    return out.reset_index()
 
 
 def epochs_comparison(tables, choices=(1, 3)) -> pd.DataFrame:

@@ -1,9 +1,11 @@
-"""One look for every figure: SVG output, reproducible files, a colour-blind-safe palette."""
+"""One look for every figure: SVG output, reproducible files, a colour-blind-safe palette; and the
+pages' figures, each drawn by one function that returns it (the page shows it with plt.show())."""
 
 import hashlib
 import re
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import matplotlib_inline.backend_inline
 import numpy as np
 from IPython import get_ipython
@@ -145,3 +147,43 @@ def log_axis(ax, which: str = "y", subs=(1, 2, 5), scale: float = 1, base: float
 def plain_number(value: float) -> str:
     """20000 -> '20,000', 0.05 -> '0.05', 1.5 -> '1.5': no exponent, no trailing zeros."""
     return f"{value:,.10f}".rstrip("0").rstrip(".")
+
+
+# --- the model page ------------------------------------------------------------------------------
+
+def memory_prediction(memory) -> Figure:
+    """Reported against predicted memory per GCD (ftguide.model.memory_table), one marker per
+    source, with the diagonal of a perfect prediction and the memory of one GCD."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    for i, (source, rows) in enumerate(memory.groupby("source", sort=False)):
+        ax.plot(rows["predicted_per_gcd_mib"] / 1024, rows["reported_per_gcd_mib"] / 1024,
+                **{**style(i), "linestyle": "none"}, label=f"Reported by {source}")
+    gcd_gib = memory["gcd_memory_mib"].max() / 1024
+    limit = gcd_gib * 1.05
+    ax.plot([0, limit], [0, limit], color="black", linestyle="--", linewidth=1, label="Prediction = report")
+    ax.axhline(gcd_gib, color="black", linestyle=":", linewidth=1, label="One GCD")
+    ax.set_xlim(0, limit)
+    ax.set_ylim(0, limit)
+    ax.set_xlabel("Predicted memory per GCD (GiB)")
+    ax.set_ylabel("Reported memory per GCD (GiB)")
+    ax.legend(loc="lower right", fontsize=9)
+    return fig
+
+
+def time_prediction(times: dict) -> Figure:
+    """Reported against predicted training time, one marker per reading of the epochs (`times`:
+    epochs -> ftguide.model.time_table), on log axes, with the diagonal of a perfect prediction."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    for i, (epochs, table) in enumerate(times.items()):
+        mfu, overhead = table["mfu"].iloc[0], table["overhead_min"].iloc[0]
+        ax.plot(table["predicted_min"], table["training_time_min"], **{**style(i), "linestyle": "none"},
+                label=f"{epochs} epoch(s): MFU {mfu:.0%}, start-up {overhead:.1f} min")
+    low = min(t["predicted_min"].min() for t in times.values()) * 0.8
+    high = max(max(t["predicted_min"].max(), t["training_time_min"].max()) for t in times.values()) * 1.2
+    ax.plot([low, high], [low, high], color="black", linestyle="--", linewidth=1, label="Prediction = report")
+    log_axis(ax, "x")
+    log_axis(ax, "y")
+    ax.set_xlabel("Predicted training time (min, log scale)")
+    ax.set_ylabel("Reported training time (min, log scale)")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
