@@ -10,7 +10,8 @@ import matplotlib_inline.backend_inline
 import numpy as np
 from IPython import get_ipython
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
@@ -186,4 +187,97 @@ def time_prediction(times: dict) -> Figure:
     ax.set_xlabel("Predicted training time (min, log scale)")
     ax.set_ylabel("Reported training time (min, log scale)")
     ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+# --- the scaling page ----------------------------------------------------------------------------
+
+def gpu_axis(ax, gpu_counts) -> None:
+    """A log-scaled GPU axis ticked at the flavors' GPU counts only."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(gpu_counts))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(min(gpu_counts) / 1.3, max(gpu_counts) * 1.3)
+
+
+def scaling_panels(scaling, measured: str, ideal: str, efficiency: str, ylabel: str, ideal_label: str,
+                   scale: float = 1) -> Figure:
+    """Small multiples of ftguide.scaling.scaling_table, one panel per model (in the guide's order,
+    which fixes its colour): `measured` against the GPUs, the `ideal` line from the model's smallest
+    flavor, each larger flavor's `efficiency` above its point; a row with no baseline (another
+    sequence length) is a lone open marker."""
+    models = list(scaling["model"].unique())
+    gpu_counts = sorted(scaling["gpus"].unique())
+    rows_of_panels = -(-len(models) // 2)  # two panels a row stay legible at phone width
+    fig, axes = plt.subplots(rows_of_panels, 2, figsize=(6.4, 2.5 * rows_of_panels + 0.7), sharex=True, squeeze=False)
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
+    for index, (ax, model) in enumerate(zip(axes.flat, models, strict=False)):
+        for sequence_length, group in scaling[scaling["model"] == model].groupby("sequence_length"):
+            group = group.sort_values("gpus")
+            if group["has_baseline"].all():
+                _scaling_line(ax, group, index, measured, ideal, efficiency)
+            else:
+                # Nothing of its kind to compare with: a lone open marker, no line, no efficiency.
+                ax.plot(group["gpus"], group[measured], linestyle="none", marker="o", markersize=8,
+                        markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5)
+                for r in group.itertuples():
+                    ax.annotate(f"{sequence_length:,} tokens", (r.gpus, getattr(r, measured)),
+                                textcoords="offset points", xytext=(-8, 0), ha="right", va="center", fontsize=10)
+        ax.set_title(model, fontsize=11)
+        gpu_axis(ax, gpu_counts)
+        log_axis(ax, "y", subs=(1, 1.5, 2, 3, 5, 7), scale=scale)
+        ax.margins(y=0.25)  # room for the efficiency labels above and below the points
+    for ax in axes[-1]:
+        ax.set_xlabel("MI250 GPUs (log scale)")
+    fig.supylabel(ylabel, fontsize=11)  # one label: a label per panel would not fit its height
+    handles = [
+        Line2D([], [], color="dimgray", marker="o", linewidth=2, label="measured (colour per model)"),
+        Line2D([], [], color="black", linestyle="--", label=ideal_label),
+        Line2D([], [], color="black", marker="o", markerfacecolor="white", linestyle="none",
+               label="other sequence length, no baseline"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=10, frameon=False)
+    return fig
+
+
+def _scaling_line(ax, group, index: int, measured: str, ideal: str, efficiency: str) -> None:
+    """Solid measured line (the panel title names the model), dashed ideal line on top, and each
+    point after the baseline labelled with its efficiency."""
+    ax.plot(group["gpus"], group[measured], **{**style(index), "linestyle": "-"}, linewidth=2, markersize=7)
+    ax.plot(group["gpus"], group[ideal], color="black", linestyle="--", linewidth=1.2)
+    for r in group.iloc[1:].itertuples():
+        ax.annotate(f"{getattr(r, efficiency):.0%}", (r.gpus, getattr(r, measured)), textcoords="offset points",
+                    xytext=(0, 10), ha="center", fontsize=10,
+                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
+
+def memory_against_capacity(memory, flavors) -> Figure:
+    """VRAM of each model (ftguide.scaling.memory_table) against the capacity of the flavors used
+    (ftguide.scaling.flavors_used), for the whole flavor (top, log scale) and per MI250 (bottom), in GiB."""
+    mib_per_gib = 1024
+    capacity = flavors.assign(total_gib=flavors["memory_mib"] / mib_per_gib,
+                              per_gpu_gib=flavors["memory_mib"] / flavors["mi250_gpus"] / mib_per_gib)
+    gpu_counts = sorted(memory["gpus"].unique())
+    common_length = memory["sequence_length"].mode()[0]
+    fig, (total_ax, per_gpu_ax) = plt.subplots(2, 1, figsize=(6.4, 8.0), sharex=True)
+    for ax, column, capacity_column in [(total_ax, "vram_mib", "total_gib"),
+                                        (per_gpu_ax, "vram_per_gpu_mib", "per_gpu_gib")]:
+        ax.plot(capacity["mi250_gpus"], capacity[capacity_column], color="black", linewidth=2.5,
+                label="flavor capacity")
+        for index, model in enumerate(memory["model"].unique()):
+            for sequence_length, group in memory[memory["model"] == model].groupby("sequence_length"):
+                group = group.sort_values("gpus")
+                suffix = "" if sequence_length == common_length else f", {sequence_length:,} tokens"
+                ax.plot(group["gpus"], group[column] / mib_per_gib, **style(index), markersize=7,
+                        label=f"{model}{suffix}", markerfacecolor="white" if suffix else style(index)["color"])
+        gpu_axis(ax, gpu_counts)
+    log_axis(total_ax, "y", subs=(1,), base=2)
+    total_ax.set_ylabel("VRAM, whole flavor (GiB, log scale)")
+    per_gpu_ax.set_ylim(0, capacity["per_gpu_gib"].max() * 1.1)
+    per_gpu_ax.set_ylabel("VRAM per GPU (GiB)")
+    per_gpu_ax.set_xlabel("MI250 GPUs (log scale)")
+    handles, names = total_ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=10, frameon=False)
     return fig
