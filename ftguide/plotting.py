@@ -281,3 +281,46 @@ def memory_against_capacity(memory, flavors) -> Figure:
     handles, names = total_ax.get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=10, frameon=False)
     return fig
+
+
+# --- the audit page ------------------------------------------------------------------------------
+
+def step_times(result, steps) -> Figure:
+    """Seconds per step against tokens per step, both on log axes: the step times the guide's
+    throughput implies and the floor at 100% of peak (ftguide.audit.audit), beside the steady steps
+    of the vendor's logs (ftguide.audit.log_step_times)."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    tokens = result["batch_size"] * result["sequence_length"]
+    ax.plot(tokens, result["implied_step_s"], **{**style(0), "linestyle": "none"}, label="Guide: implied by throughput")
+    ax.plot(steps["batch_size"] * steps["sequence_length"], steps["seconds"], **{**style(1), "linestyle": "none"},
+            label="Vendor logs: printed", alpha=0.7)
+    ax.plot(tokens, result["floor_step_s"], **{**style(2), "linestyle": "none"}, label="Guide rows at 100% of peak")
+    log_axis(ax, "x", scale=1000)
+    log_axis(ax, "y")
+    ax.set_xlabel("Tokens per step (thousands, log scale)")
+    ax.set_ylabel("Seconds per step (log scale)")
+    ax.legend(loc="upper left", fontsize=9)
+    return fig
+
+
+def utilisation_dots(result) -> Figure:
+    """One line per guide row (the first on top): the MFU of its reported throughput and of its
+    training time (ftguide.audit.audit), against a dashed line at 100% of peak."""
+    common_length = result["sequence_length"].mode().iloc[0]
+    names = [f"{m}, {a}" + ("" if t == common_length else f", T={t}")
+             for m, a, t in zip(result["model"], result["accelerator"], result["sequence_length"], strict=True)]
+    positions = range(len(result))[::-1]  # first guide row at the top
+    fig, ax = plt.subplots(figsize=(5.2, 7.2))
+    ax.plot(result["mfu_reported"] * 100, positions, **{**style(0), "linestyle": "none"},
+            label="From the throughput column")
+    ax.plot(result["mfu_from_time"] * 100, positions, **{**style(1), "linestyle": "none"},
+            label="From the training time")
+    ax.axvline(100, color="black", linestyle="--", linewidth=1.2)
+    ax.text(102, len(result) - 0.5, "100% of peak", va="top", fontsize=10)
+    ax.set_yticks(list(positions), names, fontsize=9)
+    ax.set_xlim(0, max(110, result["mfu_reported"].max() * 100 * 1.08))
+    ax.set_ylim(-0.7, len(result) - 0.3)
+    ax.set_xlabel("MFU (% of MI250 peak BF16)")
+    ax.legend(loc="lower right", fontsize=9)
+    ax.grid(axis="y", alpha=0.15)
+    return fig
