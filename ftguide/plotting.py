@@ -3,6 +3,7 @@ pages' figures, each drawn by one function that returns it (the page shows it wi
 
 import hashlib
 import re
+import textwrap
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -12,6 +13,9 @@ from IPython import get_ipython
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+from ftguide.cost import cheapest_per_model
+from ftguide.throughput import READING_NAMES, READINGS
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
@@ -323,4 +327,137 @@ def utilisation_dots(result) -> Figure:
     ax.set_xlabel("MFU (% of MI250 peak BF16)")
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(axis="y", alpha=0.15)
+    return fig
+
+
+# --- the cost page ---------------------------------------------------------------------------------
+
+def price_basis(fig, text: str) -> None:
+    """Print the prices a figure rests on, with their dates, under the figure itself."""
+    lines = [line for part in text.split("\n") for line in textwrap.wrap(part, 95)]
+    height = 0.14 * len(lines) / fig.get_figheight()  # about 0.14 inch per 8-point line
+    fig.get_layout_engine().set(rect=(0, height, 1, 1 - height))
+    fig.text(0.01, 0.0, "\n".join(lines), fontsize=8, ha="left", va="bottom", color="0.3")
+
+
+def tradeoff_panels(costs, front, currency: str) -> Figure:
+    """Time against cost per run, one panel per model of ftguide.cost.cost_table: the configurations
+    on the trade-off front (`front`, ftguide.cost.pareto_front) filled and joined, the others hollow;
+    each sequence length has its own front and a point at another than 1,024 tokens is a square."""
+    fig, axes = plt.subplots(3, 2, figsize=(6.4, 8.0))
+    for i, (ax, model) in enumerate(zip(axes.flat, costs["model"].unique(), strict=False)):
+        rows = costs[costs["model"] == model].assign(hours=lambda r: r["training_time_min"] / 60)
+        look = style(i)
+        # Each sequence length has its own front: a 2,048-token run is not weighed against 1,024-token runs.
+        for length, group in rows.groupby("sequence_length"):
+            on = group[front[group.index]].sort_values("hours")
+            off = group[~front[group.index]]
+            marker = look["marker"] if length == 1024 else "s"
+            ax.plot(on["hours"], on["run_cost"], color=look["color"], marker=marker,
+                    linestyle=look["linestyle"], label="on the front")
+            ax.plot(off["hours"], off["run_cost"], color=look["color"], marker=marker, linestyle="none",
+                    markerfacecolor="white", label="beaten")
+        for _, row in rows.iterrows():
+            label = row["accelerator"].replace("xlarge", "x")
+            label = label if row["sequence_length"] == 1024 else f"{label}, {row['sequence_length']:,}"
+            ax.annotate(label, (row["hours"], row["run_cost"]), textcoords="offset points", xytext=(4, 4), fontsize=9)
+        ax.set_title(model, fontsize=11)
+        ax.margins(x=0.25, y=0.25)
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(left=0)
+    for ax in axes[-1]:
+        ax.set_xlabel("Training time (h)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"Cost per run ({currency})")
+    return fig
+
+
+def price_lines(costs, low: float, price: float, high: float, currency: str) -> Figure:
+    """Cost per 1M tokens of each model's cheapest configuration (ftguide.cost.cheapest_per_model)
+    against the MI250 price from `low` to `high`, one panel per reading, the price in use dotted.
+    Lines that lie on each other keep their markers apart (staggered_markers)."""
+    looks = series_styles(zip(costs["model"], costs["sequence_length"], strict=True))  # guide order fixes each look
+    fig, axes = plt.subplots(2, 1, figsize=(6.4, 7.0), sharex=True, sharey=True)
+    for ax, reading in zip(axes, READINGS, strict=True):
+        column = f"cost_per_m_{reading}"
+        for best in cheapest_per_model(costs, column).itertuples():
+            key = (best.model, best.sequence_length)
+            points, markevery = staggered_markers(list(looks).index(key), len(looks))
+            grid = np.linspace(low, high, points)
+            length = "" if best.sequence_length == 1024 else f", {best.sequence_length:,} tokens"
+            ax.plot(grid, getattr(best, column) * grid / price, **looks[key], markevery=markevery,
+                    label=f"{best.model}{length}")
+        ax.axvline(price, color="black", linestyle=":", linewidth=1)
+        log_axis(ax, "y")
+        ax.set_title(READING_NAMES[reading].capitalize(), fontsize=11)
+        ax.set_ylabel(f"Cost per 1M tokens ({currency})")
+    axes[-1].set_xlabel(f"MI250 price ({currency} per GPU-hour)")
+    # One legend for both panels: a model keeps its colour and marker in each.
+    axes[0].legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.12), ncols=3, frameon=False)
+    return fig
+
+
+def break_even_dots(break_even, gpus, low: float, price: float, high: float, currency: str) -> Figure:
+    """Break-even MI250 price of each configuration (ftguide.cost.break_even_table) against each
+    reference GPU under each reading, on a log axis, over the assumed MI250 price range."""
+    fig, ax = plt.subplots(figsize=(6.4, 7.5))
+    rows = break_even.iloc[::-1].reset_index(drop=True)
+    names = [f"{r.model} {r.accelerator.replace('xlarge', 'x')}" + ("" if r.sequence_length == 1024
+             else f" {r.sequence_length:,}") for r in rows.itertuples()]
+    ax.axvspan(low, high, color="0.85", label="assumed MI250 range")
+    ax.axvline(price, color="black", linestyle=":", linewidth=1)
+    for i, (gpu, reading) in enumerate((g, r) for g in gpus for r in READINGS):
+        look = style(i)
+        ax.plot(rows[f"{gpu} break-even ({reading})"], range(len(rows)), color=look["color"],
+                marker=look["marker"], linestyle="none", label=f"{gpu}, {READING_NAMES[reading]}")
+    ax.set_yticks(range(len(rows)), names, fontsize=9)
+    log_axis(ax, "x")  # plain dollar ticks: the default labels (2×10⁻¹ ...) overlap at phone width
+    ax.set_xlabel(f"Break-even MI250 price ({currency} per GPU-hour)")
+    ax.grid(axis="y", alpha=0)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.4, 1.0), ncols=2, frameon=False)
+    return fig
+
+
+def cost_ranges(bars, currency: str) -> Figure:
+    """A range chart of ftguide.cost.comparison_ranges: one row per bar from low to high cost per
+    1M tokens with a dot at the middle, first bar on top, on a log axis; a look and a legend entry
+    per group (reference GPU, or the MI250 reading)."""
+    groups = {"H100": "H100", "A100 80GB": "A100 80GB", "reported": "MI250, reported",
+              "from_time": "MI250, training time"}
+    fig, ax = plt.subplots(figsize=(6.4, 7.5))
+    seen = set()
+    for y, bar in enumerate(bars[::-1].itertuples()):
+        look = style(list(groups).index(bar.group))
+        ax.plot([bar.low, bar.high], [y, y], color=look["color"], linestyle=look["linestyle"], linewidth=2)
+        ax.plot(bar.middle, y, color=look["color"], marker=look["marker"], linestyle="none",
+                label=None if bar.group in seen else groups[bar.group])
+        seen.add(bar.group)
+    ax.set_yticks(range(len(bars)), list(bars["label"][::-1]), fontsize=8)
+    log_axis(ax, "x")
+    ax.set_xlabel(f"Cost per 1M tokens ({currency})")
+    ax.grid(axis="y", alpha=0)
+    handles, names = ax.get_legend_handles_labels()
+    order = sorted(range(len(names)), key=lambda k: list(groups.values()).index(names[k]))
+    ax.legend([handles[k] for k in order], [names[k] for k in order], fontsize=8, loc="lower center",
+              bbox_to_anchor=(0.4, 1.0), ncols=2, frameon=False)
+    return fig
+
+
+def option_bars(by_option, currency: str) -> Figure:
+    """Cost per 1M tokens of the same run on every option (ftguide.planner.scenarios.costs_by_option),
+    one bar per model and option over its MFU range, grouped by model, on a log axis."""
+    kinds = list(dict.fromkeys(by_option["hardware"]))
+    looks = series_styles(kinds)
+    fig, ax = plt.subplots(figsize=(6.4, 0.16 * len(by_option) + 1.6))
+    for y, row in enumerate(by_option.itertuples()):
+        look = looks[row.hardware]
+        ax.plot([row.cost_per_m_tokens_low, row.cost_per_m_tokens_high], [y, y], color=look["color"],
+                linewidth=4, solid_capstyle="butt", label=row.hardware if y < len(kinds) else None)
+    models = list(dict.fromkeys(by_option["model"]))
+    ax.set_yticks([by_option.index[by_option["model"] == m].to_numpy().mean() for m in models], models)
+    ax.set_ylim(len(by_option) - 0.5, -0.5)
+    log_axis(ax, "x")
+    ax.set_xlabel(f"Cost per 1M tokens ({currency}, log scale)")
+    ax.grid(axis="y", alpha=0)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.45, 1.0), ncols=4, frameon=False)
     return fig

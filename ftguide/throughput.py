@@ -15,6 +15,8 @@ READINGS = {
     "reported": "the guide's throughput column",
     "from_time": "tokens of the run ÷ the guide's training time",
 }
+# Each reading's short name, in tables, legends and figure titles.
+READING_NAMES = {"reported": "reported throughput", "from_time": "training-time reading"}
 
 
 def run_tokens(guide: pd.DataFrame, datasets: pd.DataFrame, epochs=1, train_samples=None) -> pd.Series:

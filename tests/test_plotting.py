@@ -203,3 +203,37 @@ def test_audit_figures_show_every_guide_row(tables):
     assert list(implied.get_ydata()) == list(result["implied_step_s"]) and len(logged.get_xdata()) == len(steps)
     assert ax.get_xscale() == ax.get_yscale() == "log"
     plt.close(fig)
+
+
+def test_cost_figures(tables):
+    from ftguide import cost
+
+    prices = cost.prices_in_use(tables.prices)
+    costs = cost.cost_table(tables, price=prices.mi250)
+    front = cost.pareto_front(costs)
+    with matplotlib.rc_context({"figure.constrained_layout.use": True}):  # as plotting.setup() sets it
+        fig = plotting.tradeoff_panels(costs, front, "USD")
+    assert [ax.get_title() for ax in fig.axes] == list(costs["model"].unique())
+    hollow = [line for ax in fig.axes for line in ax.lines if line.get_markerfacecolor() == "white"]
+    assert sum(len(line.get_xdata()) for line in hollow) == (~front).sum()  # every beaten configuration
+    plotting.price_basis(fig, "MI250: 1.50 USD per GPU-hour")
+    assert fig.get_layout_engine().get()["rect"][1] > 0  # room made under the panels
+    assert "MI250: 1.50 USD per GPU-hour" in [text.get_text() for text in fig.texts]
+    plt.close(fig)
+    fig = plotting.price_lines(costs, 1.0, 1.5, 2.5, "USD")
+    line = fig.axes[0].lines[0]
+    assert (line.get_xdata()[0], line.get_xdata()[-1]) == (1.0, 2.5)
+    # Proportional to the price: the cost at 2.50 is 2.50 ÷ 1.00 times the cost at 1.00.
+    assert line.get_ydata()[-1] == pytest.approx(line.get_ydata()[0] * 2.5)
+    plt.close(fig)
+    bars = cost.comparison_ranges(tables, costs, prices)
+    fig = plotting.cost_ranges(bars, "USD")
+    ax = fig.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == list(bars["label"][::-1])
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "H100", "A100 80GB", "MI250, reported", "MI250, training time"]
+    plt.close(fig)
+    break_even = cost.break_even_table(tables, costs, prices.references)
+    fig = plotting.break_even_dots(break_even, list(prices.references), 1.0, 1.5, 2.5, "USD")
+    assert len(fig.axes[0].lines) == 1 + 4  # the price in use, then each GPU under each reading
+    plt.close(fig)
