@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ftguide import model
+from ftguide.model import startup_from_logs
 from ftguide.planner.kernel import compute_seconds, utilisation as mfu
+from ftguide.text import join
 from ftguide.throughput import NO_DATASET_SIZE, run_tokens, time_based_throughput
 
 PASS, FLAG, UNKNOWN, NOT_APPLICABLE = "pass", "flag", "unknown", "n/a"
@@ -160,12 +162,6 @@ def _advice(column: str, result: pd.DataFrame, flagged: int, checked: int) -> st
     return f"yes: all {checked} rows consistent"
 
 
-def join(names) -> str:
-    """Names in prose: "a", "a and b", "a, b and c"."""
-    names = list(names)
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-
-
 def _span(values, fmt="{:.0%}") -> str:
     return f"{fmt.format(values.min())} to {fmt.format(values.max())}"
 
@@ -291,23 +287,6 @@ def second_source(tables) -> pd.DataFrame:
     return out
 
 
-def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
-    """Start-up each logged run shows: graph compilation, choice of parallel layout, and the first
-    step where its log prints its duration (it includes the first compilation of the step)."""
-    startup = vendor[vendor["kind"] == "log_startup"]
-    phase = startup["id"].str.rsplit("-", n=1).str[1]
-    phases = startup.pivot_table(index=["model", "accelerator", "file"], columns=phase,
-                                 values="value", aggfunc="first") / 1000
-    durations = vendor[vendor["kind"] == "log_step_duration"]
-    first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()
-    # Validation allows only these two phases; a log without start-up lines leaves the table empty.
-    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"}).reindex(
-        columns=["compile_s", "select_s"])
-    out["first_step_s"] = first_step.reindex(out.index)
-    out["total_min"] = out[["compile_s", "select_s", "first_step_s"]].sum(axis=1, min_count=1) / 60
-    return out.reset_index()
-
-
 NO_STARTUP_LOG = "none, as no training log in data/vendor_measurements.csv prints one"
 
 
@@ -350,3 +329,210 @@ def epochs_comparison(tables, choices=(1, 3)) -> pd.DataFrame:
             "rows the time model rules out": summary["impossible"],
         })
     return pd.DataFrame(rows)
+
+
+# --- what the audit page shows -----------------------------------------------------------------
+
+# A tutorial's rounded throughput "agrees" with the guide's within this share.
+AGREEMENT = 0.1
+SHORT_CHECK_NAMES = {
+    "check_mfu_reported": "MFU ≤ 100%, reported",
+    "check_mfu_from_time": "MFU ≤ 100%, from time",
+    "check_tokens": "Throughput × time = run's tokens",
+    "check_vram_capacity": "VRAM ≤ flavor memory",
+    "check_vram_growth": "VRAM not lower on a larger flavor",
+    "check_startup": "Time mostly compute, not start-up",
+}
+
+
+def flops_view(tables) -> pd.DataFrame:
+    """Parameters counted and published, and FLOPs per token by each count (model.flops_by_group),
+    per model and sequence length."""
+    flops = model.flops_by_group(tables)
+    return pd.DataFrame({
+        "Model": flops["model"], "Sequence length (tokens)": flops["sequence_length"],
+        "Parameters, counted": flops["params"], "Parameters, published": flops["published_params"],
+        "Counted vs published (%)": flops["params"] / flops["published_params"] - 1,
+        "6·N (GFLOP per token)": flops["flops_6n"] / 1e9,
+        "Attention term (GFLOP per token)": flops["flops_attention"] / 1e9,
+        "PaLM total (GFLOP per token)": flops["flops_palm"] / 1e9,
+        "Used here (GFLOP per token)": flops["flops"] / 1e9,
+        "Attention share (%)": flops["flops_attention"] / flops["flops"],
+    }).set_index(["Model", "Sequence length (tokens)"])
+
+
+def _by_row(frame: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    return frame.set_index([labels["model"], labels["accelerator"], labels["sequence_length"]])
+
+
+def reported_view(result: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """The MFU the guide's throughput column implies, per guide row."""
+    columns = ["model", "accelerator", "sequence_length", "gpus", "peak_flops", "throughput_tokens_per_s",
+               "mfu_reported", "mfu_reported_6n"]
+    view = result[columns].assign(peak_flops=result["peak_flops"] / 1e15).rename(columns={
+        **labels, "gpus": "MI250 GPUs", "peak_flops": "Peak BF16 (PFLOP/s)",
+        "throughput_tokens_per_s": "Reported throughput (tokens/s)", "mfu_reported": "MFU (%)",
+        "mfu_reported_6n": "MFU, 6·N (%)"})
+    return _by_row(view, labels)
+
+
+def from_time_view(result: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """The throughput and MFU the training time implies, per guide row."""
+    columns = ["model", "accelerator", "sequence_length", "training_time_min", "run_tokens", "throughput_from_time",
+               "mfu_from_time", "mfu_from_time_6n"]
+    view = result[columns].rename(columns={
+        **labels, "run_tokens": "Tokens in the run", "throughput_from_time": "Throughput from time (tokens/s)",
+        "mfu_from_time": "MFU (%)", "mfu_from_time_6n": "MFU, 6·N (%)"})
+    return _by_row(view, labels)
+
+
+def verdicts_view(result: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """Every check's verdict per guide row, under the checks' short names."""
+    return _by_row(result[["model", "accelerator", "sequence_length", *CHECKS]].rename(
+        columns={**labels, **SHORT_CHECK_NAMES}), labels)
+
+
+def timer_view(vendor: pd.DataFrame) -> pd.DataFrame:
+    """timer_evidence as the page shows it: where each script's timer starts and stops, and where
+    the host first waits for the device."""
+    timer = timer_evidence(vendor)
+    return pd.DataFrame({
+        "Script (moreh-dev/quickstart)": timer["file"], "Commit": timer["commit"],
+        "Timer starts (line)": timer["script_timer_start"], "Timer stops (line)": timer["script_timer_stop"],
+        "Stop": timer["script_timer_stop_code"], "Host first waits (line)": timer["script_first_sync"],
+        "Wait": timer["script_first_sync_code"],
+    })
+
+
+def second_source_view(tables) -> pd.DataFrame:
+    """second_source as the page shows it: the guide beside the tutorials and their logs."""
+    beside = second_source(tables)
+    return pd.DataFrame({
+        "Model": beside["model"], "Flavor": beside["accelerator"],
+        "Sequence length (tokens)": beside["sequence_length"],
+        "Guide: batch": beside["batch_size"], "Vendor logs: batch": beside["vendor_batch"],
+        "Guide: throughput (tokens/s)": beside["throughput_tokens_per_s"],
+        "Tutorial: throughput (tokens/s)": beside["tutorial_throughput"],
+        "Logs: median throughput (tokens/s)": beside["log_throughput_median"],
+        "Guide: time (min)": beside["training_time_min"], "Tutorial: time (min)": beside["tutorial_time_min"],
+        "Guide: VRAM (MiB)": beside["vram_mib"], "moreh-smi (MiB)": beside["moreh_smi_mib"],
+    })
+
+
+def startup_view(vendor: pd.DataFrame) -> pd.DataFrame:
+    """startup_from_logs as the page shows it."""
+    startup = startup_from_logs(vendor)
+    return pd.DataFrame({
+        "Model": startup["model"], "Flavor": startup["accelerator"], "Tutorial page": startup["file"],
+        "Graph compilation (s)": startup["compile_s"], "Choice of layout (s)": startup["select_s"],
+        "First step (s)": startup["first_step_s"], "Start-up seen in the log (min)": startup["total_min"],
+    })
+
+
+def page_values(tables, result: pd.DataFrame, epochs=1, tokens_tolerance=TOKENS_TOLERANCE) -> dict:
+    """The audit page's numbers and sentences in words, for `result` = audit(tables, epochs, ...)."""
+    return {
+        **{f"summary_{key}": sentence for key, sentence in summary_points(result, epochs).items()},
+        "epochs": epochs_text(epochs), "tolerance": f"{tokens_tolerance:g}", "check_count": f"{len(CHECKS)}",
+        **_flops_values(tables, result), **_throughput_values(tables, result), **_time_values(tables, result, epochs),
+        **_memory_values(result),
+    }
+
+
+def _on(rows: pd.DataFrame) -> pd.Series:
+    return rows["model"] + " on " + rows["accelerator"]
+
+
+def _flops_values(tables, result: pd.DataFrame) -> dict:
+    """How far the counts are from the published sizes, and what the choice of formula changes."""
+    flops = flops_view(tables)
+    share = flops["Attention share (%)"]
+    changed = ((result["mfu_reported"] > 1) != (result["mfu_reported_6n"] > 1)).sum()
+    return {
+        "max_count_gap": f"{flops['Counted vs published (%)'].abs().max():.2%}",
+        "attention_share_min": f"{share.min():.0%}", "attention_share_max": f"{share.max():.0%}",
+        "formula_effect": ("the choice of formula changes no verdict below" if not changed
+                           else f"the choice of formula changes the verdict of {changed} rows below"),
+    }
+
+
+def _throughput_values(tables, result: pd.DataFrame) -> dict:
+    """The reported throughput: its MFU, the step time it implies, and the vendor's other figures."""
+    vendor = tables.vendor_measurements
+    first, most = tables.guide["model"].iloc[0], result.groupby("model")["mfu_reported"].mean().idxmax()
+    flagged = result[result["check_mfu_reported"] == FLAG]
+    steps = log_step_times(vendor)
+    tutorial_steps = steps[steps["accelerator"].notna()]
+    synced = steps[steps["seconds"] == steps["seconds"].max()].iloc[0]
+    sync_flops = model.flops_per_token(tables.models, synced["sequence_length"]).loc[synced["model"], "flops"]
+    peak_per_gpu = tables.accelerators["peak_bf16_tflops_per_gpu"].iloc[0] * 1e12
+    sync_rate = synced["batch_size"] * synced["sequence_length"] / synced["seconds"]
+    matched = second_source(tables).dropna(subset=["tutorial_throughput"])
+    gap = (matched["tutorial_throughput"] / matched["throughput_tokens_per_s"] - 1).abs()
+    odd = matched[gap > AGREEMENT]
+    return {
+        "first_model": first, "first_model_mfu": _span(result.loc[result["model"] == first, "mfu_reported"]),
+        "most_model": most, "most_model_mfu": _span(result.loc[result["model"] == most, "mfu_reported"]),
+        "timer_commit": join(sorted(timer_evidence(vendor)["commit"].unique())),
+        "summary_flagged_count": f"{len(flagged)}",
+        "implied_step_low": f"{flagged['implied_step_s'].min():.2f}",
+        "implied_step_high": f"{flagged['implied_step_s'].max():.2f}",
+        "implied_batch_low": f"{flagged['batch_size'].min():,}",
+        "implied_batch_high": f"{flagged['batch_size'].max():,}",
+        "floor_step_low": f"{flagged['floor_step_s'].min():.2f}",
+        "floor_step_high": f"{flagged['floor_step_s'].max():.2f}",
+        "log_step_low": f"{tutorial_steps['seconds'].min():.2f}",
+        "log_step_high": f"{tutorial_steps['seconds'].max():.2f}",
+        "log_runs": f"{tutorial_steps.groupby(['file', 'batch_size']).ngroups}",
+        "sync_batch": f"{synced['batch_size']:,.0f}", "sync_gpus": f"{synced['gpus']:,.0f}",
+        "sync_seconds": f"{synced['seconds']:.1f}", "sync_file": synced["file"], "sync_commit": synced["commit"],
+        "sync_mfu": f"{mfu(sync_rate, sync_flops, synced['gpus'] * peak_per_gpu):.0%}",
+        "agreement": f"{AGREEMENT:.0%}", "tutorial_agree": f"{(gap <= AGREEMENT).sum()}",
+        "tutorial_pairs": f"{len(matched)}", "tutorial_odd": join(_on(odd)) if len(odd) else "none",
+    }
+
+
+def _time_values(tables, result: pd.DataFrame, epochs) -> dict:
+    """The training-time reading: epochs that would reconcile it, start-up, one epoch or three."""
+    known = result["mfu_from_time"].notna()
+    spread = result[known].groupby("model", sort=False)["tokens_ratio"].agg(["min", "max"])
+    widest = (spread["max"] / spread["min"]).idxmax() if len(spread) else None
+    # The ratio is against the assumed run; times its epochs it is in epochs of the dataset.
+    epochs_of = result.loc[known, "model"].map(epochs) if isinstance(epochs, Mapping) else epochs
+    in_epochs = (result.loc[known, "tokens_ratio"] * epochs_of).groupby(result.loc[known, "model"])
+    mostly = result[result["check_startup"] == FLAG]
+    startup = startup_from_logs(tables.vendor_measurements)
+    longest = startup.loc[startup["total_min"].idxmax()] if len(startup) else None
+    vendor = tables.vendor_measurements
+    defaults = vendor.loc[vendor["kind"] == "script_default_epochs", "value"].astype(int)
+    usual = defaults.mode().iloc[0]
+    others = vendor.loc[defaults.index[defaults != usual]]
+    logged = model.one_epoch_logs(vendor, tables.datasets).dropna(subset=["epochs_logged"])
+    three = epochs_comparison(tables, (1, 3)).set_index("epochs").loc[3]
+    return {
+        "widest_model": NO_DATASET_SIZE if widest is None else widest,
+        "widest_min": "n/a" if widest is None else f"{in_epochs.min()[widest]:.1f}",
+        "widest_max": "n/a" if widest is None else f"{in_epochs.max()[widest]:.1f}",
+        "overhead_min": f"{result['overhead_min'].iloc[0]:.1f}",
+        "startup_rows": join(_on(mostly)) if len(mostly) else "no row", "startup_count": f"{len(mostly)}",
+        "log_startup_high": NO_STARTUP_LOG if longest is None else f"{startup['total_min'].max():.1f}",
+        "log_startup_run": NO_STARTUP_LOG if longest is None else f"{longest['model']} on {longest['accelerator']}",
+        "default_epochs": f"{usual} in {(defaults == usual).sum()} of {len(defaults)} scripts" + "".join(
+            f"; {value:.0f} in {file}" for value, file in zip(others["value"], others["file"], strict=True)),
+        "one_epoch_logs": f"{(logged['epochs_logged'] == 1).sum()}", "logs_checked": f"{len(logged)}",
+        "three_over": f"{three['rows above 100% of peak']:.0f}", "three_mfu": f"{three['time model: MFU']:.0%}",
+        "three_ruled_out": f"{three['rows the time model rules out']:.0f}",
+        "epochs_verdict": "one epoch" if three["rows the time model rules out"] else "either reading",
+    }
+
+
+def _memory_values(result: pd.DataFrame) -> dict:
+    over = (result["check_vram_capacity"] == FLAG).sum()
+    growth = result[result["check_vram_growth"] == FLAG]
+    falls = ", ".join(_on(growth))
+    return {
+        "vram_capacity": "in every row" if not over else f"in all but {over} rows",
+        "vram_growth": (f"It falls on a larger flavor, although the batch grows, for {falls}: possible if the "
+                        "platform changes its parallel layout between flavors, but worth asking about before "
+                        "sizing a run on it." if falls else "It never falls when the flavor grows."),
+    }

@@ -265,18 +265,47 @@ def _expected_type(field) -> str:
 
 
 def _expected_constraint(field, note: str) -> str:
-    c = field.constraints
+    """What a cell that breaks one of its column's constraints should hold, in the words of the
+    data dictionary (`constraint_texts`)."""
     if "required" in note:
         return "a value (the cell is empty)"
-    if "minimum" in note or "maximum" in note:
-        return f"a value from {c.get('minimum')} to {c.get('maximum')}"
-    if "enum" in note:
-        return f"one of {c['enum']}"
-    if "pattern" in note:
-        return f"text matching {c['pattern']}"
-    if "length" in note.lower():
-        return f"text of at least {c.get('minLength', 0)} characters"
+    texts, note = constraint_texts(field, number="{}"), note.lower()  # numbers as they are typed in a CSV
+    if ("minimum" in note or "maximum" in note) and "range" in texts:
+        return f"a value from {texts['range']}" if " to " in texts["range"] else f"a value {texts['range']}"
+    for kind in ("enum", "pattern", "length"):
+        if kind in note and kind in texts:
+            return texts[kind]
     return note
+
+
+def constraint_texts(field, number: str = "{:,}") -> dict:
+    """Each constraint of a schema column in words, by kind: the data dictionary lists them all
+    (`allowed_values`), and a refused cell's message names the one it breaks. `number` formats
+    the bounds of a range."""
+    rules = field.constraints
+    low, high = rules.get("minimum"), rules.get("maximum")
+    texts = {}
+    if "enum" in rules:
+        texts["enum"] = "one of " + ", ".join(str(value) for value in rules["enum"])
+    if low is not None and high is not None:
+        texts["range"] = f"{number.format(low)} to {number.format(high)}"
+    elif low is not None or high is not None:
+        texts["range"] = f"at least {number.format(low)}" if high is None else f"at most {number.format(high)}"
+    if "pattern" in rules:
+        texts["pattern"] = f"text matching {rules['pattern']}"
+    if "minLength" in rules:
+        texts["length"] = f"text of at least {rules['minLength']} characters"
+    if field.type == "boolean":
+        texts["boolean"] = "true or false"
+    if rules.get("unique"):
+        texts["unique"] = "unique"
+    texts["required"] = "required" if rules.get("required") else "may be blank"
+    return texts
+
+
+def allowed_values(field) -> str:
+    """Every constraint of a schema column in words, as the data dictionary lists them."""
+    return "; ".join(constraint_texts(field).values())
 
 
 def _header_mismatch(header: list, names: list) -> str:

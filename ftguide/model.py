@@ -22,7 +22,8 @@ import pandas as pd
 
 from ftguide import plausibility
 from ftguide.planner import kernel
-from ftguide.planner.kernel import LOGIT_BYTES, MIB, STATE_BYTES_PER_PARAM  # noqa: F401  (the pages cite them)
+from ftguide.planner.kernel import LOGIT_BYTES, MIB, STATE_BYTES_PER_PARAM
+from ftguide.text import join
 
 # The guide's runs as the planner's knobs name them: full fine-tuning with mixed-precision AdamW, the
 # platform's recomputation, Hugging Face's loss, states distributed over the GCDs (the logs print
@@ -112,6 +113,23 @@ def one_epoch_logs(vendor: pd.DataFrame, datasets: pd.DataFrame) -> pd.DataFrame
     runs["steps_one_epoch"] = np.floor(samples / runs["batch_size"])
     runs["epochs_logged"] = runs["steps_per_epoch"] / runs["steps_one_epoch"]
     return runs
+
+
+def startup_from_logs(vendor: pd.DataFrame) -> pd.DataFrame:
+    """Start-up each logged run shows: graph compilation, choice of parallel layout, and the first
+    step where its log prints its duration (it includes the first compilation of the step)."""
+    startup = vendor[vendor["kind"] == "log_startup"]
+    phase = startup["id"].str.rsplit("-", n=1).str[1]
+    phases = startup.pivot_table(index=["model", "accelerator", "file"], columns=phase,
+                                 values="value", aggfunc="first") / 1000
+    durations = vendor[vendor["kind"] == "log_step_duration"]
+    first_step = durations[durations["step"] == 1].groupby(["model", "accelerator", "file"])["value"].first()
+    # Validation allows only these two phases; a log without start-up lines leaves the table empty.
+    out = phases.rename(columns={"compile": "compile_s", "select": "select_s"}).reindex(
+        columns=["compile_s", "select_s"])
+    out["first_step_s"] = first_step.reindex(out.index)
+    out["total_min"] = out[["compile_s", "select_s", "first_step_s"]].sum(axis=1, min_count=1) / 60
+    return out.reset_index()
 
 
 # --- memory per device (GCD) -------------------------------------------------------------------
@@ -252,3 +270,97 @@ def time_summary(table: pd.DataFrame) -> dict:
             "rows_fitted": len(used), "rows": len(table),
             "mfu_low": used["row_mfu"].min(), "mfu_high": used["row_mfu"].max(),
             "impossible": int((~table["possible"]).sum())}
+
+
+# --- what the model page shows -----------------------------------------------------------------
+
+def flops_by_group(tables) -> pd.DataFrame:
+    """flops_per_token of each model and sequence length of the guide, in the guide's order, with
+    the published size beside the count."""
+    groups = tables.guide[["model", "sequence_length"]].drop_duplicates()
+    published = groups["model"].map(tables.models.set_index("model")["published_params"])
+    return groups.join(row_flops(groups, tables.models)).assign(published_params=published).reset_index(drop=True)
+
+
+def flops_view(flops: pd.DataFrame) -> pd.DataFrame:
+    """The model page's FLOPs table: this model's count, with 6·N and PaLM's beside it."""
+    return pd.DataFrame({
+        "Model": flops["model"], "Sequence length (tokens)": flops["sequence_length"],
+        "Matrix weights (billions)": flops["matmul_params"] / 1e9, "N (billions)": flops["params"] / 1e9,
+        "This model (GFLOP per token)": flops["flops"] / 1e9, "6·N (GFLOP per token)": flops["flops_6n"] / 1e9,
+        "PaLM 6·N + attention (GFLOP per token)": flops["flops_palm"] / 1e9,
+        "PaLM's count that is no arithmetic (%)": flops["lookup_share"],
+    })
+
+
+def memory_view(memory: pd.DataFrame) -> pd.DataFrame:
+    """memory_table's terms, predicted against reported per GCD, as the model page shows them."""
+    return pd.DataFrame({
+        "Source": memory["source"], "Model": memory["model"], "Flavor": memory["accelerator"],
+        "Batch": memory["batch_size"], "Tokens per GCD": memory["tokens_per_gcd"],
+        "States (MiB)": memory["states_mib"],
+        "Activations, recomputed (MiB)": memory["activations_recompute_mib"],
+        "Activations, kept (MiB)": memory["activations_full_mib"],
+        "Logits (MiB)": memory["logits_mib"], "Reserve (MiB)": memory["reserve_mib"],
+        "Predicted (MiB per GCD)": memory["predicted_per_gcd_mib"],
+        "Reported (MiB per GCD)": memory["reported_per_gcd_mib"],
+        "Residual (MiB)": memory["residual_mib"], "Residual (%)": memory["residual_share"],
+    })
+
+
+def time_view(guide: pd.DataFrame, times: dict) -> pd.DataFrame:
+    """Each guide row's reported time beside each time table's (epochs -> time_table) prediction."""
+    view = guide[["model", "accelerator", "sequence_length", "training_time_min"]].rename(columns={
+        "model": "Model", "accelerator": "Flavor", "sequence_length": "Sequence length (tokens)",
+        "training_time_min": "Reported (min)"})
+    for epochs, table in times.items():
+        view[f"{epochs} epoch(s): at 100% of peak (min)"] = table["compute_min"]
+        view[f"{epochs} epoch(s): predicted (min)"] = table["predicted_min"]
+        view[f"{epochs} epoch(s): residual (%)"] = table["residual_share"]
+        view[f"{epochs} epoch(s): start-up share (%)"] = table["startup_share"]
+    return view
+
+
+def page_values(tables, memory: pd.DataFrame, times: dict) -> dict:
+    """The model page's numbers in words. `memory` is memory_table's; `times` maps epochs to
+    time_table, the page's reading (one epoch) first and the one it rules out (three) second."""
+    share = flops_by_group(tables).set_index("model")["lookup_share"]
+    guide_rows, smi = memory[memory["source"] == "guide"], memory[memory["source"] == "moreh-smi"]
+    over = memory[~memory["fits"]]
+    kept = memory["activations_full_mib"] + memory["states_mib"] + memory["logits_mib"] > memory["gcd_memory_mib"]
+    worst = memory.loc[memory["residual_mib"].abs().nlargest(3).index]
+    t1, t3 = list(times.values())[:2]
+    one, three = time_summary(t1), time_summary(t3)
+    mostly_startup = t1[t1["startup_dominated"]]
+    logs = startup_from_logs(tables.vendor_measurements).dropna(subset=["first_step_s"])  # complete start-ups
+    refs = tables.throughput_references["mfu_percent"].dropna() / 100
+    return {
+        "lookup_high_model": share.idxmax(), "lookup_high": f"{share.max():.1%}",
+        "lookup_low_model": share.idxmin(), "lookup_low": f"{share.min():.1%}",
+        "gcd_gib": f"{memory['gcd_memory_mib'].max() / 1024:.0f}",
+        "state_bytes": f"{STATE_BYTES_PER_PARAM}", "logit_bytes": f"{LOGIT_BYTES}",
+        "reserve_gib": f"{memory['reserve_mib'].iloc[0] / 1024:.1f}",
+        "memory_rows": f"{len(guide_rows)}", "memory_smi": f"{len(smi)}",
+        "memory_residual_low": f"{memory['residual_mib'].min() / 1024:+.1f}",
+        "memory_residual_high": f"{memory['residual_mib'].max() / 1024:+.1f}",
+        "memory_residual_pct_low": f"{memory['residual_share'].min():+.0%}",
+        "memory_residual_pct_high": f"{memory['residual_share'].max():+.0%}",
+        "memory_fits": ("fits the GCD's memory in every row" if over.empty
+                        else f"exceeds the GCD's memory in {len(over)} rows"),
+        "kept_too_big": f"{kept.sum()}", "all_rows": f"{len(memory)}",
+        "worst_rows": join(worst["model"] + " on " + worst["accelerator"] + " (" + worst["source"] + ")"),
+        "smi_above": f"{(smi['residual_mib'] > 0).sum()}",
+        "overhead_1": f"{one['overhead_min']:.1f}", "mfu_1": f"{one['mfu']:.0%}",
+        "mfu_low_1": f"{one['mfu_low']:.0%}", "mfu_high_1": f"{one['mfu_high']:.0%}",
+        "rows_fitted_1": f"{one['rows_fitted']}", "rows_total": f"{one['rows']}",
+        "overhead_3": f"{three['overhead_min']:.1f}", "mfu_3": f"{three['mfu']:.0%}",
+        "mfu_high_3": f"{three['mfu_high']:.0%}", "impossible_3": f"{three['impossible']}",
+        "time_residual_low": f"{t1['residual_share'].min():+.0%}",
+        "time_residual_high": f"{t1['residual_share'].max():+.0%}",
+        "time_residual_min_low": f"{t1['residual_min'].min():+.0f}",
+        "time_residual_min_high": f"{t1['residual_min'].max():+.0f}",
+        "startup_rows": join(mostly_startup["model"] + " on " + mostly_startup["accelerator"]),
+        "log_startup_low": f"{logs['total_min'].min():.1f}", "log_startup_high": f"{logs['total_min'].max():.1f}",
+        "refs_mfu_low": f"{refs.min():.0%}", "refs_mfu_high": f"{refs.max():.0%}",
+        "mistral_log_startup": join(f"{m:.0f}" for m in logs.loc[logs["model"] == "Mistral 7B", "total_min"]),
+    }

@@ -1,4 +1,5 @@
-"""Showing untrusted text from data/ in an error message: short, and with what the eye cannot see.
+"""Text from data/ in words: names listed in prose (`join`), and untrusted text shown in an error
+message, short and with what the eye cannot see (`shown`).
 
 A cell may be 100,000 characters long, or differ from the expected text only by a Cyrillic 'В', a
 no-break space or a zero-width space. ``shown`` quotes the start of it and names every character
@@ -20,6 +21,12 @@ def shown(value) -> str:
     if text != text.strip():
         notes.append("a space at the start or end")
     return quoted + (f" (contains {', '.join(notes)})" if notes else "")
+
+
+def join(names) -> str:
+    """Names in prose: "a", "a and b", "a, b and c"."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def describe(char: str) -> str:

@@ -17,6 +17,8 @@ READINGS = {
 }
 # Why a page has no training-time figure to show: the reading needs a dataset's size.
 NO_DATASET_SIZE = "no tutorial dataset's size is known (data/datasets.csv)"
+# Each reading's short name, in tables, legends and figure titles.
+READING_NAMES = {"reported": "reported throughput", "from_time": "training-time reading"}
 
 
 def run_tokens(guide: pd.DataFrame, datasets: pd.DataFrame, epochs=1, train_samples=None) -> pd.Series:

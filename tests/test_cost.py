@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 
 from ftguide import DataError, cost, load, validate
 from ftguide.cli import main
+from ftguide.planner import scenarios
 from tests.helpers import guide_row as row_of, rewrite
 
 PRICES = "prices.csv"
@@ -227,7 +228,7 @@ def test_listings_match_a_gpu_name_exactly(tables):
     prices = pd.concat([tables.prices, pcie], ignore_index=True)
     sxm = cost.listings(prices, "H100 SXM")
     assert sorted(sxm["price_per_gpu_hour"].round(4)) == [2.69, 3.99, 4.92, round(49.24 / 8, 4)]
-    assert cost.listings(prices, "H100 PCIe")["price_per_gpu_hour"].tolist() == [0.50]
+    assert cost.listings(prices, "H100 PCIe")["price_per_gpu_hour"].tolist() == [0.50, 1.99]
     assert cost.listings(prices, "H100").empty
 
 
@@ -330,6 +331,73 @@ def test_command_line_refuses_bad_numbers_in_one_line(args, message):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+
+
+# --- what the cost page shows -------------------------------------------------------------------
+
+def test_prices_in_use_come_from_prices_csv_unless_given(tables):
+    prices = cost.prices_in_use(tables)
+    assert (prices.mi250, prices.low, prices.high, prices.currency) == (1.50, 1.00, 2.50, "USD")
+    assert prices.references == {"H100": 2.69, "A100 80GB": 1.39}  # RunPod community cloud, seen 2026-10-19
+    assert not prices.mi250_set and not any(prices.references_set.values())
+    assert prices.money(1234.5) == "1,234.50 USD" and prices.money(0.2, 3) == "0.200 USD"
+    assert prices.reference_basis.startswith("H100 2.69 USD/GPU-h, RunPod community cloud, seen 2026-10-19; ")
+    # A reader's price outside the range widens it: the range always holds the price in use.
+    given = cost.prices_in_use(tables, mi250=3.00, references={"H100": 2.00})
+    assert (given.mi250, given.low, given.high) == (3.00, 1.00, 3.00)
+    assert given.references == {"H100": 2.00, "A100 80GB": 1.39} and given.references_set["H100"]
+    assert "H100 2.00 USD/GPU-h, set in the parameters cell" in given.reference_basis
+
+
+@pytest.fixture(scope="module")
+def page(tables):
+    prices = cost.prices_in_use(tables)
+    costs = cost.cost_table(tables, price=prices.mi250)
+    break_even = cost.break_even_table(tables, costs, prices.references)
+    options = scenarios.same_run_on_every_option(tables, 1_000_000_000)
+    return prices, costs, break_even, options, cost.page_values(tables, costs, prices, 1, break_even, options)
+
+
+def test_page_values_by_hand(page):
+    """The page's numbers, by hand where it is short, else as the page showed them before they
+    moved into the package (data/ as of this commit)."""
+    prices, costs, break_even, options, values = page
+    assert (values["mi250_price"], values["mi250_range"]) == ("1.50 USD", "1.00 USD to 2.50 USD")
+    assert values["built_with"] == (
+        "an MI250 price of 1.50 USD per GPU-hour (the assumption in data/prices.csv), a range of 1.00 USD to "
+        "2.50 USD, a training time read as 1 epoch(s), and H100 at 2.69 USD per GPU-hour (cheapest dated on-demand "
+        "listing), A100 80GB at 1.39 USD per GPU-hour (cheapest dated on-demand listing)")
+    # The dearest run: Llama2 13B on 8xlarge, 32 MI250s × 1.50 per GPU-hour × 144 min = 115.20.
+    assert values["dearest_run"] == f"Llama2 13B on 8xlarge, {32 * 1.50 * 144 / 60:.2f} USD" == (
+        "Llama2 13B on 8xlarge, 115.20 USD")
+    assert (values["n_bounded"], values["n_rows"], values["n_front"], values["n_beaten"]) == ("15", "18", "15", "3")
+    assert values["beaten_list"].endswith("Qwen1.5 7B on 2xlarge (same cost as 4xlarge, slower)")
+    assert (values["even_reported_low"], values["even_from_time_high"]) == ("0.20 USD", "1.00 USD")
+    assert (values["h100_llama_speed"], values["h100_ref_speed"]) == ("9,080", "10,203")
+    assert (values["run_tokens"], values["run_length"]) == ("1,000,000,000", "1,024")
+    assert values["same_model"] == "Llama 3.1 8B at 8,192 tokens on 8x H100 SXM"
+    assert values["headline_run"] == "Llama3 8B's tutorial run (287,113 samples of cnn_dailymail 3.0.0) on 2xlarge"
+    assert all(isinstance(value, str) for value in values.values())  # {glue:text} shows text as given
+
+
+def test_page_tables_by_hand(tables, page):
+    prices, costs, break_even, options, _ = page
+    labels = {name: name for name in ["model", "accelerator", "sequence_length", "training_time_min", "gpu"]}
+    view = cost.sensitivity_view(costs, labels, prices)
+    llama = view.loc[("Llama3 8B", "2xlarge")]
+    # Cost is proportional to the price: at 1.00 instead of 1.50, two thirds of it.
+    assert llama["Reported throughput, at 1.00/h (USD)"] == pytest.approx(
+        llama["Reported throughput, at 1.50/h (USD)"] * 1.00 / 1.50)
+    shown = cost.prices_view(tables.prices, labels)
+    assert len(shown) == len(tables.prices) and "1.00–2.50" in set(shown["Range per GPU-hour"])
+    ranges = cost.comparison_ranges(tables, costs, prices)
+    assert not ranges["label"].str.contains("torchtitan-|megatron-bridge-|llm-foundry-").any()
+    assert (ranges["low"] <= ranges["middle"]).all() and (ranges["middle"] <= ranges["high"]).all()
+    assert set(ranges["group"]) == {"H100", "A100 80GB", "reported", "from_time"}
+    comparison = cost.comparison_table(tables, costs, prices, 1)
+    assert len(comparison) == len(ranges) and (comparison.index == "MI250 (MoAI)").sum() == (
+        ranges["group"].isin(["reported", "from_time"])).sum()
+    assert list(cost.option_costs_view(options["by_option"], "USD").columns)[:2] == ["GFLOP per token", "MFU"]
 
 
 # --- the page follows the prices ------------------------------------------------------------

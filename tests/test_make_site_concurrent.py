@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, toc_files
+from tests.helpers import ROOT, toc_files
 
 pytestmark = pytest.mark.e2e
 

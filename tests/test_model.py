@@ -206,6 +206,38 @@ def test_a_unit_that_does_not_fit_the_kind_is_refused(data_copy):
         validate(data_copy)
 
 
+# --- what the model page shows ----------------------------------------------------------------
+
+def test_flops_by_group_has_a_row_per_model_and_sequence_length_in_guide_order(tables):
+    flops = model.flops_by_group(tables)
+    groups = tables.guide[["model", "sequence_length"]].drop_duplicates()
+    assert list(zip(flops["model"], flops["sequence_length"])) == list(zip(groups["model"], groups["sequence_length"]))
+    llama = flops.iloc[0]
+    assert (llama["model"], llama["flops"], llama["published_params"]) == ("Llama3 8B", 46_638_563_328, 8_030_261_248)
+    cerebras = flops[flops["model"] == "Cerebras GPT 13B"].set_index("sequence_length")
+    assert cerebras.loc[2048, "flops_attention"] == 2 * cerebras.loc[1024, "flops_attention"]  # 12·L·H·Q·T
+
+
+def test_page_values_are_the_numbers_the_page_showed(tables):
+    """Against hand arithmetic where it is short, else against the page as built before the values
+    moved into the package (data/ as of this commit)."""
+    memory = model.memory_table(tables, recomputation={"Cerebras GPT 13B": False})
+    times = {epochs: model.time_table(tables, epochs) for epochs in (1, 3)}
+    values = model.page_values(tables, memory, times)
+    assert values["gcd_gib"] == f"{65_520 / 1024:.0f}" == "64"  # moreh-smi's 65,520 MiB per GCD
+    assert (values["state_bytes"], values["logit_bytes"]) == ("16", "10")
+    assert (values["memory_rows"], values["memory_smi"], values["all_rows"]) == ("18", "6", "24")
+    assert values["lookup_high_model"] == "Qwen1.5 7B" and values["lookup_high"] == "7.8%"
+    one = model.time_summary(times[1])
+    assert values["overhead_1"] == f"{one['overhead_min']:.1f}" == "8.6"
+    assert (values["mfu_1"], values["mfu_low_1"], values["mfu_high_1"]) == ("33%", "16%", "60%")
+    assert (values["mfu_3"], values["impossible_3"]) == ("87%", "2")
+    assert values["mistral_log_startup"] == "8 and 19"
+    assert values["startup_rows"].startswith("Mistral 7B on 4xlarge, Mistral 7B on 8xlarge, ")
+    assert values["memory_fits"] == "fits the GCD's memory in every row"
+    assert all(isinstance(value, str) for value in values.values())  # {glue:text} shows text as given
+
+
 # --- the page follows data/ --------------------------------------------------------------------
 
 def test_the_model_page_changes_when_data_changes(data_copy, run_page):

@@ -7,7 +7,15 @@ import pytest
 
 from ftguide import DATA_DIR, cost, load
 from ftguide.data import add_derived
-from ftguide.scaling import batch_growth, batch_per_gpu_changes, flavor_steps, memory_table, scaling_table
+from ftguide.scaling import (
+    batch_growth,
+    batch_per_gpu_changes,
+    efficiency_view,
+    flavor_steps,
+    memory_table,
+    page_values,
+    scaling_table,
+)
 from tests.helpers import ROOT, guide_row as row, rewrite
 
 
@@ -141,6 +149,37 @@ def test_batch_growth_counts_by_hand(tables):
     growth = batch_growth(tables.guide)
     assert growth["compared"] == 6 and growth["grows"] == 6
     assert growth["same_per_gpu"] == 6 - len(batch_per_gpu_changes(tables.guide))
+
+
+def test_page_values_by_hand(tables):
+    """The page's numbers, by hand where it is short, else as the page showed them before they
+    moved into the package (data/ as of this commit)."""
+    values = page_values(tables)
+    llama = scaling_table(tables.guide).set_index(["model", "accelerator"]).loc[("Llama3 8B", "8xlarge")]
+    # Llama3 8B, 8xlarge over 2xlarge: 394,605 ÷ 93,291 tokens/s on 32 ÷ 8 GPUs.
+    assert llama["efficiency"] == pytest.approx(394_605 / 93_291 / 4)
+    assert values["best_arithmetic"] == ("394,605 ÷ 93,291 tokens/s = 4.23× the tokens per second with 4× the "
+                                         "GPUs (2xlarge → 8xlarge)")
+    assert (values["eff_high"], values["eff_high_row"]) == (f"{394_605 / 93_291 / 4:.0%}", "Llama3 8B on 8xlarge")
+    assert values["flavor_gpus"] == "2xlarge = 8 MI250 GPUs, 4xlarge = 16 MI250 GPUs, 8xlarge = 32 MI250 GPUs"
+    assert (values["n_groups"], values["n_models"], values["n_compared"]) == ("7", "6", "11")
+    assert values["gcd_detail"] == "2 GCDs of 65,520 MiB"  # 1,048,320 MiB over 16 GCDs of 8 MI250s
+    assert values["capacity_per_gpu"] == f"{1_048_320 / 8:,.0f} MiB" == "131,040 MiB"
+    assert values["lonely_detail"] == ("Cerebras GPT 13B on 8xlarge at 2,048 tokens runs 18,001 tokens/s "
+                                       f"({18_001 / 32:,.0f} per GPU) with {16 / 32:g} samples per GPU")
+    assert values["time_rises"] == "Mistral 7B takes longer on 8xlarge than on 4xlarge (15 → 16 min)"
+    assert values["memory_drops"].startswith("Mistral 7B uses less memory on 8xlarge than on 4xlarge "
+                                             "(1,147,841 → 1,112,135 MiB, 3.1% less) on 32 instead of 16 GPUs")
+    assert (values["n_above_peak"], values["n_rows"]) == ("15", "18")
+
+
+def test_efficiency_view_orders_by_model_then_gpus_and_names_missing_baselines(tables):
+    labels = {"model": "Model", "accelerator": "Flavor"}
+    view = efficiency_view(scaling_table(tables.guide), labels).reset_index()
+    assert list(view["Model"].unique()) == list(tables.guide["model"].unique())
+    cerebras = view[view["Model"] == "Cerebras GPT 13B"]
+    assert list(cerebras["Sequence (tokens)"]) == [1024, 1024, 2048]
+    assert list(cerebras["Baseline flavor"]) == ["4xlarge", "4xlarge", "none"]
 
 
 def test_page_reads_scaling_from_time_and_says_the_throughput_column_is_rejected(data_copy, run_page):

@@ -5,7 +5,6 @@ import sys
 
 import pandas as pd
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
 from ftguide import DATA_DIR
@@ -101,55 +100,3 @@ def test_nbval_run_that_leaves_a_notebook_out_fails():
     result = collect_nbval("-k", "not changelog")
     assert result.returncode != 0
     assert "nbval did not collect these notebooks: ['changelog.md']" in result.stdout + result.stderr
-
-
-# Issue 16: light pages (_ext/theme_icons.py, _ext/sphinx_site.py).
-
-import sphinx_site  # noqa: E402  _ext/, on the path via pyproject.toml
-import theme_icons  # noqa: E402
-
-
-def test_site_root_is_a_page_that_sends_readers_on(built_site):
-    root = BeautifulSoup((built_site / "index.html").read_text(), "html.parser")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    start = BeautifulSoup((built_site / "book" / "intro.html").read_text(), "html.parser")
-    assert root.title.get_text() == config["title"]
-    description = root.find("meta", attrs={"name": "description"})["content"]
-    assert description == start.find("meta", attrs={"name": "description"})["content"] and len(description) > 50
-    assert root.find("link", rel="canonical")["href"] == config["html"]["baseurl"] + "book/intro.html"
-    assert root.find("meta", attrs={"http-equiv": "refresh"})["content"] == "0; url=book/intro.html"
-    assert (built_site / root.find("link", rel="icon")["href"]).read_bytes().startswith(b"<svg")
-
-
-def test_pages_load_no_font_awesome_and_search_scripts_only_on_search(built_site):
-    for page in [f"{name}.html" for name in toc_files()] + ["search.html", "404.html"]:
-        html = (built_site / page).read_text()
-        assert "fontawesome.js" not in html and '<i class="fa' not in html, page
-        assert ("searchindex.js" in html) == (page == "search.html"), page
-        assert "sphinx-thebe" not in html and "togglebutton.js" not in html, page
-
-
-def test_icons_become_the_svg_font_awesome_would_draw():
-    html = ('<button><i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button>'
-            '<span class="fab fa-github"></span>')
-    svg = BeautifulSoup(theme_icons.inline_icons(html), "html.parser")
-    sun, github = svg.find_all("svg")
-    assert sun["class"] == ["svg-inline--fa", "theme-switch", "fa-solid", "fa-sun", "fa-lg"]
-    assert sun["data-mode"] == "light" and sun["aria-hidden"] == "true"
-    width, height, path = theme_icons.icons()["fas", "sun"]
-    assert sun["viewbox"] == f"0 0 {width} {height}" and sun.path["d"] == path
-    assert github.path["d"] == theme_icons.icons()["fab", "github"][2]
-    assert theme_icons.icons()["fas", "pencil-alt"] == theme_icons.icons()["fas", "pencil"]  # an alias
-
-
-def test_icon_fonts_keep_what_stylesheets_draw_and_drop_icon_classes():
-    css = ':root{--pst-icon-download:"\uf019"}.fa-bars:before{content:"\\f0c9"}a.x:after{content:"\\f107"}'
-    assert theme_icons.css_icon_characters(css) == {0xF019, 0xF107}
-    assert theme_icons.without_icon_classes(css) == ':root{--pst-icon-download:"\uf019"}a.x:after{content:"\\f107"}'
-
-
-def test_unused_rules_go_and_rules_that_may_apply_stay():
-    css = (".used{a:1}.absent{b:2}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){.absent .used{e:5}}"
-           ".bs-tooltip-auto{f:6}p{g:7}")
-    kept = sphinx_site.without_unused_rules(css, {"used"})
-    assert kept == ".used{a:1}.used,.absent{c:3}.used:not(.absent){d:4}@media (x){}.bs-tooltip-auto{f:6}p{g:7}"

@@ -166,3 +166,18 @@ def headline_run(tables, coeffs) -> dict:
     else:
         run = f"a run of {example['model']} on {example['tokens']:,} tokens (no tutorial dataset's size is known)"
     return {"inputs": inputs, "hardware": hardware, "text": f"{run} on {hardware}"}
+
+
+def same_run_on_every_option(tables, run_tokens: int) -> dict:
+    """The cost page's last section: the same full fine-tuning run of `run_tokens` priced on the
+    compared options (by_option), public measurements of the same model (same_model), and what moves
+    the cost of the headline run most (swings; headline: that run in words)."""
+    coeffs = coefficients(tables)
+    headline = headline_run(tables, coeffs)
+    return {
+        "run_tokens": run_tokens, "sequence_length": DEFAULTS["sequence_length"],
+        "by_option": costs_by_option(tables, coeffs, run_tokens),
+        "same_model": same_model_references(tables, coeffs),
+        "swings": sensitivity(tables, headline["inputs"], headline["hardware"], coeffs),
+        "headline": headline["text"],
+    }
