@@ -38,10 +38,10 @@ SHOWN_ON = {
 }
 
 
-def make_site(repo: Path, *options: str) -> subprocess.CompletedProcess:
+def make_site(repo: Path, *options: str, env=None) -> subprocess.CompletedProcess:
     # Reuse this test run's virtual environment: -o tells make it is up to date.
     return subprocess.run(["make", "-o", f"{VENV}/.installed", "site", f"VENV={VENV}", *options],
-                          cwd=repo, capture_output=True, text=True)
+                          cwd=repo, capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +111,18 @@ def test_site_is_published_by_one_rename_and_a_refused_edit_keeps_it(hostile_rep
     assert not (hostile_repo / "_build" / first).exists(), "older copies are removed"
     assert sorted(p.name for p in (hostile_repo / "_build").glob("site.*")) == sorted([second, os.readlink(html)])
     assert os.readlink(hostile_repo / "_build" / "html.previous") == second
-    script = (hostile_repo / "tools" / "site.sh").read_text()
-    assert 'mv -T "$BUILD/html.next" "$BUILD/html"' in script
-    assert 'rm -rf "$BUILD/html"' not in script, "the site is never removed before its replacement is in place"
 
+    # A publish that fails before its rename (here `ln` cannot make the new link) leaves the reader
+    # the site they had: nothing is removed before its replacement is in place.
     published = os.readlink(html)
+    failing = hostile_repo.parent / "failing-ln"
+    failing.mkdir()
+    (failing / "ln").write_text("#!/bin/sh\nexit 1\n")
+    (failing / "ln").chmod(0o755)
+    broken = make_site(hostile_repo, "JB=true", env={**os.environ, "PATH": f"{failing}:{os.environ['PATH']}"})
+    assert broken.returncode != 0
+    assert os.readlink(html) == published and (html / "notebooks" / "parameter-guide.html").is_file()
+
     guide = hostile_repo / "data" / "parameter_guide.csv"
     guide.write_text(guide.read_text().replace(",93291\n", ",93291000\n"))
     refused = make_site(hostile_repo)
