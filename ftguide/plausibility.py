@@ -10,6 +10,7 @@ reported throughput of 311% of peak) must still load, so the site can show why t
 
 import datetime
 import functools
+import re
 import unicodedata
 from pathlib import Path
 
@@ -157,10 +158,14 @@ def _texts(tables: dict, package, at) -> list:
     return out
 
 
+# Unicode's control characters (category Cc): C0, DEL and C1.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def text_problem(value: str, name: bool) -> str | None:
     """What a text cell must be instead, or None: `name` for a key or name column."""
     allowed = "" if name else LINE_BREAKS
-    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in value):
+    if any(char not in allowed for char in CONTROL.findall(value)):
         where = "" if name else " (line breaks only, in prose)"
         return f"text without control characters{where}: a terminal would act on them"
     if not any(_visible(char) for char in value):

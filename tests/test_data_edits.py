@@ -20,6 +20,10 @@ from ftguide.planner.coefficients import coefficients, startup_range
 from ftguide.throughput import NO_DATASET_SIZE
 from tests.helpers import execute_page
 
+# The corpus runs validate some 50 times and builds pages (about 75 s): make test-all and CI run it;
+# make test keeps test_hostile_data's table of edits.
+pytestmark = pytest.mark.e2e
+
 VENDOR, FLAVORS, REFERENCES = "vendor_measurements.csv", "accelerators.csv", "throughput_references.csv"
 PRICES, NODES, MODELS, DATASETS = "prices.csv", "gpu_nodes.csv", "models.csv", "datasets.csv"
 ESCAPES = "\x1b]0;x\x07\x1b[2J"  # sets a terminal's title, then clears its screen
