@@ -52,14 +52,15 @@ site: setup
 	@echo "The site is in $(BUILD)/html/index.html (open it as a file, or serve it: make serve, then"
 	@echo "http://localhost:8000)."
 
-# Fast: unit tests, the gate build and the built site in a browser; no network needed.
+# Fast: unit tests, the gate build and the built site in a browser; no network needed. Two workers
+# (pytest-xdist) share one gate build (tests/conftest.py, built_site).
 test: setup chromium
-	$(PYTEST) -m "not e2e"
+	$(PYTEST) -m "not e2e" -n 2
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, two clean builds are identical, `make site` end to end).
 test-all: setup chromium $(BINDER_VENV)/.installed nbval-notebooks
-	$(PYTEST) --nbval-lax tests $(NBVAL)/notebooks
+	$(PYTEST) --nbval-lax -n 2 --dist loadfile tests $(NBVAL)/notebooks
 
 # nbval reads only .ipynb: the pages converted by jupytext into $(NBVAL)/notebooks, afresh each run
 # (no page left over from a renamed one). The kernel starts in the notebook's folder, and

@@ -1,6 +1,7 @@
 """Shared fixtures: the validated tables, a private copy of data/, one gate build of the site per
 test session, running a page, and one browser. The helpers tests import are in tests/helpers.py."""
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -41,9 +42,17 @@ def built_site(tmp_path_factory) -> Path:
         html = (ROOT / given).resolve()
         assert (html / "index.html").is_file(), f"FTGUIDE_BUILT_SITE={given}: no built site at {html}"
         return html
-    output = tmp_path_factory.mktemp("site")
-    result = build_site(output)
-    assert result.returncode == 0, f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    # Under pytest-xdist every worker asks for it: the first builds into the run's shared temporary
+    # folder under a lock, the others wait for it and read the same build.
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    output = shared / "built-site"
+    with open(shared / "built-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (output / "built.ok").is_file():
+            result = build_site(output)
+            assert result.returncode == 0, f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+            (output / "built.ok").touch()
     return output / "_build" / "html"
 
 
@@ -63,3 +72,4 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+

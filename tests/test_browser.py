@@ -133,12 +133,13 @@ def test_every_image_loads_with_alt_text(visits, page_path):
         assert image["alt"], f"image without alt text: {image['src']}"
 
 
+@pytest.mark.e2e  # axe takes seconds a page (about 80 s for the site): make test-all runs it, at both widths
 @pytest.mark.parametrize("page_path", PAGES)
 def test_no_serious_accessibility_violation(visits, page_path):
     assert visits(page_path, DESKTOP).axe_blocking == [], f"axe at {DESKTOP['width']} px"
 
 
-@pytest.mark.e2e  # axe takes seconds a page; the desktop run above is in the fast suite
+@pytest.mark.e2e  # axe takes seconds a page
 @pytest.mark.parametrize("page_path", PAGES)
 def test_no_serious_accessibility_violation_on_a_phone(visits, page_path):
     assert visits(page_path, PHONE).axe_blocking == [], f"axe at {PHONE['width']} px"

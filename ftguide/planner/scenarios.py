@@ -4,9 +4,10 @@ examples, and every model on every option for the cost page."""
 import pandas as pd
 
 from ftguide import model
+from ftguide.audit import startup_phrases
 from ftguide.planner import kernel
 from ftguide.planner.coefficients import coefficients, startup_range
-from ftguide.planner.run import DEFAULTS, plan
+from ftguide.planner.run import DEFAULTS, LORA_MEASURED_SPEEDUP, QLORA_MEASURED_SLOWDOWN, plan
 
 
 def sensitivity(tables, inputs: dict, hardware_name: str, coeffs=None) -> pd.DataFrame:
@@ -181,3 +182,70 @@ def same_run_on_every_option(tables, run_tokens: int) -> dict:
         "swings": sensitivity(tables, headline["inputs"], headline["hardware"], coeffs),
         "headline": headline["text"],
     }
+
+
+# --- the planner page's numbers -----------------------------------------------------------------------
+
+def headline_option(result) -> str:
+    """The option the page's worked example talks about: the recommended one, else the first that
+    fits, else the first listed."""
+    fitting = result.options[result.options["fits"]]
+    return result.recommended or (fitting.index[0] if len(fitting) else result.options.index[0])
+
+
+def page_values(tables, coeffs, result, deadline, methods: pd.DataFrame, swings: pd.DataFrame) -> dict:
+    """The planner page's numbers and names, formatted, for its worked example `result` (with the
+    deadline it was given), methods = method_comparison(coeffs) and swings = sensitivity(...)."""
+    flavor = next(hw for hw in coeffs["hardware"].values() if hw["kind"] == "MoAI flavor")
+    headline = headline_option(result)
+    return {
+        "n_models": f"{len(coeffs['models'])}",
+        "n_gpus": f"{len({hw['gpu'] for hw in coeffs['hardware'].values() if hw['kind'] != 'MoAI flavor'})}",
+        "example_inputs": kernel.heading(result.inputs) + (f", deadline {deadline:g} h" if deadline else ""),
+        "mi250_mfu": f"{flavor['mfu_low']:.0%} to {flavor['mfu_high']:.0%}",
+        "startup": f"{flavor['startup_min']:.1f} min", "reserve": f"{flavor['reserve_mib'] / 1024:.1f} GiB",
+        "startup_range": startup_phrases(tables.vendor_measurements)["range"],
+        "lora_rank": f"{kernel.LORA_RANK}", "state_bytes": f"{kernel.STATE_BYTES_PER_PARAM}",
+        "frozen_bytes": f"{kernel.FROZEN_BF16_BYTES}", "adapter_bytes": f"{kernel.ADAPTER_BYTES}",
+        "full_flops": f"{kernel.MATMUL_FLOPS['full']}", "lora_flops": f"{kernel.MATMUL_FLOPS['lora']}",
+        "nf4_bytes": f"{kernel.NF4_BYTES:.3f}", "default_batch": f"{DEFAULTS['batch']:,}",
+        "headline": headline, "widest": swings["assumption"].iloc[0],
+        "mine_reason": (kernel.TEXT["recommended_label"] + " " if result.recommended else "") + result.reason,
+        **method_values(tables, result, methods), **batch_values(tables, result, headline),
+    }
+
+
+def method_values(tables, result, methods: pd.DataFrame) -> dict:
+    """LoRA's FLOP saving for the example's model, the measured speeds beside it, and which runs
+    LoRA brings down to fewer MoAI nodes."""
+    shortest, longest = methods["sequence_length"].min(), methods["sequence_length"].max()
+    one = methods[(methods["model"] == result.inputs["model"]) & (methods["sequence_length"] == shortest)]
+    full, lora = one.set_index("method").loc[[kernel.METHODS["full"], kernel.METHODS["lora"]], "flops_per_token"]
+    nodes = methods[methods["sequence_length"] == longest].pivot(index="model", columns="method", values="flavor_nodes")
+    fewer = nodes[nodes[kernel.METHODS["lora"]] < nodes[kernel.METHODS["full"]]]
+    short_full = methods[(methods["sequence_length"] == shortest) & (methods["method"] == kernel.METHODS["full"])]
+    used = tables.guide["accelerator"].map(tables.accelerators.set_index("accelerator")["nodes"])
+    return {"flops_ratio": f"{full / lora:.2f}", "lora_measured": f"{LORA_MEASURED_SPEEDUP:.2f}",
+            "qlora_measured": f"{QLORA_MEASURED_SLOWDOWN[0]:.2f} to {QLORA_MEASURED_SLOWDOWN[1]:.1f}",
+            "dropped": ", ".join(fewer.index) or "no model", "longest": f"{longest:,}", "shortest": f"{shortest:,}",
+            "short_nodes": f"{short_full['flavor_nodes'].max():.0f}", "guide_nodes": f"{used.min()} to {used.max()}"}
+
+
+def batch_values(tables, result, headline: str) -> dict:
+    """How the guide grows its batch with the flavor (one model at one length: the example's if the
+    guide has it), and the example's split on its headline option."""
+    guide_models = list(dict.fromkeys(tables.guide["model"]))
+    model = result.inputs["model"] if result.inputs["model"] in guide_models else guide_models[0]
+    rows = tables.guide[tables.guide["model"] == model]
+    rows = rows[rows["sequence_length"] == rows["sequence_length"].mode().min()].sort_values("gpus")
+    picked = result.options.loc[headline]
+    split = dict.fromkeys(("your_split", "your_steps", "your_tokens_per_step"), "none (it does not fit)")
+    if picked["fits"]:
+        split = {"your_split": f"{picked['micro_batch']:,.0f} × {picked['grad_accum']:,.0f} × {picked['devices']:,} "
+                               f"= {picked['global_batch']:,.0f}",
+                 "your_steps": f"{picked['optimizer_steps']:,.0f}",
+                 "your_tokens_per_step": f"{picked['tokens_per_step']:,.0f}"}
+    return {"growth_model": model, "growth_small": rows["accelerator"].iloc[0],
+            "growth_large": rows["accelerator"].iloc[-1], "guide_batch_low": f"{rows['batch_size'].iloc[0]:,}",
+            "guide_batch_high": f"{rows['batch_size'].iloc[-1]:,}",
+            "batch_ratio": f"{rows['batch_size'].iloc[-1] / rows['batch_size'].iloc[0]:g}", **split}

@@ -4,7 +4,7 @@ Every cell and sentence comes from the kernel, as the browser shows it."""
 import pandas as pd
 
 from ftguide.planner import kernel
-from ftguide.planner.run import Plan
+from ftguide.planner.run import Plan, plan
 
 HINT = kernel.TEXT["table_hint"] + " Each option's price per GPU-hour and MFU, with their sources, are in --json."
 
@@ -35,3 +35,28 @@ def hardware_table(coeffs) -> pd.DataFrame:
         "MFU, low": hw["mfu_low"], "MFU, high": hw["mfu_high"], "MFU evidence": hw["mfu_source"],
         "Price (USD per GPU-hour)": hw["price"], "Price source": hw["price_source"], "Caveat": hw["note"],
     }).rename_axis("Hardware")
+
+
+heading = kernel.heading
+
+
+def print_plan(tables, coeffs, **given) -> None:
+    """The plan as the command line prints it, or the message naming a bad input: for the sliders
+    in Binder (a deadline or budget of 0 means none)."""
+    for limit in ("deadline", "budget"):
+        given[limit] = given.get(limit) or None
+    try:
+        print(format_plan(plan(tables, given.pop("model"), hardware_choice=given.pop("hardware", None),
+                               coefficients_=coeffs, **given)))
+    except kernel.PlanError as error:
+        print(f"error: {error}")
+
+
+def examples_table(results: dict) -> pd.DataFrame:
+    """The worked examples' answers: model, method and what the planner says, by scenario."""
+    return pd.DataFrame({
+        "Model": {name: kernel.model_name(r.inputs) for name, r in results.items()},
+        "Method": {name: kernel.METHODS[r.inputs["method"]] for name, r in results.items()},
+        "What the planner says": {name: (kernel.TEXT["recommended_label"] + " " if r.recommended else "") + r.reason
+                                  for name, r in results.items()},
+    }).rename_axis("Scenario")
