@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     plans = commands.add_parser(
         "plan", help="fit, time and cost of a fine-tuning run on each hardware option",
         description="Predict whether a run fits in memory, how long it takes and what it costs on "
-        "each MoAI flavor and 8-GPU node, from the model of FLOPs, memory and time (model page). "
+        "each MoAI flavor and on 1, 2, 4 or 8 GPUs of the catalog (data/gpus.csv), from the model of FLOPs, "
+        "memory and time (model page), with its error on public measurements (evidence page). "
         "Numbers may be written 50,000, 50k, 1.2M or 2e5.")
     # Names from data/ quoted with every control or invisible character escaped: --help reads the
     # files without validating them.

@@ -484,9 +484,8 @@ def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:
 
 
 # A measured speed may not claim more than the GPU's peak for the fewest FLOPs the method can do per
-# token: the matrix weights at 6 (full) or 4 (adapters: frozen weights need no weight gradients),
-# no attention, no recomputation. Below a hundredth of peak it is a typo or a unit error.
-LOWER_BOUND_FLOPS_PER_WEIGHT = {"full": 6, "lora": 4, "qlora": 4}
+# token: the matrix weights at the kernel's FLOPs per weight (6 full, 4 with adapters: frozen weights
+# need no weight gradients), no attention, no recomputation. Below a hundredth of peak it is a typo.
 
 
 def _measurements(tables: dict, at) -> list:
@@ -522,8 +521,8 @@ def _measurements(tables: dict, at) -> list:
                        f"{capacity:.1f} GiB of one {row.gpu} (the column is per GPU, in GiB)")
         peak = gpu.peak_fp8_tflops if row.precision == "FP8" else gpu.peak_bf16_tflops
         if pd.notna(row.tokens_per_s_per_gpu) and pd.notna(peak) and row.model in matmul:
-            flops = LOWER_BOUND_FLOPS_PER_WEIGHT[row.method] * matmul[row.model] * row.tokens_per_s_per_gpu
-            share = flops / (peak * 1e12)
+            share = kernel.utilisation(row.tokens_per_s_per_gpu, kernel.MATMUL_FLOPS[row.method] * matmul[row.model],
+                                       peak * 1e12)
             if not MFU_FLOOR <= share <= 1:
                 out.append(f"{where('tokens_per_s_per_gpu')}: found {row.tokens_per_s_per_gpu:,.1f}, which needs at "
                            f"least {share:.0%} of the {row.gpu}'s {peak:g} TFLOP/s {row.precision} peak for "

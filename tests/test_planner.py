@@ -270,6 +270,20 @@ def test_sensitivity_swings_each_assumption_with_the_others_held(tables, coeffs)
     assert expected <= set(table["assumption"])
 
 
+def test_sensitivity_on_a_gpu_swings_its_own_mfu_and_skips_what_does_not_apply(tables, coeffs):
+    """A GPU's MFU comes from its curve at the run's micro-batch: the tornado swings that range (it
+    did not, holding the curve); the MoAI logs' start-up is no GPU stack's, and an unpriced GPU has
+    no price to swing."""
+    inputs = llama(tables, coeffs).inputs
+    table = sensitivity(tables, inputs, H100, coeffs).set_index("assumption")
+    h100 = option(coeffs, H100, {**inputs, "hardware": H100})
+    assert table.loc["MFU", "hours_a"] == pytest.approx(h100["hours_at_peak"] / h100["mfu_low"])
+    assert table.loc["MFU", "hours_b"] == pytest.approx(h100["hours_at_peak"] / h100["mfu_high"])
+    assert "Start-up" not in table.index
+    unpriced = sensitivity(tables, inputs, "8x MI300X", coeffs)
+    assert "Price" not in set(unpriced["assumption"])
+
+
 @settings(max_examples=60, derandomize=True, deadline=None)  # fixed examples: never flaky
 @given(model_index=st.integers(0, 9), method=st.sampled_from(["full", "lora", "qlora"]),
        samples=st.integers(1, 10**7), length=st.sampled_from([128, 1024, 2048, 8192]),

@@ -25,14 +25,16 @@ def sensitivity(tables, inputs: dict, hardware_name: str, coeffs=None) -> pd.Dat
         changed = {**coeffs, "hardware": {hardware_name: {**hw, **changes}}}
         return kernel.option(changed, hardware_name, inputs)
 
-    cases = {
-        "MFU": (f"{hw['mfu_low']:.0%}", with_hardware(mfu=hw["mfu_low"]),
-                f"{hw['mfu_high']:.0%}", with_hardware(mfu=hw["mfu_high"])),
-        "Start-up": (f"{startup_low:.0f} min", with_hardware(startup_min=startup_low),
-                     f"{startup_high:.0f} min", with_hardware(startup_min=startup_high)),
-        "Price": (f"{hw['price_high']:.2f} USD/GPU-h", with_hardware(price=hw["price_high"]),
-                  f"{hw['price_low']:.2f} USD/GPU-h", with_hardware(price=hw["price_low"])),
-    }
+    # The run's own MFU range (a GPU's comes from its curve at the run's micro-batch), each end held.
+    low, high = base["mfu_low"], base["mfu_high"]
+    cases = {"MFU": (f"{low:.0%}", with_hardware(mfu_curve=None, mfu=low),
+                     f"{high:.0%}", with_hardware(mfu_curve=None, mfu=high))}
+    if hw["kind"] == "MoAI flavor":  # the vendor's logs time the platform's start-up, not a GPU stack's
+        cases["Start-up"] = (f"{startup_low:.0f} min", with_hardware(startup_min=startup_low),
+                             f"{startup_high:.0f} min", with_hardware(startup_min=startup_high))
+    if hw["price"] is not None:  # an option the tier does not price has no cost to swing
+        cases["Price"] = (f"{hw['price_high']:.2f} USD/GPU-h", with_hardware(price=hw["price_high"]),
+                          f"{hw['price_low']:.2f} USD/GPU-h", with_hardware(price=hw["price_low"]))
     if hw["kind"] == "MoAI flavor":
         three = coefficients(tables, guide_epochs=3)["hardware"][hardware_name]
         cases["Guide's time read as"] = ("1 epoch", base, "3 epochs", with_hardware(mfu=three["mfu"]))
