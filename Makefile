@@ -53,9 +53,10 @@ site: setup
 	@echo "http://localhost:8000)."
 
 # Fast: unit tests, the gate build and the built site in a browser; no network needed. Two workers
-# (pytest-xdist) share one gate build (tests/conftest.py, built_site).
+# (pytest-xdist) share one gate build, started in the background while the tests that need no site
+# run first (tests/conftest.py); --dist loadgroup keeps each page's browser tests on one worker.
 test: setup chromium
-	$(PYTEST) -m "not e2e" -n 2
+	$(PYTEST) -m "not e2e" -n 2 --dist loadgroup
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, two clean builds are identical, `make site` end to end).

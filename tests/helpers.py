@@ -57,12 +57,26 @@ def guide_row(frame, model, accelerator, sequence_length=1024):
     return match.iloc[0]
 
 
-def build_site(output: Path) -> subprocess.CompletedProcess:
+def gate_build_command(output: Path) -> list[str]:
     """The gate build: every page from scratch, nitpicky, warnings are errors, all reported."""
-    return subprocess.run(
-        [str(JB), "build", str(ROOT), "--path-output", str(output), "--all", "-n", "-W", "--keep-going"],
-        capture_output=True, text=True, cwd=ROOT,
-    )
+    return [str(JB), "build", str(ROOT), "--path-output", str(output), "--all", "-n", "-W", "--keep-going"]
+
+
+def build_site(output: Path) -> subprocess.CompletedProcess:
+    """Run the gate build into `output` and wait for it."""
+    return subprocess.run(gate_build_command(output), capture_output=True, text=True, cwd=ROOT)
+
+
+def start_build_in_background(output: Path, lock) -> None:
+    """Start the gate build into `output` and return at once. The build inherits `lock` (a file
+    the caller holds an exclusive flock on) and keeps it until it has written its exit status to
+    output/build.rc and its output to output/build.log, so whoever takes that lock next knows the
+    build has ended."""
+    output.mkdir(parents=True, exist_ok=True)
+    script = '"$@" > "$0/build.log" 2>&1; echo $? > "$0/build.rc"'
+    subprocess.Popen(["sh", "-c", script, str(output), *gate_build_command(output)], cwd=ROOT,
+                     pass_fds=[lock.fileno()], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def execute_page(name: str, root: Path, parameters: str = "") -> list:

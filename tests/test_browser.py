@@ -14,6 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 
 pytest.importorskip("playwright.sync_api")
 from axe_playwright_python.sync_playwright import Axe
@@ -33,6 +34,12 @@ COMPRESSED_TYPES = ("text/", "application/javascript", "application/json", "appl
 
 PAGES = [f"{name}.html" for name in toc_files()] + ["search.html"]
 NOTEBOOK_PAGES = [page for page in PAGES if page.startswith("notebooks/")]
+
+
+def on_one_worker(pages: list[str]) -> list:
+    """Each page's tests in one xdist group (`make test` runs --dist loadgroup), so a page is
+    visited once per viewport in the whole run, not once on each worker."""
+    return [pytest.param(page, marks=pytest.mark.xdist_group(page)) for page in pages]
 
 
 @pytest.fixture(scope="session")
@@ -110,14 +117,14 @@ def test_the_toc_names_every_page():
     assert len(NOTEBOOK_PAGES) == len(list((ROOT / "notebooks").glob("*.md")))
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_page_loads_cleanly(visits, page_path):
     visit = visits(page_path)
     assert visit.recorded_errors == [], "console errors"
     assert visit.recorded_failed == [], "failed requests"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_page_is_self_contained(visits, page_path):
     """No request leaves the local server: no CDN fonts, scripts or MathJax from the network."""
     for viewport in (DESKTOP, PHONE):
@@ -126,7 +133,7 @@ def test_page_is_self_contained(visits, page_path):
         assert visit.left_site == [], "requests that leave the site"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_every_image_loads_with_alt_text(visits, page_path):
     for image in visits(page_path).images:
         assert image["loaded"], f"image did not load: {image['src']}"
@@ -134,25 +141,25 @@ def test_every_image_loads_with_alt_text(visits, page_path):
 
 
 @pytest.mark.e2e  # axe takes seconds a page (about 80 s for the site): make test-all runs it, at both widths
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_no_serious_accessibility_violation(visits, page_path):
     assert visits(page_path, DESKTOP).axe_blocking == [], f"axe at {DESKTOP['width']} px"
 
 
 @pytest.mark.e2e  # axe takes seconds a page
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_no_serious_accessibility_violation_on_a_phone(visits, page_path):
     assert visits(page_path, PHONE).axe_blocking == [], f"axe at {PHONE['width']} px"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_no_horizontal_scrolling_on_a_phone(visits, page_path):
     visit = visits(page_path, PHONE)
     assert visit.window_width == PHONE["width"]
     assert visit.scroll_width <= visit.window_width
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_every_local_link_resolves(visits, site_url, page_path):
     visit = visits(page_path)
     targets = {link.split("#")[0] for link in visit.links if link.startswith(site_url)}
@@ -161,12 +168,14 @@ def test_every_local_link_resolves(visits, site_url, page_path):
         assert visit.page.request.get(target).status == 200, target
 
 
+@pytest.mark.xdist_group("notebooks/parameter-guide.html")
 def test_guide_table_has_a_row_per_csv_row(visits):
     rows = len(pd.read_csv(ROOT / "data" / "parameter_guide.csv"))
     page = visits("notebooks/parameter-guide.html").page
     assert page.locator("table[id*='parameter-guide'] tbody tr").count() == rows
 
 
+@pytest.mark.xdist_group("search.html")
 def test_search_finds_llama3(visits):
     page = visits("search.html").page
     page.goto(page.url.split("?")[0] + "?q=Llama3")
@@ -185,7 +194,7 @@ def download_links(visit, site_url) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("page_path", NOTEBOOK_PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(NOTEBOOK_PAGES))
 def test_notebook_page_offers_source_and_executed_notebook(visits, site_url, page_path):
     visit = visits(page_path)
     links = download_links(visit, site_url)
@@ -202,7 +211,7 @@ def test_notebook_page_offers_source_and_executed_notebook(visits, site_url, pag
     assert not (ROOT / "notebooks" / f"{stem}.ipynb").exists(), "the .ipynb must be made by the build"
 
 
-@pytest.mark.parametrize("page_path", NOTEBOOK_PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(NOTEBOOK_PAGES))
 def test_notebook_page_offers_data_files(visits, site_url, page_path):
     visit = visits(page_path)
     data_links = download_links(visit, site_url)["data"]
@@ -212,10 +221,11 @@ def test_notebook_page_offers_data_files(visits, site_url, page_path):
         assert visit.page.request.get(link).body() == (ROOT / "data" / name).read_bytes(), name
 
 
-def test_every_data_file_is_offered_somewhere(visits, site_url):
-    offered = {urlsplit(link).path.rsplit("/", 1)[-1]
-               for page_path in NOTEBOOK_PAGES
-               for link in download_links(visits(page_path), site_url)["data"]}
+def test_every_data_file_is_offered_somewhere(built_site):
+    """Read from the built pages (the browser visits are spread over the workers)."""
+    offered = {Path(link["href"]).name for page_path in NOTEBOOK_PAGES
+               for link in BeautifulSoup((built_site / page_path).read_text(), "html.parser").find_all("a", href=True)
+               if "/_downloads/" in link["href"]}
     assert {path.name for path in (ROOT / "data").iterdir() if path.is_file()} <= offered
 
 
@@ -235,21 +245,21 @@ def served_bytes(built_site: Path, site_url: str, urls: list[str]) -> tuple[int,
     return sent, raw
 
 
-@pytest.mark.parametrize("page_path", ["index.html"] + PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(["index.html"] + PAGES))
 def test_page_fits_the_phone_budget(built_site, visits, site_url, page_path):
     for viewport in (DESKTOP, PHONE):
         sent, raw = served_bytes(built_site, site_url, visits(page_path, viewport).loaded)
         assert 10_000 < sent <= PAGE_BUDGET_BYTES, f"{sent:,} B transferred ({raw:,} B uncompressed)"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_no_font_awesome_script_or_full_icon_font(visits, page_path):
     names = [urlsplit(url).path.rsplit("/", 1)[-1] for url in visits(page_path).loaded]
     assert "fontawesome.js" not in names
     assert not [name for name in names if name.startswith("fa-")], "a full Font Awesome font"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_header_icons_still_show(visits, page_path):
     """The icons Font Awesome's script drew are inline SVG drawn at their size, none left empty."""
     icons = [".theme-switch-button svg", "button.primary-toggle svg", "button.search-button__button svg"]
@@ -265,7 +275,7 @@ def test_header_icons_still_show(visits, page_path):
             assert icon.locator("path").get_attribute("d")
 
 
-@pytest.mark.parametrize("page_path", ["index.html"] + PAGES)
+@pytest.mark.parametrize("page_path", on_one_worker(["index.html"] + PAGES))
 def test_favicon_is_served(visits, site_url, page_path):
     page = visits(page_path).page
     href = page.evaluate("document.querySelector('link[rel=icon]').href")
@@ -273,6 +283,7 @@ def test_favicon_is_served(visits, site_url, page_path):
     assert response.status == 200 and response.body().startswith(b"<svg")
 
 
+@pytest.mark.xdist_group("index.html")
 def test_site_root_sends_readers_to_the_start_page(visits):
     assert visits("index.html").page.url.endswith("/book/intro.html")
 

@@ -404,6 +404,7 @@ OK = ["--model", "Llama3 8B", "--samples", "10"]
     (OK + ["--data-dir", "/nonexistent"],
      "error: argument --data-dir: found '/nonexistent'; expected a folder holding datapackage.json"),
 ])
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_command_line_bad_input_exits_2_with_one_line(capsys, argv, message):
     try:
         code = main(["plan"] + argv)

@@ -125,6 +125,7 @@ def cli_message(argv: list[str], capsys) -> str:
     ("deadline", "-1", ["--samples", "5", "--deadline=-1"]),
     ("epochs", "1e400", ["--samples", "5", "--epochs", "1e400"]),
 ])
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_bad_input_shows_the_command_lines_message_beside_the_field(planner_page, tables, capsys, field, text, argv):
     page, _ = planner_page
     texts = grid(tables)[0]
