@@ -11,7 +11,8 @@ again without the source being predicted, so no source is judged on numbers it h
   other sources' rows of the same training stack, or of every stack where no other source used it.
 - Throughput: model-FLOP utilisation (MFU) as a power of the tokens in one micro-batch, fitted on
   the other sources' rows, with the range their residuals span (5th to 95th percentile).
-A knob a source does not state takes the planner's default, and the row says which it assumed.
+A knob a source does not state takes its stack's default (data/stack_defaults.csv) for the run's
+method and GPU count, else the planner's, and the row says which it assumed and from where.
 """
 
 
@@ -29,16 +30,28 @@ METHOD_KNOBS = {"full": ("lora_rank", "lora_targets", "qlora_format"), "lora": (
 UNSTATED = "unstated"
 
 
-def run_of(row: dict) -> tuple:
-    """The measured run in the planner's terms, and the knobs the source does not state (which take
-    the planner's defaults)."""
+def stack_defaults(defaults: pd.DataFrame) -> dict:
+    """Each stack's sourced defaults (data/stack_defaults.csv) as plain data, {stack: [{knob, value,
+    applies_to}]}: what kernel.stack_default reads, here and in the planner (a LoRA rank as a whole number)."""
+    return {stack: [{"knob": row.knob, "value": int(row.value) if row.knob == "lora_rank" else row.value,
+                     "applies_to": row.applies_to} for row in rows.itertuples()]
+            for stack, rows in defaults.groupby("stack", sort=False)}
+
+
+def run_of(row: dict, defaults: dict) -> tuple:
+    """The measured run in the planner's terms, and the knobs the source does not state: each takes
+    its stack's default for the run's method and GPU count (`defaults`, from stack_defaults), else
+    the planner's, and the list says which."""
     run, assumed = {"method": row["method"]}, []
     for knob in KNOBS:
         value = row.get(knob)
         if value is None or value != value or value in (UNSTATED, ""):
-            value = inputs.BY_NAME[knob].default
+            value = kernel.stack_default(defaults.get(row["stack"], []), knob, row["method"], int(row["gpus"]))
+            where = "stack"
+            if value is None:
+                value, where = inputs.BY_NAME[knob].default, "planner"
             if knob not in METHOD_KNOBS[row["method"]]:
-                assumed.append(knob)
+                assumed.append(f"{knob} ({where})")
         run[knob] = int(value) if knob == "lora_rank" else value
     if run["qlora_format"] not in kernel.QLORA_BITS:  # GPTQ 4-bit: counted as NF4 without double quantization
         run["qlora_format"] = "nf4"
@@ -56,9 +69,9 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
 def measured_runs(tables) -> pd.DataFrame:
     """Every measurement with the model's coefficients, the run, and what was assumed."""
     models = {row["model"]: kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")}
-    rows = []
+    rows, defaults = [], stack_defaults(tables.stack_defaults)
     for row in tables.finetune_measurements.to_dict(orient="records"):
-        run, assumed = run_of(row)
+        run, assumed = run_of(row, defaults)
         m = models[row["model"]]
         rows.append({**row, "run": run, "assumed": ", ".join(assumed) or "none",
                      "modelled_gib": modelled_gib(m, row, run),

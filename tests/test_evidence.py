@@ -8,15 +8,36 @@ import pytest
 
 from ftguide import evidence
 from ftguide.planner import kernel
+from ftguide.planner.coefficients import coefficients
 
 
-def test_an_unstated_knob_takes_the_planners_default_and_says_so():
-    run, assumed = evidence.run_of({"method": "lora", "checkpointing": "none", "optimizer": "unstated",
-                                    "loss": float("nan"), "lora_rank": 64.0, "lora_targets": "attention",
-                                    "qlora_format": "", "sharding": "replicated"})
-    assert run == {"method": "lora", "checkpointing": "none", "optimizer": "adamw", "loss": "full", "lora_rank": 64,
-                   "lora_targets": "attention", "qlora_format": "nf4-dq", "sharding": "replicated"}
-    assert assumed == ["optimizer", "loss"]  # a LoRA run has no QLoRA format to state
+def test_an_unstated_knob_takes_its_stacks_default_else_the_planners_and_says_so():
+    defaults = {"tt": [{"knob": "optimizer", "value": "adamw-bf16", "applies_to": "lora"},
+                       {"knob": "sharding", "value": "sharded", "applies_to": "multi-gpu"},
+                       {"knob": "loss", "value": "fused", "applies_to": "full-one-gpu"}]}
+    row = {"method": "lora", "stack": "tt", "gpus": 1, "checkpointing": "none", "optimizer": "unstated",
+           "loss": float("nan"), "lora_rank": 64.0, "lora_targets": "attention", "qlora_format": "",
+           "sharding": "unstated"}
+    run, assumed = evidence.run_of(row, defaults)
+    # The stack's LoRA optimizer; its loss default is for full fine-tuning on one GPU only, its
+    # sharding for several GPUs: the planner's defaults stand in.
+    assert run == {"method": "lora", "checkpointing": "none", "optimizer": "adamw-bf16", "loss": "full",
+                   "lora_rank": 64, "lora_targets": "attention", "qlora_format": "nf4-dq", "sharding": "sharded"}
+    assert assumed == ["optimizer (stack)", "loss (planner)", "sharding (planner)"]  # LoRA has no QLoRA format
+    run, _ = evidence.run_of({**row, "method": "full", "gpus": 4, "sharding": ""}, defaults)
+    assert (run["optimizer"], run["loss"], run["sharding"]) == ("adamw", "full", "sharded")
+
+
+def test_the_planner_takes_the_stacks_default_only_where_the_reader_set_nothing(tables):
+    coeffs = coefficients(tables)
+    given = {"model": "Llama3 8B", "samples": "1000", "method": "lora", "stack": "torchtune",
+             "hardware": "1x RTX 4090"}
+    stacked = kernel.plan(coeffs, kernel.check_inputs(coeffs, given))["options"][0]["knobs"]
+    assert (stacked["optimizer"], stacked["loss"], stacked["lora_rank"]) == ("adamw-bf16", "fused", 8)
+    mine = kernel.plan(coeffs, kernel.check_inputs(coeffs, {**given, "lora_rank": "32"}))["options"][0]["knobs"]
+    assert (mine["optimizer"], mine["lora_rank"]) == ("adamw-bf16", 32)
+    plain = kernel.plan(coeffs, kernel.check_inputs(coeffs, {**given, "stack": ""}))["options"][0]["knobs"]
+    assert (plain["optimizer"], plain["loss"], plain["lora_rank"]) == ("adamw", "full", 16)
 
 
 def test_the_reserve_is_fitted_without_the_source_it_predicts():

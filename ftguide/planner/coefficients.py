@@ -18,11 +18,18 @@ def coefficients(tables, guide_epochs=1) -> dict:
     guide's training times are read as (it sets the MI250's fitted MFU)."""
     return {"models": model_coefficients(tables.models), "hardware": hardware(tables, guide_epochs),
             "guide": guide_rates(tables), "constants": kernel.CONSTANTS, "methods": kernel.METHODS,
-            "choices": kernel.CHOICES,
+            "choices": {**kernel.CHOICES, "stacks": stack_choices(tables.stack_defaults)},
+            "stack_defaults": evidence.stack_defaults(tables.stack_defaults),
             "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS,
             "inputs": inputs.describe(), "text": kernel.TEXT,
             "columns": kernel.COLUMNS, "detail_columns": kernel.DETAIL_COLUMNS, "example": example(tables),
             "memory_band": evidence.memory_band(tables)}
+
+
+def stack_choices(defaults: pd.DataFrame) -> dict:
+    """The stack input's values: the planner's own defaults, then every stack of data/stack_defaults.csv."""
+    return {kernel.PLANNER_STACK: "the planner's own defaults",
+            **{stack: f"{stack}'s defaults" for stack in dict.fromkeys(defaults["stack"])}}
 
 
 def model_coefficients(models: pd.DataFrame) -> dict:

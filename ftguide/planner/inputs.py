@@ -27,7 +27,8 @@ class Input:
     group: str = ""  # inputs of one group are alternatives: give exactly one (samples or tokens)
     replaces: str = ""  # given, this input takes the place of that one (a config.json of the model)
     required: bool = False
-    section: str = "run"  # "stack": the training stack's knobs, grouped apart on the form
+    section: str = "run"  # "stack": the training stack's knobs, grouped apart on the form (empty: the
+    # chosen stack's default, where it has one, else `default`)
 
     @property
     def option(self) -> str:
@@ -60,6 +61,9 @@ INPUTS = (
     Input("epochs", "Epochs", "epochs of your run", low=0.01, high=100, default=1.0, empty="1"),
     Input("method", "Method", "full fine-tuning, LoRA or QLoRA", kind="choice", choices="methods",
           default="full", empty="full"),
+    Input("stack", "Training stack", "the training stack whose defaults fill the knobs you leave empty (data/"
+          "stack_defaults.csv); 'planner' keeps the planner's own", kind="choice", choices="stacks",
+          default="planner", empty="planner", section="stack"),
     Input("checkpointing", "Activation recomputation", "activation recomputation (checkpointing)",
           kind="choice", choices="checkpointing", default="full", empty="full", section="stack"),
     Input("optimizer", "Optimizer state", "optimizer and the precision of its state", kind="choice",

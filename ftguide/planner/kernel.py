@@ -75,6 +75,11 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
+# A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
+# empty takes the chosen stack's default for the run's method and GPU count; PLANNER_STACK keeps the
+# planner's own defaults (inputs.py).
+PLANNER_STACK = "planner"
+STACK_KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
 CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
            "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
 HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 to 8 GPUs)",
@@ -281,7 +286,7 @@ def choices(coeffs: dict, spec: dict) -> list:
         return list(coeffs["models"])
     if spec["choices"] == "hardware":
         return list(HARDWARE_GROUPS) + list(coeffs["hardware"])
-    return list(CHOICES[spec["choices"]])
+    return list(coeffs["choices"][spec["choices"]])
 
 
 def check_choice(coeffs: dict, spec: dict, raw):
@@ -408,6 +413,10 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
                 errors[field] = error
             else:
                 inputs[spec["name"]] = value
+    if not errors and inputs.get("stack", PLANNER_STACK) != PLANNER_STACK:
+        for knob in STACK_KNOBS:  # left empty: the stack's default, per option (run_knobs)
+            if not is_given(given.get(knob)):
+                inputs[knob] = None
     return {"errors": errors} if errors else {"inputs": inputs}
 
 
@@ -574,6 +583,29 @@ def device_state_bytes(m, run: dict, devices: int):
     return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
 
 
+def stack_default(defaults: list, knob: str, method: str, devices: int):
+    """A stack's own default for a knob in a run of `method` on `devices` devices, or None where it
+    states none. `defaults`: the stack's rows of data/stack_defaults.csv ({knob, value, applies_to})."""
+    scope = "one-gpu" if devices == 1 else "multi-gpu"
+    for row in defaults:
+        if row["knob"] == knob and row["applies_to"] in ("all", method, scope, method + "-" + scope):
+            return row["value"]
+    return None
+
+
+def run_knobs(coeffs: dict, inputs: dict, devices: int) -> dict:
+    """The run as the kernel computes it: each knob the reader set, else the chosen stack's default
+    for the method and device count, else the planner's own default."""
+    defaults = coeffs["stack_defaults"].get(inputs.get("stack"), [])
+    planner = {spec["name"]: spec["default"] for spec in coeffs["inputs"]}
+    run = dict(inputs)
+    for knob in STACK_KNOBS:
+        if run.get(knob) is None:
+            value = stack_default(defaults, knob, run["method"], devices)
+            run[knob] = planner[knob] if value is None else value
+    return run
+
+
 # --- time: never faster than the hardware ------------------------------------------------------
 
 def compute_seconds(tokens, flops_per_token_, gpus, peak_per_gpu):
@@ -663,13 +695,14 @@ def model_name(inputs: dict) -> str:
 def option(coeffs: dict, name: str, inputs: dict) -> dict:
     """Memory, batch split, time, cost and the guide's own figures of one hardware option."""
     m, hw = model_of(coeffs, inputs), coeffs["hardware"][name]
+    run = run_knobs(coeffs, inputs, hw["devices"])
     length, tokens = inputs["sequence_length"], run_tokens(inputs)
-    states_mib = device_state_bytes(m, inputs, hw["devices"]) / MIB
-    per_sample_mib = sample_bytes(m, length, inputs, hw["attention_scores_kept"]) / MIB
+    states_mib = device_state_bytes(m, run, hw["devices"]) / MIB
+    per_sample_mib = sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB
     largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
     split = batch_split(hw, inputs, largest)
     fits = split["micro_batch"] is not None
-    flops = flops_per_token(m, length, inputs)
+    flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
     mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length)
@@ -678,7 +711,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
         "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
-        "fits": fits, **split, "largest_micro_batch": largest,
+        "knobs": {knob: run[knob] for knob in STACK_KNOBS}, "fits": fits, **split, "largest_micro_batch": largest,
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
