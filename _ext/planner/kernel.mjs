@@ -336,13 +336,14 @@ export function state_bytes(m, run) {
   const per_trained = k.optimizer_bytes[run.optimizer];
   if (run.method === "full") return per_trained * m.params;
   const trained = adapter_parameters(m, run) + embeddings_trained(m, run);
-  const frozen = m.params - embeddings_trained(m, run);
+  const frozen = m.params; // the whole base, the original of any trained copy included
   if (run.method === "lora") return k.frozen_bf16_bytes * frozen + per_trained * trained;
   const blocks = m.block_matmul_params;
   return k.qlora_bits[run.qlora_format] / 8 * blocks + k.frozen_bf16_bytes * (frozen - blocks) + per_trained * trained;
 }
 
 export function device_state_bytes(m, run, devices) {
+  if (run.optimizer === "offloaded") return C.constants.offload_gathered_layers * state_bytes(m, run) / m.layers;
   return state_bytes(m, run) / (run.sharding === "sharded" ? devices : 1);
 }
 

@@ -40,17 +40,23 @@ CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attentio
 # Bytes per trainable parameter on the device: weights, gradients and optimizer state. adamw: BF16
 # weights and gradients, FP32 master weights and moments, 2 + 2 + 4 + 8 (ZeRO, section 3.1); adamw-bf16:
 # BF16 weights, gradients and moments, 2 + 2 + 4 (torchtune's bf16 recipes); 8-bit AdamW keeps 2
-# bytes of moments (Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization"), paged or
-# not (paging moves them to the CPU only under memory pressure); offloaded: the state on the CPU.
+# bytes of moments (Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization"); paged
+# 8-bit AdamW keeps them in CUDA unified memory, outside PyTorch's allocator, which the driver moves to
+# the CPU under memory pressure: they do not count against the device (2 + 2). offloaded: FSDP's CPU
+# offload keeps weights, gradients and optimizer state in CPU memory; a device holds only the layers
+# it has gathered (OFFLOAD_GATHERED_LAYERS), weights and gradients in BF16 (2 + 2).
 OPTIMIZERS = {"adamw": "AdamW, FP32 master weights and moments", "adamw-bf16": "AdamW in BF16",
               "adamw-8bit": "8-bit AdamW", "paged-adamw-8bit": "paged 8-bit AdamW",
-              "offloaded": "optimizer state offloaded to the CPU"}
-OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 6,
+              "offloaded": "weights, gradients and optimizer state offloaded to the CPU (FSDP)"}
+OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 4,
                    "offloaded": 4}
+# The layer FSDP computes and the one it prefetches (forward and backward prefetch, PyTorch's default).
+OFFLOAD_GATHERED_LAYERS = 2
 # LoRA: the frozen base in BF16, no gradients or optimizer state (Hu et al. 2021, section 4).
 # QLoRA: block weights in 4-bit NormalFloat, 0.5 bits per parameter of FP32 block constants, or
 # 0.127 with the constants quantized again (Dettmers et al. 2023, section 3); embeddings, output
-# layer and norms stay in BF16.
+# layer and norms stay in BF16. Embeddings and output layer trained in full are a trained copy beside
+# the frozen original (PEFT's modules_to_save wraps the module and deep-copies it): the base keeps them.
 FROZEN_BF16_BYTES = 2
 QLORA_FORMATS = {"nf4-dq": "NF4, double quantization", "nf4": "NF4"}
 QLORA_BITS = {"nf4-dq": 4 + 0.127, "nf4": 4 + 0.5}
@@ -72,7 +78,8 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
-             "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS}
+             "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
+             "offload_gathered_layers": OFFLOAD_GATHERED_LAYERS}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -152,7 +159,8 @@ TEXT = {
                     "the heads divide",
     "missing": "missing",
     "config_name": "{name} (config.json)",
-    "stack_summary": "Training stack: recomputation, optimizer, loss, LoRA, QLoRA, sharding",
+    "stack_summary": "Training stack: its defaults, recomputation, optimizer, loss, LoRA, QLoRA, sharding",
+    "stack_default_option": "the stack's default (else {default})",
     "group_legend": "Dataset size per epoch, given as",
     "hardware_column": "Hardware",
     "hardware_option": "{name} ({kind}, {gpus} × {gpu})",
@@ -571,7 +579,7 @@ def state_bytes(m, run: dict):
     if run["method"] == "full":
         return per_trained * m["params"]
     trained = adapter_parameters(m, run) + embeddings_trained(m, run)
-    frozen = m["params"] - embeddings_trained(m, run)
+    frozen = m["params"]  # the whole base, the original of any trained copy included
     if run["method"] == "lora":
         return FROZEN_BF16_BYTES * frozen + per_trained * trained
     blocks = m["block_matmul_params"]
@@ -579,7 +587,10 @@ def state_bytes(m, run: dict):
 
 
 def device_state_bytes(m, run: dict, devices: int):
-    """The states one device holds: a share of them when sharded, all of them when replicated."""
+    """The states one device holds: a share of them when sharded, all of them when replicated, the
+    layers it has gathered when they are offloaded to the CPU."""
+    if run["optimizer"] == "offloaded":
+        return OFFLOAD_GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
     return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
 
 
