@@ -346,8 +346,8 @@ def test_command_line_json_has_the_promised_fields(capsys):
     assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "config": None, "samples": 287113, "sequence_length": 1024,
-                                "epochs": 1.0, "method": "lora", "stack": "planner", "checkpointing": "full", "optimizer": "adamw",
-                                "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
+                                "epochs": 1.0, "method": "lora", "stack": "planner", "checkpointing": "full",
+                                "optimizer": "adamw", "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
                                 "qlora_format": "nf4-dq", "sharding": "sharded", "hardware": "all", "batch": 128,
                                 "micro_batch": None, "price": None, "deadline": 3.0, "budget": 100.0}
 
