@@ -9,8 +9,9 @@ again without the source being predicted, so no source is judged on numbers it h
 - Memory: the kernel's states and micro-batch activations and logits, plus a runtime reserve (the
   CUDA context, allocator caches and fragmentation): the median of measured minus modelled over the
   other sources' rows of the same training stack, or of every stack where no other source used it.
-- Throughput: model-FLOP utilisation (MFU) as a power of the tokens in one micro-batch, fitted on
-  the other sources' rows, with the range their residuals span (5th to 95th percentile).
+- Throughput: model-FLOP utilisation (MFU) as a power of the FLOPs of one micro-batch, with a
+  factor for QLoRA's dequantisation, fitted on the other sources' rows, with the range their
+  residuals span (5th to 95th percentile).
 A knob a source does not state takes its stack's default (data/stack_defaults.csv) for the run's
 method and GPU count, else the planner's, and the row says which it assumed and from where.
 """
@@ -113,20 +114,27 @@ def stack_reserves(tables) -> dict:
 
 # --- throughput -------------------------------------------------------------------------------------
 
-def fit_mfu(tokens_per_micro_batch: pd.Series, mfu: pd.Series) -> dict:
-    """ln MFU = a + b · ln(tokens per micro-batch), least squares, with the residuals' range."""
-    x, y = np.log(tokens_per_micro_batch.to_numpy(float)), np.log(mfu.to_numpy(float))
-    (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x]), y, rcond=None)
-    residual = y - (a + b * x)
+def fit_mfu(work: pd.Series, mfu: pd.Series, qlora: pd.Series = None) -> dict:
+    """ln MFU = a + b · ln(FLOPs per micro-batch) + qlora · [a QLoRA run], least squares, with the
+    residuals' range. Without QLoRA runs to fit on, `qlora` is 0 (the least-norm solution)."""
+    x, y = np.log(work.to_numpy(float)), np.log(mfu.to_numpy(float))
+    is_qlora = np.zeros(len(x)) if qlora is None else qlora.to_numpy(float)
+    (a, b, q), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x, is_qlora]), y, rcond=None)
+    residual = y - (a + b * x + q * is_qlora)
     low, high = np.quantile(residual, RANGE_QUANTILES)
-    return {"a": float(a), "b": float(b), "low": float(low), "high": float(high), "rows": len(x),
-            "tokens_min": float(tokens_per_micro_batch.min()), "tokens_max": float(tokens_per_micro_batch.max())}
+    return {"a": float(a), "b": float(b), "qlora": float(q), "low": float(low), "high": float(high),
+            "rows": len(x), "work_min": float(work.min()), "work_max": float(work.max())}
 
 
-def mfu_range(fit: dict, tokens_per_micro_batch: float) -> tuple:
-    """The MFU range a fit predicts at a number of tokens per micro-batch, never above 1 (the
-    planner's own formula, kernel.mfu_range)."""
-    low, high, _ = kernel.mfu_range({"mfu_curve": fit}, tokens_per_micro_batch)
+def fit_runs(runs: pd.DataFrame) -> dict:
+    """fit_mfu over measured runs (utilisation_runs)."""
+    return fit_mfu(runs["flops_per_micro_batch"], runs["mfu"], runs["method"] == "qlora")
+
+
+def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> tuple:
+    """The MFU range a fit predicts for a micro-batch's FLOPs, never above 1 (the planner's own
+    formula, kernel.mfu_range)."""
+    low, high, _ = kernel.mfu_range({"mfu_curve": fit}, flops_per_micro_batch, method)
     return low, high
 
 
@@ -141,6 +149,7 @@ def utilisation_runs(tables) -> pd.DataFrame:
                 & runs["gpu"].map(peaks).notna()].reset_index(drop=True)
     runs["peak_flops"] = runs["gpu"].map(peaks)
     runs["tokens_per_micro_batch"] = runs["micro_batch"] * runs["sequence_length"]
+    runs["flops_per_micro_batch"] = runs["tokens_per_micro_batch"] * runs["flops_per_token"]
     runs["mfu"] = kernel.utilisation(runs["tokens_per_s_per_gpu"], runs["flops_per_token"], runs["peak_flops"])
     return runs
 
@@ -149,12 +158,12 @@ def mfu_fits(tables) -> dict:
     """The planner's utilisation curves: one over every measured run, and one per GPU measured
     often enough by more than one source; each says what it rests on."""
     runs = utilisation_runs(tables)
-    out = {"every GPU": {**fit_mfu(runs["tokens_per_micro_batch"], runs["mfu"]),
+    out = {"every GPU": {**fit_runs(runs),
                          "sources": int(runs["source"].nunique())}}
     for gpu, rows in runs.groupby("gpu"):
         sources = int(rows["source"].nunique())
         own = len(rows) >= MIN_GPU_ROWS and sources >= 2
-        out[gpu] = {**(fit_mfu(rows["tokens_per_micro_batch"], rows["mfu"]) if own else out["every GPU"]),
+        out[gpu] = {**(fit_runs(rows) if own else out["every GPU"]),
                     "sources": sources, "measured_rows": len(rows), "own_curve": own}
     return out
 
@@ -172,7 +181,7 @@ def throughput_table(tables) -> pd.DataFrame:
     ranges = []
     for row in runs.itertuples():
         others = runs[runs["source"] != row.source]
-        low, high = mfu_range(fit_mfu(others["tokens_per_micro_batch"], others["mfu"]), row.tokens_per_micro_batch)
+        low, high = mfu_range(fit_runs(others), row.flops_per_micro_batch, row.method)
         ranges.append((low, high))
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
     speed = runs["peak_flops"] / runs["flops_per_token"]  # tokens/s at 100% of peak

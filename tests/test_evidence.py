@@ -2,6 +2,7 @@
 and the published shares against the data."""
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -50,16 +51,45 @@ def test_the_reserve_is_fitted_without_the_source_it_predicts():
 
 
 def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak():
-    tokens = pd.Series([512.0, 1024, 2048, 4096, 8192])
-    mfu = 0.02 * tokens ** 0.3
-    fit = evidence.fit_mfu(tokens, mfu)
-    assert fit["a"] == pytest.approx(math.log(0.02)) and fit["b"] == pytest.approx(0.3)
+    work = pd.Series([1e12, 4e12, 1.6e13, 6.4e13, 2.56e14, 1e12, 6.4e13])
+    qlora = pd.Series([False, False, False, False, False, True, True])
+    mfu = 0.001 * work ** 0.1 * pd.Series(1.0, index=work.index).where(~qlora, 0.8)
+    fit = evidence.fit_mfu(work, mfu, qlora)
+    assert fit["a"] == pytest.approx(math.log(0.001)) and fit["b"] == pytest.approx(0.1)
+    assert fit["qlora"] == pytest.approx(math.log(0.8))  # QLoRA's dequantisation: 20% slower here
     assert fit["low"] == pytest.approx(0, abs=1e-9) and fit["high"] == pytest.approx(0, abs=1e-9)
-    low, high = evidence.mfu_range(fit, 2048)
-    assert low == pytest.approx(0.02 * 2048 ** 0.3) == pytest.approx(high)
-    # Outside the tokens it was fitted on, the curve holds its end instead of extrapolating.
-    assert evidence.mfu_range(fit, 65536) == evidence.mfu_range(fit, 8192)
-    assert evidence.mfu_range({**fit, "a": 5.0}, 2048) == (1.0, 1.0)
+    low, high = evidence.mfu_range(fit, 1.6e13)
+    assert low == pytest.approx(0.001 * 1.6e13 ** 0.1) == pytest.approx(high)
+    assert evidence.mfu_range(fit, 1.6e13, "qlora")[0] == pytest.approx(0.8 * low)
+    # Outside the work it was fitted on, the curve holds its end instead of extrapolating.
+    assert evidence.mfu_range(fit, 1e16) == evidence.mfu_range(fit, 2.56e14)
+    assert evidence.mfu_range({**fit, "a": 5.0}, 1.6e13) == (1.0, 1.0)
+    # No QLoRA run to fit on: no QLoRA factor.
+    assert evidence.fit_mfu(work[~qlora], mfu[~qlora], qlora[~qlora])["qlora"] == pytest.approx(0, abs=1e-9)
+
+
+def test_a_sources_own_runs_never_set_its_throughput_range(tables):
+    """Scaling one source's measured speeds tenfold must not move the range predicted for it: the
+    curve it is judged on is fitted on the other sources alone."""
+    runs = evidence.throughput_table(tables)
+    source = runs["source"].iloc[0]
+    changed = tables.finetune_measurements.copy()
+    faster = changed["source"] == source
+    changed.loc[faster, "tokens_per_s_per_gpu"] *= 10
+    again = evidence.throughput_table(replace(tables, finetune_measurements=changed))
+    mine = runs["source"] == source
+    assert again.loc[mine, "predicted_low"].tolist() == pytest.approx(runs.loc[mine, "predicted_low"].tolist())
+    assert not again.loc[~mine, "predicted_low"].tolist() == pytest.approx(runs.loc[~mine, "predicted_low"].tolist())
+
+
+def test_a_sources_own_runs_never_set_its_memory_reserve(tables):
+    memory = evidence.memory_table(tables)
+    source = memory["source"].iloc[0]
+    changed = tables.finetune_measurements.copy()
+    changed.loc[changed["source"] == source, "peak_memory_gib"] *= 3
+    again = evidence.memory_table(replace(tables, finetune_measurements=changed))
+    mine = memory["source"] == source
+    assert again.loc[mine, "reserve_gib"].tolist() == pytest.approx(memory.loc[mine, "reserve_gib"].tolist())
 
 
 def test_modelled_memory_is_the_kernels(tables):
@@ -74,3 +104,27 @@ def test_modelled_memory_is_the_kernels(tables):
     expected = (states + 2 * 2048 * per_token) / 2**30
     measured = {"gpus": 1, "sequence_length": 2048, "micro_batch": 2}
     assert evidence.modelled_gib(m, measured, run) == pytest.approx(expected)
+
+
+def test_fsdp_cpu_offload_leaves_two_gathered_layers_on_the_device(tables):
+    """Llama2 70B QLoRA with FSDP's CPU offload (fsdp_qlora's default): the two layers a device has
+    gathered, not a shard of the 35 GB base (23 GiB on each of two GPUs, before any activation: more
+    than the 24 GB cards it was measured on leave)."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 70B")
+    m = kernel.model_coefficients(row)
+    run = {"method": "qlora", "optimizer": "offloaded", "lora_rank": 64, "lora_targets": "all-linear",
+           "qlora_format": "nf4-dq", "sharding": "sharded"}
+    everything = kernel.state_bytes(m, run)
+    assert kernel.device_state_bytes(m, run, 2) == pytest.approx(2 * everything / m["layers"])
+    assert kernel.device_state_bytes(m, {**run, "optimizer": "adamw"}, 2) > 23 * 2**30
+
+
+def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counted_as_they_live(tables):
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama3 8B")
+    m = kernel.model_coefficients(row)
+    full = {"method": "full", "optimizer": "paged-adamw-8bit"}
+    assert kernel.state_bytes(m, full) == 4 * m["params"]  # BF16 weights and gradients; moments paged out
+    lora = {"method": "lora", "optimizer": "adamw", "lora_rank": 8, "lora_targets": "all-linear+embeddings"}
+    trained = 8 * m["adapter_params_per_rank"] + m["embedding_params"]
+    # The frozen base keeps the original embeddings beside their trained copy (PEFT modules_to_save).
+    assert kernel.state_bytes(m, lora) == 2 * m["params"] + 16 * trained

@@ -364,11 +364,11 @@ export function bounded_seconds(at_peak_s, mfu, overhead_s = 0.0) {
 
 // --- one option ------------------------------------------------------------------------------------
 
-export function mfu_range(hw, tokens_per_micro_batch) {
+export function mfu_range(hw, flops_per_micro_batch, method = "full") {
   const curve = hw.mfu_curve;
   if (curve === undefined || curve === null) return [hw.mfu_low, hw.mfu_high, hw.mfu];
-  const tokens = Math.min(Math.max(tokens_per_micro_batch, curve.tokens_min), curve.tokens_max);
-  const centre = curve.a + curve.b * Math.log(tokens);
+  const work = Math.min(Math.max(flops_per_micro_batch, curve.work_min), curve.work_max);
+  const centre = curve.a + curve.b * Math.log(work) + (method === "qlora" ? curve.qlora : 0.0);
   return [curve.low, curve.high, 0.0].map((shift) => Math.min(Math.exp(centre + shift), 1.0));
 }
 
@@ -447,7 +447,7 @@ export function option(coeffs, name, inputs) {
   const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
-  const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length);
+  const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length * flops, inputs.method);
   const [hours_low, hours_high, hours] = [mfu_high, mfu_low, mfu].map(
     (value) => bounded_seconds(at_peak_s, value, startup_s) / 3600);
   const price = inputs.price === null ? hw.price : inputs.price;

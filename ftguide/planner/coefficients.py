@@ -76,7 +76,9 @@ def moai_flavors(tables, guide_epochs=1) -> dict:
 GPU_COUNTS = (1, 2, 4, 8)
 # The one price tier of every GPU option, so that they compare like with like.
 PRICE_TIER = "RunPod community cloud"
-REFERENCE_TOKENS = 2048  # tokens per micro-batch at which the hardware table states a curve's MFU
+# The FLOPs per micro-batch at which the hardware table states a curve's MFU: 2,048 tokens of an
+# 8-billion-parameter model fully fine-tuned (6 FLOPs per weight and token), about 1e14.
+REFERENCE_WORK = 1e14
 
 
 def gpu_options(tables) -> dict:
@@ -91,10 +93,10 @@ def gpu_options(tables) -> dict:
         if pd.isna(row["peak_bf16_tflops"]):
             continue
         curve = curves.get(row["gpu"], {**curves["every GPU"], "measured_rows": 0, "own_curve": False, "sources": 0})
-        low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_TOKENS)
+        low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_WORK)
         option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]), "reserve_mib": reserve_mib,
                   "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
-                  "mfu_curve": {key: curve[key] for key in ("a", "b", "low", "high", "tokens_min", "tokens_max")},
+                  "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
                   "attention_scores_kept": False, "nodes": 1, "startup_min": 0.0}

@@ -639,16 +639,19 @@ def bounded_seconds(at_peak_s, mfu, overhead_s=0.0):
 
 # --- one option ---------------------------------------------------------------------------------
 
-def mfu_range(hw: dict, tokens_per_micro_batch: float) -> list:
+def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> list:
     """[low, high, central] MFU of an option. A GPU of the catalog has a curve fitted on measured
-    runs (ftguide.evidence): ln MFU = a + b · ln(tokens per micro-batch), its range what the runs'
-    residuals span, held at its ends outside the tokens per micro-batch it was fitted on; a MoAI
-    flavor has the fixed range of the guide's times. Never above 1."""
+    runs (ftguide.evidence): ln MFU = a + b · ln(FLOPs per micro-batch) + qlora for a QLoRA run, its
+    range what the runs' residuals span, held at its ends outside the FLOPs per micro-batch it was
+    fitted on. The work of a micro-batch, not its tokens: a step's fixed costs (kernel launches,
+    the optimizer, communication latency) are paid whatever the arithmetic, so a small model needs
+    more tokens to hide them. QLoRA dequantises its 4-bit weights, time the FLOPs do not count. A
+    MoAI flavor has the fixed range of the guide's times. Never above 1."""
     curve = hw.get("mfu_curve")
     if curve is None:
         return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
-    tokens = min(max(tokens_per_micro_batch, curve["tokens_min"]), curve["tokens_max"])
-    centre = curve["a"] + curve["b"] * math.log(tokens)
+    work = min(max(flops_per_micro_batch, curve["work_min"]), curve["work_max"])
+    centre = curve["a"] + curve["b"] * math.log(work) + (curve["qlora"] if method == "qlora" else 0.0)
     return [min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0)]
 
 
@@ -716,7 +719,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
-    mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length)
+    mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length * flops, inputs["method"])
     hours_low, hours_high, hours = (bounded_seconds(at_peak_s, value, startup_s) / 3600
                                     for value in (mfu_high, mfu_low, mfu))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
