@@ -82,10 +82,19 @@ def measured_runs(tables) -> pd.DataFrame:
 
 # --- memory -----------------------------------------------------------------------------------------
 
-def reserve_without(runs: pd.DataFrame, source: str, stack: str) -> tuple:
+# torch.cuda.max_memory_allocated counts the tensors alone: no CUDA context, no allocator cache, none
+# of what the runtime reserve stands for. A run measured so is predicted without it, and its residual
+# (measured minus modelled) says nothing about the reserve, so no reserve is fitted on it.
+NO_RESERVE_KINDS = ("allocated",)
+
+
+def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "unstated") -> tuple:
     """The runtime reserve fitted without one source: the median of measured minus modelled over
-    the other sources' rows of the same stack, else of every stack. Returns (GiB, what it rests on)."""
-    others = runs[runs["source"] != source]
+    the other sources' rows of the same stack, else of every stack, rows of tensors alone
+    (NO_RESERVE_KINDS) left out; none for a run measured so. Returns (GiB, what it rests on)."""
+    if kind in NO_RESERVE_KINDS:
+        return 0.0, f"none ({kind})"
+    others = runs[(runs["source"] != source) & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
     same = others[others["stack"] == stack]
     basis, label = (same, "same stack") if len(same) else (others, "every stack")
     return float((basis["peak_memory_gib"] - basis["modelled_gib"]).median()), label
@@ -95,7 +104,7 @@ def memory_table(tables) -> pd.DataFrame:
     """Predicted against measured peak memory per GPU, every row judged leave-one-source-out."""
     runs = measured_runs(tables)
     runs = runs[runs["peak_memory_gib"].notna()].reset_index(drop=True)
-    fitted = [reserve_without(runs, row.source, row.stack) for row in runs.itertuples()]
+    fitted = [reserve_without(runs, row.source, row.stack, row.memory_kind) for row in runs.itertuples()]
     runs["reserve_gib"] = [gib for gib, _ in fitted]
     runs["reserve_from"] = [label for _, label in fitted]
     runs["predicted_gib"] = runs["modelled_gib"] + runs["reserve_gib"]
@@ -107,7 +116,7 @@ def memory_table(tables) -> pd.DataFrame:
 def stack_reserves(tables) -> dict:
     """The runtime reserve of each stack, fitted on every source (what the planner uses), in GiB."""
     runs = measured_runs(tables)
-    runs = runs[runs["peak_memory_gib"].notna()]
+    runs = runs[runs["peak_memory_gib"].notna() & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
     residual = runs["peak_memory_gib"] - runs["modelled_gib"]
     return {"every stack": float(residual.median()), **residual.groupby(runs["stack"]).median().to_dict()}
 
@@ -204,6 +213,62 @@ def per_source(memory: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
     }).rename_axis("source")
 
 
+# Why a memory prediction misses, the first rule that holds: each reads the run's own data.
+KNOBS_THAT_MOVE_MEMORY = ("sharding", "checkpointing", "optimizer")
+
+
+def above_one_gpu_twin(row, memory: pd.DataFrame) -> bool:
+    """A multi-GPU run measured at or above the same source's same run on one GPU: its peak is not a
+    sharded training step's."""
+    twins = memory[(memory["source"] == row["source"]) & (memory["model"] == row["model"])
+                   & (memory["method"] == row["method"]) & (memory["gpus"] == 1)]
+    return row["gpus"] > 1 and len(twins) > 0 and row["peak_memory_gib"] >= twins["peak_memory_gib"].min()
+
+
+MEMORY_REASONS = (
+    ("above its one-GPU run", lambda row, memory: row["error"] < 0 and above_one_gpu_twin(row, memory),
+     "more per GPU than the same run on one GPU: the peak is not the sharded training step's (the whole "
+     "model is held at once, as when it is loaded before it is sharded)"),
+    ("allocator cache", lambda row, memory: row["error"] < 0 and row["memory_kind"] == "reserved",
+     "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show"),
+    ("knob assumed", lambda row, memory: any(knob in row["assumed"] for knob in KNOBS_THAT_MOVE_MEMORY),
+     "the source does not state a knob that moves memory; its stack's default (else the planner's) was assumed"),
+    ("QLoRA buffers", lambda row, memory: row["error"] < 0 and row["method"] == "qlora",
+     "QLoRA measured above its 4-bit base and activations: quantisation and dequantisation buffers "
+     "are not modelled"),
+    ("under", lambda row, memory: row["error"] < 0, "a cost the kernel does not model"),
+    ("over", lambda row, memory: True,
+     "the run keeps less than the kernel counts: a saving its stated knobs do not name"),
+)
+
+
+def memory_misses(memory: pd.DataFrame) -> pd.DataFrame:
+    """The memory predictions outside the tolerance, each with the class of its miss and why."""
+    misses = memory[~memory["within"]].copy()
+    reasons = [next((name, text) for name, holds, text in MEMORY_REASONS if holds(row, memory))
+               for _, row in misses.iterrows()]
+    misses["class"], misses["why"] = [name for name, _ in reasons], [text for _, text in reasons]
+    return misses
+
+
+def miss_classes(misses: pd.DataFrame) -> pd.DataFrame:
+    """Each class of miss: how many runs, from which sources, and why (memory_misses or
+    throughput_misses, whose `why` is the class where there is no `class`)."""
+    key = "class" if "class" in misses else "why"
+    return misses.groupby(key, sort=False).agg(
+        runs=("id", "size"), sources=("source", lambda names: ", ".join(sorted(set(names)))),
+        why=("why", "first")).sort_values("runs", ascending=False, kind="stable").rename_axis("miss")
+
+
+def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
+    """The measured speeds outside the predicted range, each saying on which side."""
+    misses = throughput[~throughput["inside"]].copy()
+    slower = misses["tokens_per_s_per_gpu"] < misses["predicted_low"]
+    misses["why"] = slower.map({True: "slower than the other sources' runs with as much arithmetic per micro-batch",
+                                False: "faster than the other sources' runs with as much arithmetic per micro-batch"})
+    return misses
+
+
 def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
     """The headline numbers, formatted for the page."""
     return {
@@ -213,4 +278,5 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",
         "range_quantiles": f"{RANGE_QUANTILES[0]:.0%} to {RANGE_QUANTILES[1]:.0%}",
+        "range_width": f"{(throughput['predicted_high'] / throughput['predicted_low']).median():.1f}",
     }

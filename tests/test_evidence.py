@@ -42,12 +42,16 @@ def test_the_planner_takes_the_stacks_default_only_where_the_reader_set_nothing(
 
 
 def test_the_reserve_is_fitted_without_the_source_it_predicts():
-    runs = pd.DataFrame({"source": ["a", "a", "b", "c"], "stack": ["hf", "hf", "hf", "tt"],
-                         "peak_memory_gib": [10.0, 12.0, 20.0, 9.0], "modelled_gib": [8.0, 9.0, 16.0, 8.5]})
-    # Source a, stack hf: only b's row (20 - 16 = 4) may set its reserve, not its own (2, 3).
+    runs = pd.DataFrame({"source": ["a", "a", "b", "c", "d"], "stack": ["hf", "hf", "hf", "tt", "hf"],
+                         "peak_memory_gib": [10.0, 12.0, 20.0, 9.0, 30.0], "modelled_gib": [8.0, 9.0, 16.0, 8.5, 10.0],
+                         "memory_kind": ["unstated", "unstated", "reserved", "unstated", "allocated"]})
+    # Source a, stack hf: only b's row (20 - 16 = 4) may set its reserve, not its own (2, 3), nor d's,
+    # which counts tensors alone.
     assert evidence.reserve_without(runs, "a", "hf") == (4.0, "same stack")
     # Source c is the only tt stack: the median of every other source's residual (2, 3, 4) = 3.
     assert evidence.reserve_without(runs, "c", "tt") == (3.0, "every stack")
+    # A run measured as allocated memory is predicted without a reserve.
+    assert evidence.reserve_without(runs, "d", "hf", "allocated") == (0.0, "none (allocated)")
 
 
 def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak():
@@ -128,3 +132,28 @@ def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counte
     trained = 8 * m["adapter_params_per_rank"] + m["embedding_params"]
     # The frozen base keeps the original embeddings beside their trained copy (PEFT modules_to_save).
     assert kernel.state_bytes(m, lora) == 2 * m["params"] + 16 * trained
+
+
+def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
+    memory = pd.DataFrame({
+        "id": ["one", "two", "big", "cache", "knob", "q", "under", "over"],
+        "source": ["s", "s", "s", "r", "t", "t", "t", "t"], "model": ["m", "m", "m", "m", "m", "m", "m", "n"],
+        "method": ["lora", "lora", "lora", "lora", "lora", "qlora", "lora", "lora"],
+        "gpus": [1, 2, 2, 1, 1, 1, 1, 1], "peak_memory_gib": [10.0, 9.0, 12.0, 10.0, 10.0, 10.0, 10.0, 10.0],
+        "error": [0.0, -0.5, -0.5, -0.3, 0.3, -0.3, -0.3, 0.3], "within": [True] + [False] * 7,
+        "memory_kind": ["allocated"] * 3 + ["reserved"] + ["unstated"] * 4,
+        "assumed": ["none"] * 4 + ["sharding (stack)", "none", "loss (stack)", "none"]})
+    misses = evidence.memory_misses(memory)
+    assert misses.set_index("id")["class"].to_dict() == {
+        "two": "under", "big": "above its one-GPU run", "cache": "allocator cache", "knob": "knob assumed",
+        "q": "QLoRA buffers", "under": "under", "over": "over"}
+    classes = evidence.miss_classes(misses)
+    assert classes.loc["under", "runs"] == 2 and classes.loc["under", "sources"] == "s, t"
+    assert classes["runs"].sum() == len(misses)
+
+
+def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables):
+    throughput = evidence.throughput_table(tables)
+    width = (throughput["predicted_high"] / throughput["predicted_low"]).median()
+    summary = evidence.summary(evidence.memory_table(tables), throughput)
+    assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
