@@ -253,19 +253,19 @@ def memory_misses(memory: pd.DataFrame) -> pd.DataFrame:
 
 def miss_classes(misses: pd.DataFrame) -> pd.DataFrame:
     """Each class of miss: how many runs, from which sources, and why (memory_misses or
-    throughput_misses, whose `why` is the class where there is no `class`)."""
-    key = "class" if "class" in misses else "why"
-    return misses.groupby(key, sort=False).agg(
-        runs=("id", "size"), sources=("source", lambda names: ", ".join(sorted(set(names)))),
-        why=("why", "first")).sort_values("runs", ascending=False, kind="stable").rename_axis("miss")
+    throughput_misses; a class whose runs differ in why takes its first run's)."""
+    out = misses.groupby("class", sort=False).agg(
+        why=("why", "first"), runs=("id", "size"), sources=("source", lambda names: ", ".join(sorted(set(names)))))
+    out.index = [name if name == why else f"{name}: {why}" for name, why in out["why"].items()]
+    return out.drop(columns="why").sort_values("runs", ascending=False, kind="stable").rename_axis("miss, and why")
 
 
 def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
     """The measured speeds outside the predicted range, each saying on which side."""
     misses = throughput[~throughput["inside"]].copy()
-    slower = misses["tokens_per_s_per_gpu"] < misses["predicted_low"]
-    misses["why"] = slower.map({True: "slower than the other sources' runs with as much arithmetic per micro-batch",
-                                False: "faster than the other sources' runs with as much arithmetic per micro-batch"})
+    misses["class"] = (misses["tokens_per_s_per_gpu"] < misses["predicted_low"]).map({True: "slower", False: "faster"})
+    misses["why"] = ("measured " + misses["class"] + " than the other sources' runs with as much arithmetic per "
+                     "micro-batch: fixed costs or efficiency that FLOPs and the QLoRA factor do not capture")
     return misses
 
 
