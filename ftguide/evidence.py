@@ -9,6 +9,7 @@ again without the source being predicted, so no source is judged on numbers it h
 - Memory: the kernel's states and micro-batch activations and logits, plus a runtime reserve (the
   CUDA context, allocator caches and fragmentation): the median of measured minus modelled over the
   other sources' rows of the same training stack, or of every stack where no other source used it.
+  A run measured as allocated memory counts its tensors alone: no reserve, and it sets none.
 - Throughput: model-FLOP utilisation (MFU) as a power of the FLOPs of one micro-batch, with a
   factor for QLoRA's dequantisation, fitted on the other sources' rows, with the range their
   residuals span (5th to 95th percentile).
