@@ -167,7 +167,11 @@ def utilisation_runs(tables) -> pd.DataFrame:
 def mfu_fits(tables) -> dict:
     """The planner's utilisation curves: one over every measured run, and one per GPU measured
     often enough by more than one source; each says what it rests on."""
-    runs = utilisation_runs(tables)
+    return mfu_fits_of(utilisation_runs(tables))
+
+
+def mfu_fits_of(runs: pd.DataFrame) -> dict:
+    """mfu_fits over given runs (utilisation_runs, or some of them)."""
     out = {"every GPU": {**fit_runs(runs),
                          "sources": int(runs["source"].nunique())}}
     for gpu, rows in runs.groupby("gpu"):
@@ -186,12 +190,14 @@ def memory_band(tables) -> float:
 
 def throughput_table(tables) -> pd.DataFrame:
     """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
-    GPU of the catalog with a known peak)."""
+    GPU of the catalog with a known peak): the GPU's own curve where the other sources measured it
+    often enough, else every GPU's, as the planner chooses."""
     runs = utilisation_runs(tables)
     ranges = []
     for row in runs.itertuples():
-        others = runs[runs["source"] != row.source]
-        low, high = mfu_range(fit_runs(others), row.flops_per_micro_batch, row.method)
+        # The curve the planner would use for this GPU, fitted on the other sources alone.
+        fits = mfu_fits_of(runs[runs["source"] != row.source])
+        low, high = mfu_range(fits.get(row.gpu, fits["every GPU"]), row.flops_per_micro_batch, row.method)
         ranges.append((low, high))
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
     speed = runs["peak_flops"] / runs["flops_per_token"]  # tokens/s at 100% of peak
