@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     # files without validating them.
     one_of = lambda names: "one of " + ", ".join(map(kernel.quote, names))  # noqa: E731
     listed_choices = {"models": one_of(listed("models.csv", "model")), "methods": one_of(kernel.METHODS),
-                      "hardware": one_of([*kernel.HARDWARE_GROUPS, *hardware_names()])}
+                      "hardware": one_of([*kernel.HARDWARE_GROUPS, *hardware_names()]),
+                      "stacks": one_of([kernel.PLANNER_STACK, *listed("stack_defaults.csv", "stack")])}
     inputs.add_arguments(plans, listed_choices)
     plans.add_argument("--json", action="store_true", help="print the plan as JSON")
     add_common(plans, {})

@@ -9,9 +9,12 @@ again without the source being predicted, so no source is judged on numbers it h
 - Memory: the kernel's states and micro-batch activations and logits, plus a runtime reserve (the
   CUDA context, allocator caches and fragmentation): the median of measured minus modelled over the
   other sources' rows of the same training stack, or of every stack where no other source used it.
-- Throughput: model-FLOP utilisation (MFU) as a power of the tokens in one micro-batch, fitted on
-  the other sources' rows, with the range their residuals span (5th to 95th percentile).
-A knob a source does not state takes the planner's default, and the row says which it assumed.
+  A run measured as allocated memory counts its tensors alone: no reserve, and it sets none.
+- Throughput: model-FLOP utilisation (MFU) as a power of the FLOPs of one micro-batch, with a
+  factor for QLoRA's dequantisation, fitted on the other sources' rows, with the range their
+  residuals span (5th to 95th percentile).
+A knob a source does not state takes its stack's default (data/stack_defaults.csv) for the run's
+method and GPU count, else the planner's, and the row says which it assumed and from where.
 """
 
 
@@ -29,16 +32,28 @@ METHOD_KNOBS = {"full": ("lora_rank", "lora_targets", "qlora_format"), "lora": (
 UNSTATED = "unstated"
 
 
-def run_of(row: dict) -> tuple:
-    """The measured run in the planner's terms, and the knobs the source does not state (which take
-    the planner's defaults)."""
+def stack_defaults(defaults: pd.DataFrame) -> dict:
+    """Each stack's sourced defaults (data/stack_defaults.csv) as plain data, {stack: [{knob, value,
+    applies_to}]}: what kernel.stack_default reads, here and in the planner (a LoRA rank as a whole number)."""
+    return {stack: [{"knob": row.knob, "value": int(row.value) if row.knob == "lora_rank" else row.value,
+                     "applies_to": row.applies_to} for row in rows.itertuples()]
+            for stack, rows in defaults.groupby("stack", sort=False)}
+
+
+def run_of(row: dict, defaults: dict) -> tuple:
+    """The measured run in the planner's terms, and the knobs the source does not state: each takes
+    its stack's default for the run's method and GPU count (`defaults`, from stack_defaults), else
+    the planner's, and the list says which."""
     run, assumed = {"method": row["method"]}, []
     for knob in KNOBS:
         value = row.get(knob)
         if value is None or value != value or value in (UNSTATED, ""):
-            value = inputs.BY_NAME[knob].default
+            value = kernel.stack_default(defaults.get(row["stack"], []), knob, row["method"], int(row["gpus"]))
+            where = "stack"
+            if value is None:
+                value, where = inputs.BY_NAME[knob].default, "planner"
             if knob not in METHOD_KNOBS[row["method"]]:
-                assumed.append(knob)
+                assumed.append(f"{knob} ({where})")
         run[knob] = int(value) if knob == "lora_rank" else value
     if run["qlora_format"] not in kernel.QLORA_BITS:  # GPTQ 4-bit: counted as NF4 without double quantization
         run["qlora_format"] = "nf4"
@@ -56,9 +71,9 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
 def measured_runs(tables) -> pd.DataFrame:
     """Every measurement with the model's coefficients, the run, and what was assumed."""
     models = {row["model"]: kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")}
-    rows = []
+    rows, defaults = [], stack_defaults(tables.stack_defaults)
     for row in tables.finetune_measurements.to_dict(orient="records"):
-        run, assumed = run_of(row)
+        run, assumed = run_of(row, defaults)
         m = models[row["model"]]
         rows.append({**row, "run": run, "assumed": ", ".join(assumed) or "none",
                      "modelled_gib": modelled_gib(m, row, run),
@@ -68,10 +83,19 @@ def measured_runs(tables) -> pd.DataFrame:
 
 # --- memory -----------------------------------------------------------------------------------------
 
-def reserve_without(runs: pd.DataFrame, source: str, stack: str) -> tuple:
+# torch.cuda.max_memory_allocated counts the tensors alone: no CUDA context, no allocator cache, none
+# of what the runtime reserve stands for. A run measured so is predicted without it, and its residual
+# (measured minus modelled) says nothing about the reserve, so no reserve is fitted on it.
+NO_RESERVE_KINDS = ("allocated",)
+
+
+def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "unstated") -> tuple:
     """The runtime reserve fitted without one source: the median of measured minus modelled over
-    the other sources' rows of the same stack, else of every stack. Returns (GiB, what it rests on)."""
-    others = runs[runs["source"] != source]
+    the other sources' rows of the same stack, else of every stack, rows of tensors alone
+    (NO_RESERVE_KINDS) left out; none for a run measured so. Returns (GiB, what it rests on)."""
+    if kind in NO_RESERVE_KINDS:
+        return 0.0, f"none ({kind})"
+    others = runs[(runs["source"] != source) & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
     same = others[others["stack"] == stack]
     basis, label = (same, "same stack") if len(same) else (others, "every stack")
     return float((basis["peak_memory_gib"] - basis["modelled_gib"]).median()), label
@@ -81,7 +105,7 @@ def memory_table(tables) -> pd.DataFrame:
     """Predicted against measured peak memory per GPU, every row judged leave-one-source-out."""
     runs = measured_runs(tables)
     runs = runs[runs["peak_memory_gib"].notna()].reset_index(drop=True)
-    fitted = [reserve_without(runs, row.source, row.stack) for row in runs.itertuples()]
+    fitted = [reserve_without(runs, row.source, row.stack, row.memory_kind) for row in runs.itertuples()]
     runs["reserve_gib"] = [gib for gib, _ in fitted]
     runs["reserve_from"] = [label for _, label in fitted]
     runs["predicted_gib"] = runs["modelled_gib"] + runs["reserve_gib"]
@@ -93,27 +117,34 @@ def memory_table(tables) -> pd.DataFrame:
 def stack_reserves(tables) -> dict:
     """The runtime reserve of each stack, fitted on every source (what the planner uses), in GiB."""
     runs = measured_runs(tables)
-    runs = runs[runs["peak_memory_gib"].notna()]
+    runs = runs[runs["peak_memory_gib"].notna() & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
     residual = runs["peak_memory_gib"] - runs["modelled_gib"]
     return {"every stack": float(residual.median()), **residual.groupby(runs["stack"]).median().to_dict()}
 
 
 # --- throughput -------------------------------------------------------------------------------------
 
-def fit_mfu(tokens_per_micro_batch: pd.Series, mfu: pd.Series) -> dict:
-    """ln MFU = a + b · ln(tokens per micro-batch), least squares, with the residuals' range."""
-    x, y = np.log(tokens_per_micro_batch.to_numpy(float)), np.log(mfu.to_numpy(float))
-    (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x]), y, rcond=None)
-    residual = y - (a + b * x)
+def fit_mfu(work: pd.Series, mfu: pd.Series, qlora: pd.Series = None) -> dict:
+    """ln MFU = a + b · ln(FLOPs per micro-batch) + qlora · [a QLoRA run], least squares, with the
+    residuals' range. Without QLoRA runs to fit on, `qlora` is 0 (the least-norm solution)."""
+    x, y = np.log(work.to_numpy(float)), np.log(mfu.to_numpy(float))
+    is_qlora = np.zeros(len(x)) if qlora is None else qlora.to_numpy(float)
+    (a, b, q), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x, is_qlora]), y, rcond=None)
+    residual = y - (a + b * x + q * is_qlora)
     low, high = np.quantile(residual, RANGE_QUANTILES)
-    return {"a": float(a), "b": float(b), "low": float(low), "high": float(high), "rows": len(x),
-            "tokens_min": float(tokens_per_micro_batch.min()), "tokens_max": float(tokens_per_micro_batch.max())}
+    return {"a": float(a), "b": float(b), "qlora": float(q), "low": float(low), "high": float(high),
+            "rows": len(x), "work_min": float(work.min()), "work_max": float(work.max())}
 
 
-def mfu_range(fit: dict, tokens_per_micro_batch: float) -> tuple:
-    """The MFU range a fit predicts at a number of tokens per micro-batch, never above 1 (the
-    planner's own formula, kernel.mfu_range)."""
-    low, high, _ = kernel.mfu_range({"mfu_curve": fit}, tokens_per_micro_batch)
+def fit_runs(runs: pd.DataFrame) -> dict:
+    """fit_mfu over measured runs (utilisation_runs)."""
+    return fit_mfu(runs["flops_per_micro_batch"], runs["mfu"], runs["method"] == "qlora")
+
+
+def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> tuple:
+    """The MFU range a fit predicts for a micro-batch's FLOPs, never above 1 (the planner's own
+    formula, kernel.mfu_range)."""
+    low, high, _ = kernel.mfu_range({"mfu_curve": fit}, flops_per_micro_batch, method)
     return low, high
 
 
@@ -128,6 +159,7 @@ def utilisation_runs(tables) -> pd.DataFrame:
                 & runs["gpu"].map(peaks).notna()].reset_index(drop=True)
     runs["peak_flops"] = runs["gpu"].map(peaks)
     runs["tokens_per_micro_batch"] = runs["micro_batch"] * runs["sequence_length"]
+    runs["flops_per_micro_batch"] = runs["tokens_per_micro_batch"] * runs["flops_per_token"]
     runs["mfu"] = kernel.utilisation(runs["tokens_per_s_per_gpu"], runs["flops_per_token"], runs["peak_flops"])
     return runs
 
@@ -135,13 +167,17 @@ def utilisation_runs(tables) -> pd.DataFrame:
 def mfu_fits(tables) -> dict:
     """The planner's utilisation curves: one over every measured run, and one per GPU measured
     often enough by more than one source; each says what it rests on."""
-    runs = utilisation_runs(tables)
-    out = {"every GPU": {**fit_mfu(runs["tokens_per_micro_batch"], runs["mfu"]),
+    return mfu_fits_of(utilisation_runs(tables))
+
+
+def mfu_fits_of(runs: pd.DataFrame) -> dict:
+    """mfu_fits over given runs (utilisation_runs, or some of them)."""
+    out = {"every GPU": {**fit_runs(runs),
                          "sources": int(runs["source"].nunique())}}
     for gpu, rows in runs.groupby("gpu"):
         sources = int(rows["source"].nunique())
         own = len(rows) >= MIN_GPU_ROWS and sources >= 2
-        out[gpu] = {**(fit_mfu(rows["tokens_per_micro_batch"], rows["mfu"]) if own else out["every GPU"]),
+        out[gpu] = {**(fit_runs(rows) if own else out["every GPU"]),
                     "sources": sources, "measured_rows": len(rows), "own_curve": own}
     return out
 
@@ -154,12 +190,14 @@ def memory_band(tables) -> float:
 
 def throughput_table(tables) -> pd.DataFrame:
     """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
-    GPU of the catalog with a known peak)."""
+    GPU of the catalog with a known peak): the GPU's own curve where the other sources measured it
+    often enough, else every GPU's, as the planner chooses."""
     runs = utilisation_runs(tables)
     ranges = []
     for row in runs.itertuples():
-        others = runs[runs["source"] != row.source]
-        low, high = mfu_range(fit_mfu(others["tokens_per_micro_batch"], others["mfu"]), row.tokens_per_micro_batch)
+        # The curve the planner would use for this GPU, fitted on the other sources alone.
+        fits = mfu_fits_of(runs[runs["source"] != row.source])
+        low, high = mfu_range(fits.get(row.gpu, fits["every GPU"]), row.flops_per_micro_batch, row.method)
         ranges.append((low, high))
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
     speed = runs["peak_flops"] / runs["flops_per_token"]  # tokens/s at 100% of peak
@@ -182,6 +220,62 @@ def per_source(memory: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
     }).rename_axis("source")
 
 
+# Why a memory prediction misses, the first rule that holds: each reads the run's own data.
+KNOBS_THAT_MOVE_MEMORY = ("sharding", "checkpointing", "optimizer")
+
+
+def above_one_gpu_twin(row, memory: pd.DataFrame) -> bool:
+    """A multi-GPU run measured at or above the same source's same run on one GPU: its peak is not a
+    sharded training step's."""
+    twins = memory[(memory["source"] == row["source"]) & (memory["model"] == row["model"])
+                   & (memory["method"] == row["method"]) & (memory["gpus"] == 1)]
+    return row["gpus"] > 1 and len(twins) > 0 and row["peak_memory_gib"] >= twins["peak_memory_gib"].min()
+
+
+MEMORY_REASONS = (
+    ("above its one-GPU run", lambda row, memory: row["error"] < 0 and above_one_gpu_twin(row, memory),
+     "more per GPU than the same run on one GPU: the peak is not the sharded training step's (the whole "
+     "model is held at once, as when it is loaded before it is sharded)"),
+    ("allocator cache", lambda row, memory: row["error"] < 0 and row["memory_kind"] == "reserved",
+     "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show"),
+    ("knob assumed", lambda row, memory: any(knob in row["assumed"] for knob in KNOBS_THAT_MOVE_MEMORY),
+     "the source does not state a knob that moves memory; its stack's default (else the planner's) was assumed"),
+    ("QLoRA buffers", lambda row, memory: row["error"] < 0 and row["method"] == "qlora",
+     "QLoRA measured above its 4-bit base and activations: quantisation and dequantisation buffers "
+     "are not modelled"),
+    ("under", lambda row, memory: row["error"] < 0, "a cost the kernel does not model"),
+    ("over", lambda row, memory: True,
+     "the run keeps less than the kernel counts: a saving its stated knobs do not name"),
+)
+
+
+def memory_misses(memory: pd.DataFrame) -> pd.DataFrame:
+    """The memory predictions outside the tolerance, each with the class of its miss and why."""
+    misses = memory[~memory["within"]].copy()
+    reasons = [next((name, text) for name, holds, text in MEMORY_REASONS if holds(row, memory))
+               for _, row in misses.iterrows()]
+    misses["class"], misses["why"] = [name for name, _ in reasons], [text for _, text in reasons]
+    return misses
+
+
+def miss_classes(misses: pd.DataFrame) -> pd.DataFrame:
+    """Each class of miss: how many runs, from which sources, and why (memory_misses or
+    throughput_misses; a class whose runs differ in why takes its first run's)."""
+    out = misses.groupby("class", sort=False).agg(
+        why=("why", "first"), runs=("id", "size"), sources=("source", lambda names: ", ".join(sorted(set(names)))))
+    out.index = [name if name == why else f"{name}: {why}" for name, why in out["why"].items()]
+    return out.drop(columns="why").sort_values("runs", ascending=False, kind="stable").rename_axis("miss, and why")
+
+
+def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
+    """The measured speeds outside the predicted range, each saying on which side."""
+    misses = throughput[~throughput["inside"]].copy()
+    misses["class"] = (misses["tokens_per_s_per_gpu"] < misses["predicted_low"]).map({True: "slower", False: "faster"})
+    misses["why"] = ("measured " + misses["class"] + " than the other sources' runs with as much arithmetic per "
+                     "micro-batch: fixed costs or efficiency that FLOPs and the QLoRA factor do not capture")
+    return misses
+
+
 def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
     """The headline numbers, formatted for the page."""
     return {
@@ -191,4 +285,5 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",
         "range_quantiles": f"{RANGE_QUANTILES[0]:.0%} to {RANGE_QUANTILES[1]:.0%}",
+        "range_width": f"{(throughput['predicted_high'] / throughput['predicted_low']).median():.1f}",
     }

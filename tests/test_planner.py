@@ -18,7 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 from ftguide import evidence, load
 from ftguide.cli import main
-from ftguide.planner.coefficients import coefficients
+from ftguide.planner.coefficients import REFERENCE_WORK, coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
 from ftguide.planner.scenarios import sensitivity
@@ -241,7 +241,7 @@ def test_a_gpus_mfu_comes_from_measured_runs_and_an_unmeasured_gpu_is_never_reco
     fits = evidence.mfu_fits(tables)
     a100 = coeffs["hardware"]["8x A100 40GB"]
     assert a100["measured"] and "from 2 sources" in a100["mfu_source"]
-    low, high = evidence.mfu_range(fits["A100 40GB"], 2048)
+    low, high = evidence.mfu_range(fits["A100 40GB"], REFERENCE_WORK)
     assert (a100["mfu_low"], a100["mfu_high"]) == pytest.approx((low, high))
     l4 = coeffs["hardware"]["1x L4"]
     assert not l4["measured"] and l4["mfu_source"].startswith("no measured run on this GPU")
@@ -346,8 +346,8 @@ def test_command_line_json_has_the_promised_fields(capsys):
     assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "config": None, "samples": 287113, "sequence_length": 1024,
-                                "epochs": 1.0, "method": "lora", "checkpointing": "full", "optimizer": "adamw",
-                                "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
+                                "epochs": 1.0, "method": "lora", "stack": "planner", "checkpointing": "full",
+                                "optimizer": "adamw", "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
                                 "qlora_format": "nf4-dq", "sharding": "sharded", "hardware": "all", "batch": 128,
                                 "micro_batch": None, "price": None, "deadline": 3.0, "budget": 100.0}
 

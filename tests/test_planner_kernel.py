@@ -135,7 +135,8 @@ def form_texts(draw, coeffs):
     states typed wrong or left empty."""
     specs = {spec["name"]: spec for spec in coeffs["inputs"]}
     size = draw(st.sampled_from(["samples", "tokens"]))
-    texts = {name: draw(st.sampled_from(kernel.choices(coeffs, spec)))
+    # A stack's knob is now and then left empty, to take the chosen stack's default.
+    texts = {name: draw(st.sampled_from(kernel.choices(coeffs, spec) + ([""] if name in kernel.STACK_KNOBS else [])))
              for name, spec in specs.items() if spec["kind"] == "choice"}
     texts[size] = draw(st.integers(1, 300_000).map(str) if size == "samples"
                        else st.integers(1, 10**10).flatmap(lambda n: written(n, True)))

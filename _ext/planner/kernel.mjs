@@ -90,6 +90,9 @@ export function check_number(spec, raw) {
   return [value, null];
 }
 
+export const PLANNER_STACK = "planner";
+export const STACK_KNOBS = ["checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding"];
+
 export function choices(coeffs, spec) {
   if (spec.choices === "models") return Object.keys(coeffs.models);
   if (spec.choices === "hardware") return [...Object.keys(coeffs.hardware_groups), ...Object.keys(coeffs.hardware)];
@@ -206,6 +209,9 @@ export function read_inputs(coeffs, given) {
       if (error) errors[field] = error;
       else inputs[spec.name] = value;
     }
+  }
+  if (!Object.keys(errors).length && (inputs.stack ?? PLANNER_STACK) !== PLANNER_STACK) {
+    for (const knob of STACK_KNOBS) if (!is_given(given[knob])) inputs[knob] = null;
   }
   return Object.keys(errors).length ? { errors } : { inputs };
 }
@@ -330,13 +336,14 @@ export function state_bytes(m, run) {
   const per_trained = k.optimizer_bytes[run.optimizer];
   if (run.method === "full") return per_trained * m.params;
   const trained = adapter_parameters(m, run) + embeddings_trained(m, run);
-  const frozen = m.params - embeddings_trained(m, run);
+  const frozen = m.params; // the whole base, the original of any trained copy included
   if (run.method === "lora") return k.frozen_bf16_bytes * frozen + per_trained * trained;
   const blocks = m.block_matmul_params;
   return k.qlora_bits[run.qlora_format] / 8 * blocks + k.frozen_bf16_bytes * (frozen - blocks) + per_trained * trained;
 }
 
 export function device_state_bytes(m, run, devices) {
+  if (run.optimizer === "offloaded") return C.constants.offload_gathered_layers * state_bytes(m, run) / m.layers;
   return state_bytes(m, run) / (run.sharding === "sharded" ? devices : 1);
 }
 
@@ -357,11 +364,11 @@ export function bounded_seconds(at_peak_s, mfu, overhead_s = 0.0) {
 
 // --- one option ------------------------------------------------------------------------------------
 
-export function mfu_range(hw, tokens_per_micro_batch) {
+export function mfu_range(hw, flops_per_micro_batch, method = "full") {
   const curve = hw.mfu_curve;
   if (curve === undefined || curve === null) return [hw.mfu_low, hw.mfu_high, hw.mfu];
-  const tokens = Math.min(Math.max(tokens_per_micro_batch, curve.tokens_min), curve.tokens_max);
-  const centre = curve.a + curve.b * Math.log(tokens);
+  const work = Math.min(Math.max(flops_per_micro_batch, curve.work_min), curve.work_max);
+  const centre = curve.a + curve.b * Math.log(work) + (method === "qlora" ? curve.qlora : 0.0);
   return [curve.low, curve.high, 0.0].map((shift) => Math.min(Math.exp(centre + shift), 1.0));
 }
 
@@ -407,24 +414,46 @@ export function model_name(inputs) {
   return "model" in inputs ? inputs.model : render(TEXT.config_name, { name: inputs.config.name });
 }
 
+export function stack_default(defaults, knob, method, devices) {
+  const scope = devices === 1 ? "one-gpu" : "multi-gpu";
+  for (const row of defaults) {
+    if (row.knob === knob && ["all", method, scope, method + "-" + scope].includes(row.applies_to)) return row.value;
+  }
+  return null;
+}
+
+export function run_knobs(coeffs, inputs, devices) {
+  const defaults = coeffs.stack_defaults[inputs.stack] ?? [];
+  const planner = Object.fromEntries(coeffs.inputs.map((spec) => [spec.name, spec.default]));
+  const run = { ...inputs };
+  for (const knob of STACK_KNOBS) {
+    if (run[knob] === null || run[knob] === undefined) {
+      const value = stack_default(defaults, knob, run.method, devices);
+      run[knob] = value === null ? planner[knob] : value;
+    }
+  }
+  return run;
+}
+
 export function option(coeffs, name, inputs) {
   const m = model_of(coeffs, inputs), hw = coeffs.hardware[name], MIB = C.constants.mib;
+  const run = run_knobs(coeffs, inputs, hw.devices);
   const length = inputs.sequence_length, tokens = run_tokens(inputs);
-  const states_mib = device_state_bytes(m, inputs, hw.devices) / MIB;
-  const per_sample_mib = sample_bytes(m, length, inputs, hw.attention_scores_kept) / MIB;
+  const states_mib = device_state_bytes(m, run, hw.devices) / MIB;
+  const per_sample_mib = sample_bytes(m, length, run, hw.attention_scores_kept) / MIB;
   const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
   const split = batch_split(hw, inputs, largest);
   const fits = split.micro_batch !== null;
-  const flops = flops_per_token(m, length, inputs);
+  const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
-  const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length);
+  const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length * flops, inputs.method);
   const [hours_low, hours_high, hours] = [mfu_high, mfu_low, mfu].map(
     (value) => bounded_seconds(at_peak_s, value, startup_s) / 3600);
   const price = inputs.price === null ? hw.price : inputs.price;
   const out = {
     hardware: name, kind: hw.kind, gpu: hw.gpu, gpus: hw.gpus, devices: hw.devices,
-    fits, ...split, largest_micro_batch: largest,
+    knobs: Object.fromEntries(STACK_KNOBS.map((knob) => [knob, run[knob]])), fits, ...split, largest_micro_batch: largest,
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,

@@ -39,6 +39,8 @@ function buildField(group) {
   box.append(element("label", { for: id, id: `${id}-label` }, spec.label));
   if (spec.kind === "choice") {
     const select = element("select", { id, name: field, "aria-describedby": described });
+    // A stack's knob may be left to the chosen stack (empty: its default, else the planner's).
+    if (STACK_KNOBS.includes(spec.name)) select.add(new Option(render(TEXT.stack_default_option, spec), ""));
     for (const [value, text] of choiceLabels(spec)) select.add(new Option(text, value));
     box.append(select);
   } else if (spec.kind === "config") {
@@ -55,11 +57,11 @@ function buildField(group) {
 // The stack's knobs sit in a section of their own, closed until the reader opens it.
 function sectionOf(spec) {
   if (spec.section !== "stack") return fields;
-  let stack = $("planner-stack");
+  let stack = $("planner-stack-knobs"); // not "planner-stack": the stack input's own field
   if (!stack) {
     const details = element("details", { class: "planner-stack" });
     details.append(element("summary", {}, TEXT.stack_summary));
-    stack = element("div", { class: "planner-fields", id: "planner-stack" });
+    stack = element("div", { class: "planner-fields", id: "planner-stack-knobs" });
     details.append(stack);
     fields.after(details);
   }
@@ -162,7 +164,8 @@ function fill(params) {
     const spec = group.find((s) => s.name in start) || group[0];
     const field = spec.group || spec.name;
     if (group.length > 1) $(`planner-${field}-${spec.name}`).checked = true;
-    const value = start[spec.name] ?? (spec.kind === "choice" ? spec.default ?? "" : "");
+    const open = spec.kind !== "choice" || STACK_KNOBS.includes(spec.name);
+    const value = start[spec.name] ?? (open ? "" : spec.default ?? "");
     if (spec.kind === "choice") choose($(`planner-${field}`), value);
     else $(`planner-${field}`).value = value;
   }

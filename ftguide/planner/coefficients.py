@@ -18,11 +18,18 @@ def coefficients(tables, guide_epochs=1) -> dict:
     guide's training times are read as (it sets the MI250's fitted MFU)."""
     return {"models": model_coefficients(tables.models), "hardware": hardware(tables, guide_epochs),
             "guide": guide_rates(tables), "constants": kernel.CONSTANTS, "methods": kernel.METHODS,
-            "choices": kernel.CHOICES,
+            "choices": {**kernel.CHOICES, "stacks": stack_choices(tables.stack_defaults)},
+            "stack_defaults": evidence.stack_defaults(tables.stack_defaults),
             "hardware_groups": kernel.HARDWARE_GROUPS, "group_kinds": kernel.GROUP_KINDS,
             "inputs": inputs.describe(), "text": kernel.TEXT,
             "columns": kernel.COLUMNS, "detail_columns": kernel.DETAIL_COLUMNS, "example": example(tables),
             "memory_band": evidence.memory_band(tables)}
+
+
+def stack_choices(defaults: pd.DataFrame) -> dict:
+    """The stack input's values: the planner's own defaults, then every stack of data/stack_defaults.csv."""
+    return {kernel.PLANNER_STACK: "the planner's own defaults",
+            **{stack: f"{stack}'s defaults" for stack in dict.fromkeys(defaults["stack"])}}
 
 
 def model_coefficients(models: pd.DataFrame) -> dict:
@@ -69,7 +76,9 @@ def moai_flavors(tables, guide_epochs=1) -> dict:
 GPU_COUNTS = (1, 2, 4, 8)
 # The one price tier of every GPU option, so that they compare like with like.
 PRICE_TIER = "RunPod community cloud"
-REFERENCE_TOKENS = 2048  # tokens per micro-batch at which the hardware table states a curve's MFU
+# The FLOPs per micro-batch at which the hardware table states a curve's MFU: 2,048 tokens of an
+# 8-billion-parameter model fully fine-tuned (6 FLOPs per weight and token), about 1e14.
+REFERENCE_WORK = 1e14
 
 
 def gpu_options(tables) -> dict:
@@ -84,10 +93,10 @@ def gpu_options(tables) -> dict:
         if pd.isna(row["peak_bf16_tflops"]):
             continue
         curve = curves.get(row["gpu"], {**curves["every GPU"], "measured_rows": 0, "own_curve": False, "sources": 0})
-        low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_TOKENS)
+        low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_WORK)
         option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]), "reserve_mib": reserve_mib,
                   "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
-                  "mfu_curve": {key: curve[key] for key in ("a", "b", "low", "high", "tokens_min", "tokens_max")},
+                  "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
                   "attention_scores_kept": False, "nodes": 1, "startup_min": 0.0}

@@ -27,7 +27,8 @@ class Input:
     group: str = ""  # inputs of one group are alternatives: give exactly one (samples or tokens)
     replaces: str = ""  # given, this input takes the place of that one (a config.json of the model)
     required: bool = False
-    section: str = "run"  # "stack": the training stack's knobs, grouped apart on the form
+    section: str = "run"  # "stack": the training stack's knobs, grouped apart on the form (empty: the
+    # chosen stack's default, where it has one, else `default`)
 
     @property
     def option(self) -> str:
@@ -60,20 +61,24 @@ INPUTS = (
     Input("epochs", "Epochs", "epochs of your run", low=0.01, high=100, default=1.0, empty="1"),
     Input("method", "Method", "full fine-tuning, LoRA or QLoRA", kind="choice", choices="methods",
           default="full", empty="full"),
+    Input("stack", "Training stack", "the training stack whose defaults fill the knobs you leave empty (data/"
+          "stack_defaults.csv); 'planner' keeps the planner's own", kind="choice", choices="stacks",
+          default="planner", empty="planner", section="stack"),
     Input("checkpointing", "Activation recomputation", "activation recomputation (checkpointing)",
-          kind="choice", choices="checkpointing", default="full", empty="full", section="stack"),
+          kind="choice", choices="checkpointing", default="full", empty="the stack's default, else full",
+          section="stack"),
     Input("optimizer", "Optimizer state", "optimizer and the precision of its state", kind="choice",
-          choices="optimizers", default="adamw", empty="adamw", section="stack"),
+          choices="optimizers", default="adamw", empty="the stack's default, else adamw", section="stack"),
     Input("loss", "Loss", "how the loss handles the logits", kind="choice", choices="losses", default="full",
-          empty="full", section="stack"),
+          empty="the stack's default, else full", section="stack"),
     Input("lora_rank", "LoRA rank", "rank of the LoRA adapters", kind="whole", low=1, high=4096, default=16,
-          empty="16", section="stack"),
+          empty="the stack's default, else 16", section="stack"),
     Input("lora_targets", "LoRA targets", "projections LoRA adapts", kind="choice", choices="lora_targets",
-          default="all-linear", empty="all-linear", section="stack"),
+          default="all-linear", empty="the stack's default, else all-linear", section="stack"),
     Input("qlora_format", "QLoRA base format", "number format of QLoRA's frozen base", kind="choice",
-          choices="qlora_formats", default="nf4-dq", empty="nf4-dq", section="stack"),
+          choices="qlora_formats", default="nf4-dq", empty="the stack's default, else nf4-dq", section="stack"),
     Input("sharding", "Sharding", "weights, gradients and optimizer state sharded or replicated", kind="choice",
-          choices="sharding", default="sharded", empty="sharded", section="stack"),
+          choices="sharding", default="sharded", empty="the stack's default, else sharded", section="stack"),
     Input("hardware", "Hardware", "every option, a group of them, or one option", kind="choice",
           choices="hardware", default="all", empty="all"),
     Input("batch", "Global batch (samples)", "global batch in samples", kind="whole", low=1, high=1_000_000,

@@ -40,17 +40,23 @@ CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attentio
 # Bytes per trainable parameter on the device: weights, gradients and optimizer state. adamw: BF16
 # weights and gradients, FP32 master weights and moments, 2 + 2 + 4 + 8 (ZeRO, section 3.1); adamw-bf16:
 # BF16 weights, gradients and moments, 2 + 2 + 4 (torchtune's bf16 recipes); 8-bit AdamW keeps 2
-# bytes of moments (Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization"), paged or
-# not (paging moves them to the CPU only under memory pressure); offloaded: the state on the CPU.
+# bytes of moments (Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization"); paged
+# 8-bit AdamW keeps them in CUDA unified memory, outside PyTorch's allocator, which the driver moves to
+# the CPU under memory pressure: they do not count against the device (2 + 2). offloaded: FSDP's CPU
+# offload keeps weights, gradients and optimizer state in CPU memory; a device holds only the layers
+# it has gathered (OFFLOAD_GATHERED_LAYERS), weights and gradients in BF16 (2 + 2).
 OPTIMIZERS = {"adamw": "AdamW, FP32 master weights and moments", "adamw-bf16": "AdamW in BF16",
               "adamw-8bit": "8-bit AdamW", "paged-adamw-8bit": "paged 8-bit AdamW",
-              "offloaded": "optimizer state offloaded to the CPU"}
-OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 6,
+              "offloaded": "weights, gradients and optimizer state offloaded to the CPU (FSDP)"}
+OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 4,
                    "offloaded": 4}
+# The layer FSDP computes and the one it prefetches (forward and backward prefetch, PyTorch's default).
+OFFLOAD_GATHERED_LAYERS = 2
 # LoRA: the frozen base in BF16, no gradients or optimizer state (Hu et al. 2021, section 4).
 # QLoRA: block weights in 4-bit NormalFloat, 0.5 bits per parameter of FP32 block constants, or
 # 0.127 with the constants quantized again (Dettmers et al. 2023, section 3); embeddings, output
-# layer and norms stay in BF16.
+# layer and norms stay in BF16. Embeddings and output layer trained in full are a trained copy beside
+# the frozen original (PEFT's modules_to_save wraps the module and deep-copies it): the base keeps them.
 FROZEN_BF16_BYTES = 2
 QLORA_FORMATS = {"nf4-dq": "NF4, double quantization", "nf4": "NF4"}
 QLORA_BITS = {"nf4-dq": 4 + 0.127, "nf4": 4 + 0.5}
@@ -72,9 +78,15 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
-             "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS}
+             "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
+             "offload_gathered_layers": OFFLOAD_GATHERED_LAYERS}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
+# A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
+# empty takes the chosen stack's default for the run's method and GPU count; PLANNER_STACK keeps the
+# planner's own defaults (inputs.py).
+PLANNER_STACK = "planner"
+STACK_KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
 CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
            "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
 HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 to 8 GPUs)",
@@ -147,7 +159,8 @@ TEXT = {
                     "the heads divide",
     "missing": "missing",
     "config_name": "{name} (config.json)",
-    "stack_summary": "Training stack: recomputation, optimizer, loss, LoRA, QLoRA, sharding",
+    "stack_summary": "Training stack: its defaults, recomputation, optimizer, loss, LoRA, QLoRA, sharding",
+    "stack_default_option": "the stack's default (else {default})",
     "group_legend": "Dataset size per epoch, given as",
     "hardware_column": "Hardware",
     "hardware_option": "{name} ({kind}, {gpus} × {gpu})",
@@ -281,7 +294,7 @@ def choices(coeffs: dict, spec: dict) -> list:
         return list(coeffs["models"])
     if spec["choices"] == "hardware":
         return list(HARDWARE_GROUPS) + list(coeffs["hardware"])
-    return list(CHOICES[spec["choices"]])
+    return list(coeffs["choices"][spec["choices"]])
 
 
 def check_choice(coeffs: dict, spec: dict, raw):
@@ -408,6 +421,10 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
                 errors[field] = error
             else:
                 inputs[spec["name"]] = value
+    if not errors and inputs.get("stack", PLANNER_STACK) != PLANNER_STACK:
+        for knob in STACK_KNOBS:  # left empty: the stack's default, per option (run_knobs)
+            if not is_given(given.get(knob)):
+                inputs[knob] = None
     return {"errors": errors} if errors else {"inputs": inputs}
 
 
@@ -562,7 +579,7 @@ def state_bytes(m, run: dict):
     if run["method"] == "full":
         return per_trained * m["params"]
     trained = adapter_parameters(m, run) + embeddings_trained(m, run)
-    frozen = m["params"] - embeddings_trained(m, run)
+    frozen = m["params"]  # the whole base, the original of any trained copy included
     if run["method"] == "lora":
         return FROZEN_BF16_BYTES * frozen + per_trained * trained
     blocks = m["block_matmul_params"]
@@ -570,8 +587,34 @@ def state_bytes(m, run: dict):
 
 
 def device_state_bytes(m, run: dict, devices: int):
-    """The states one device holds: a share of them when sharded, all of them when replicated."""
+    """The states one device holds: a share of them when sharded, all of them when replicated, the
+    layers it has gathered when they are offloaded to the CPU."""
+    if run["optimizer"] == "offloaded":
+        return OFFLOAD_GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
     return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
+
+
+def stack_default(defaults: list, knob: str, method: str, devices: int):
+    """A stack's own default for a knob in a run of `method` on `devices` devices, or None where it
+    states none. `defaults`: the stack's rows of data/stack_defaults.csv ({knob, value, applies_to})."""
+    scope = "one-gpu" if devices == 1 else "multi-gpu"
+    for row in defaults:
+        if row["knob"] == knob and row["applies_to"] in ("all", method, scope, method + "-" + scope):
+            return row["value"]
+    return None
+
+
+def run_knobs(coeffs: dict, inputs: dict, devices: int) -> dict:
+    """The run as the kernel computes it: each knob the reader set, else the chosen stack's default
+    for the method and device count, else the planner's own default."""
+    defaults = coeffs["stack_defaults"].get(inputs.get("stack"), [])
+    planner = {spec["name"]: spec["default"] for spec in coeffs["inputs"]}
+    run = dict(inputs)
+    for knob in STACK_KNOBS:
+        if run.get(knob) is None:
+            value = stack_default(defaults, knob, run["method"], devices)
+            run[knob] = planner[knob] if value is None else value
+    return run
 
 
 # --- time: never faster than the hardware ------------------------------------------------------
@@ -596,16 +639,19 @@ def bounded_seconds(at_peak_s, mfu, overhead_s=0.0):
 
 # --- one option ---------------------------------------------------------------------------------
 
-def mfu_range(hw: dict, tokens_per_micro_batch: float) -> list:
+def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> list:
     """[low, high, central] MFU of an option. A GPU of the catalog has a curve fitted on measured
-    runs (ftguide.evidence): ln MFU = a + b · ln(tokens per micro-batch), its range what the runs'
-    residuals span, held at its ends outside the tokens per micro-batch it was fitted on; a MoAI
-    flavor has the fixed range of the guide's times. Never above 1."""
+    runs (ftguide.evidence): ln MFU = a + b · ln(FLOPs per micro-batch) + qlora for a QLoRA run, its
+    range what the runs' residuals span, held at its ends outside the FLOPs per micro-batch it was
+    fitted on. The work of a micro-batch, not its tokens: a step's fixed costs (kernel launches,
+    the optimizer, communication latency) are paid whatever the arithmetic, so a small model needs
+    more tokens to hide them. QLoRA dequantises its 4-bit weights, time the FLOPs do not count. A
+    MoAI flavor has the fixed range of the guide's times. Never above 1."""
     curve = hw.get("mfu_curve")
     if curve is None:
         return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
-    tokens = min(max(tokens_per_micro_batch, curve["tokens_min"]), curve["tokens_max"])
-    centre = curve["a"] + curve["b"] * math.log(tokens)
+    work = min(max(flops_per_micro_batch, curve["work_min"]), curve["work_max"])
+    centre = curve["a"] + curve["b"] * math.log(work) + (curve["qlora"] if method == "qlora" else 0.0)
     return [min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0)]
 
 
@@ -663,22 +709,23 @@ def model_name(inputs: dict) -> str:
 def option(coeffs: dict, name: str, inputs: dict) -> dict:
     """Memory, batch split, time, cost and the guide's own figures of one hardware option."""
     m, hw = model_of(coeffs, inputs), coeffs["hardware"][name]
+    run = run_knobs(coeffs, inputs, hw["devices"])
     length, tokens = inputs["sequence_length"], run_tokens(inputs)
-    states_mib = device_state_bytes(m, inputs, hw["devices"]) / MIB
-    per_sample_mib = sample_bytes(m, length, inputs, hw["attention_scores_kept"]) / MIB
+    states_mib = device_state_bytes(m, run, hw["devices"]) / MIB
+    per_sample_mib = sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB
     largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
     split = batch_split(hw, inputs, largest)
     fits = split["micro_batch"] is not None
-    flops = flops_per_token(m, length, inputs)
+    flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
-    mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length)
+    mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length * flops, inputs["method"])
     hours_low, hours_high, hours = (bounded_seconds(at_peak_s, value, startup_s) / 3600
                                     for value in (mfu_high, mfu_low, mfu))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
         "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
-        "fits": fits, **split, "largest_micro_batch": largest,
+        "knobs": {knob: run[knob] for knob in STACK_KNOBS}, "fits": fits, **split, "largest_micro_batch": largest,
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
