@@ -75,7 +75,7 @@ def start_build_in_background(output: Path, lock) -> None:
     output.mkdir(parents=True, exist_ok=True)
     script = '"$@" > "$0/build.log" 2>&1; echo $? > "$0/build.rc"'
     subprocess.Popen(["sh", "-c", script, str(output), *gate_build_command(output)], cwd=ROOT,
-                     pass_fds=[lock.fileno()], start_new_session=True,
+                     pass_fds=[lock.fileno()],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
