@@ -34,7 +34,7 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # The files the pages read, the public measurements the planner is checked against and the training
 # stacks' defaults for its knobs, by resource name: the schema must declare every one.
 RESOURCES = ("parameter_guide", "accelerators", "gpu_nodes", "models", "datasets", "prices",
-             "throughput_references", "gpus", "finetune_measurements", "stack_defaults", "changes")
+             "throughput_references", "gpus", "finetune_measurements", "stack_defaults", "software_caveats", "changes")
 TEXT_TYPES = ("string", "date")  # read as text: dates stay 'YYYY-MM-DD' strings on the pages
 
 
@@ -57,6 +57,7 @@ class GuideData:
     gpus: pd.DataFrame = None  # the GPU catalog: memory, peaks and bandwidths, each sourced
     finetune_measurements: pd.DataFrame = None  # public fine-tuning runs the planner is judged on
     stack_defaults: pd.DataFrame = None  # each training stack's default for each planner knob, sourced
+    software_caveats: pd.DataFrame = None  # where a library the planner assumes is not released for a GPU
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -332,7 +333,7 @@ def load(data_dir=DATA_DIR) -> GuideData:
                      throughput_references=read("throughput_references"),
                      vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"),
                      gpus=read("gpus"), finetune_measurements=read("finetune_measurements"),
-                     stack_defaults=read("stack_defaults"))
+                     stack_defaults=read("stack_defaults"), software_caveats=read("software_caveats"))
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:

@@ -80,6 +80,7 @@ def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
     found += _changes(tables["changes"], package, at, today)
     found += _vendor(tables, at, checked_basis=not basis)
     found += _stack_defaults(tables["stack_defaults"], at)
+    found += _software_caveats(tables, at)
     return found
 
 
@@ -692,4 +693,18 @@ def _stack_defaults(defaults: pd.DataFrame, at) -> list:
                        f"'{earlier}' of {row.stack} {row.knob} already covers; expected at most one default per "
                        "stack, knob, method and GPU count")
         claimed.setdefault(key, []).append((row.applies_to, runs))
+    return out
+
+
+def _software_caveats(tables: dict, at) -> list:
+    """A caveat names a GPU of gpus.csv and a method or optimizer the planner takes."""
+    out, gpus = [], list(tables["gpus"]["gpu"])
+    allowed = [*kernel.METHODS, *kernel.OPTIMIZERS, "any"]
+    for index, row in tables["software_caveats"].iterrows():
+        where = functools.partial(at, "software_caveats", index)
+        if row.gpu not in gpus:
+            out.append(f"{where('gpu')}: found {shown(row.gpu)}; expected a GPU of {at.path('gpus')}, named exactly "
+                       f"so ({', '.join(map(shown, gpus))})")
+        if row.applies_to not in allowed:
+            out.append(f"{where('applies_to')}: found {shown(row.applies_to)}; expected one of {allowed}")
     return out

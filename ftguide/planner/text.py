@@ -20,9 +20,19 @@ def option_table(result: Plan) -> pd.DataFrame:
 def format_plan(result: Plan) -> str:
     """The plan as plain text: the inputs, one line per option, the recommendation and notes."""
     label = kernel.TEXT["recommended_label"] + " " if result.recommended else ""
-    lines = [kernel.heading(result.inputs), "", option_table(result).to_string(), "", label + result.reason]
+    lines = [kernel.heading(result.inputs), "", option_table(result).to_string(), "", label + result.reason,
+             result.json["fewest_gpus_reason"], result.json["cheapest_reason"]]
     lines += [""] + result.notes if result.notes else []
     return "\n".join([*lines, "", HINT])
+
+
+def inverse_table(result: Plan) -> pd.DataFrame:
+    """The inverse questions: the longest sequence one sample of which fits (micro-batch 1), and the
+    largest micro-batch that fits at the reader's sequence length, by option."""
+    columns = ("longest", "largest_micro")
+    rows = {o["hardware"]: kernel.option_cells(o) for o in result.json["options"]}
+    table = pd.DataFrame.from_dict(rows, orient="index")[list(columns)].rename(columns=kernel.COLUMNS)
+    return table.rename_axis(kernel.TEXT["hardware_column"])
 
 
 def hardware_table(coeffs) -> pd.DataFrame:
