@@ -620,7 +620,7 @@ export function answer_cost(o) {
 
 export function answer(template, o, limit) {
   if (o === null) return render(TEXT[template + "_none"], { limit });
-  return render(TEXT[template], { limit, hardware: o.hardware, gpus: format_number(o.gpus),
+  return render(TEXT[template], { limit, hardware: o.hardware,
     hours_low: format_number(o.hours_low, 1), hours_high: format_number(o.hours_high, 1), cost: answer_cost(o) });
 }
 

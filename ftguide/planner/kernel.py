@@ -145,11 +145,11 @@ TEXT = {
     "selection": "{name}: found {found}; expected one of {choices} (what hardware {hardware}{gpu} offers)",
     "selection_gpu": " with gpu {gpu}",
     "price_evidence": " Price: {price} USD per GPU-hour ({price_source}); MFU: {evidence}.",
-    "fewest": "Fewest GPUs that fit{limit}: {hardware} ({gpus} GPUs, {hours_low}-{hours_high} h, {cost}).",
+    "fewest": "Fewest GPUs that fit{limit}: {hardware} ({hours_low}-{hours_high} h, {cost}).",
     "fewest_none": "Fewest GPUs that fit{limit}: none on a measured GPU.",
-    "cheapest_pick": "Cheapest that fits{limit}: {hardware} ({cost}, {hours_low}-{hours_high} h on {gpus} GPUs).",
+    "cheapest_pick": "Cheapest that fits{limit}: {hardware} ({cost}, {hours_low}-{hours_high} h).",
     "cheapest_pick_none": "Cheapest that fits{limit}: none on a measured, priced GPU.",
-    "within_deadline": " and meets the deadline of {deadline} h",
+    "within_deadline": " and meet the deadline of {deadline} h",
     "within_budget": " within the budget of {budget} USD",
     "cost_span": "{low}-{high} USD",
     "unpriced": "no price",
@@ -938,7 +938,7 @@ def answer_cost(o: dict) -> str:
 def answer(template: str, o, limit: str) -> str:
     if o is None:
         return render(TEXT[template + "_none"], {"limit": limit})
-    return render(TEXT[template], {"limit": limit, "hardware": o["hardware"], "gpus": format_number(o["gpus"]),
+    return render(TEXT[template], {"limit": limit, "hardware": o["hardware"],
                                    "hours_low": format_number(o["hours_low"], 1),
                                    "hours_high": format_number(o["hours_high"], 1), "cost": answer_cost(o)})
 
