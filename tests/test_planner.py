@@ -569,7 +569,7 @@ def test_the_pick_names_its_price_and_evidence_and_two_answers_stand_beside(tabl
     # An option on a GPU with no measurement is shown, marked, and never the answer.
     unmeasured = result.options[~result.options["measured"]]
     assert len(unmeasured) and {result.recommended, fewest, cheapest}.isdisjoint(unmeasured.index)
-    assert "none: never recommended" in format_plan(result)
+    assert "no: never ranked" in format_plan(result)
 
 
 def test_software_caveats_stand_beside_the_options_they_concern(tables, coeffs):

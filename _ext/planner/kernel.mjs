@@ -734,6 +734,16 @@ export function notes_for(inputs, options) {
   const flavors = options.filter((o) => o.kind === "MoAI flavor");
   if (flavors.length) notes.push(render(TEXT.note_startup_moai, { minutes: format_number(flavors[0].startup_h * 60, 1) }));
   if (flavors.length < options.length) notes.push(TEXT.note_startup_gpu);
+  const caveats = new Map();
+  for (const o of options) {
+    for (const c of o.caveats) {
+      if (!caveats.has(c.caveat)) caveats.set(c.caveat, [c, []]);
+      caveats.get(c.caveat)[1].push(o.hardware);
+    }
+  }
+  for (const [c, names] of caveats.values()) {
+    notes.push(render(TEXT.note_caveat, { names: listing(names), caveat: c.caveat, source: c.source }));
+  }
   return notes;
 }
 
@@ -781,7 +791,6 @@ export function option_cells(o) {
     guide_from_time: o.guide_hours_from_time === null ? TEXT.none : format_number(o.guide_hours_from_time, 2),
     guide_reported: reported,
     measured: o.measured ? TEXT.yes : TEXT.unmeasured,
-    caveats: o.caveats.map((c) => c.caveat).join(TEXT.advice_separator) || TEXT.none,
     largest_micro: format_number(o.largest_micro_batch),
     longest: format_number(o.max_sequence_length),
     communication: o.communication_h > 0 ? format_number(o.communication_h, 2) : TEXT.none,

@@ -153,8 +153,9 @@ TEXT = {
     "within_budget": " within the budget of {budget} USD",
     "cost_span": "{low}-{high} USD",
     "unpriced": "no price",
-    "unmeasured": "none: never recommended",
-    "note_communication": "On {names} the hours add the sharded state's communication ({sharding}) at the "
+    "unmeasured": "no: never ranked",
+    "note_caveat": "{names}: {caveat} (source: {source}).",
+    "note_communication": "On {names} the hours add the communication of the state, {sharding}, at the "
                           "bandwidth of data/gpus.csv: within a node half the GPU-to-GPU column (it counts both "
                           "directions), across nodes the network column per GPU, hierarchically (inside the "
                           "nodes, then between them). The short time assumes it hidden behind the arithmetic, the "
@@ -192,7 +193,7 @@ TEXT = {
 # The plan's table: a column's heading, then which cell of `option_cells` it shows.
 # The columns a reader decides on come first; the rest are details (the page folds them away).
 COLUMNS = {"fits": "Fits in memory", "hours": "Hours", "cost": "Cost (USD)", "meets_limits": "Meets limits",
-           "measured": "Measured on this GPU", "caveats": "Software caveats",
+           "measured": "Measured on this GPU",
            "cost_per_m_tokens": "USD per 1M tokens", "mfu": "MFU", "memory": "Memory per device (GiB)",
            "split": "Micro-batch x accumulation", "largest_micro": "Largest micro-batch that fits",
            "longest": "Longest sequence that fits (micro-batch 1)", "communication": "Communication (h)",
@@ -1079,6 +1080,13 @@ def notes_for(inputs: dict, options: list) -> list:
         notes.append(render(TEXT["note_startup_moai"], {"minutes": format_number(flavors[0]["startup_h"] * 60, 1)}))
     if len(flavors) < len(options):
         notes.append(TEXT["note_startup_gpu"])
+    caveats = {}  # each caveat once, with the options it concerns
+    for o in options:
+        for c in o["caveats"]:
+            caveats.setdefault(c["caveat"], [c, []])[1].append(o["hardware"])
+    for c, names in caveats.values():
+        notes.append(render(TEXT["note_caveat"], {"names": listing(names), "caveat": c["caveat"],
+                                                  "source": c["source"]}))
     return notes
 
 
@@ -1132,7 +1140,6 @@ def option_cells(o: dict) -> dict:
                             else format_number(o["guide_hours_from_time"], 2)),
         "guide_reported": reported,
         "measured": TEXT["yes"] if o["measured"] else TEXT["unmeasured"],
-        "caveats": TEXT["advice_separator"].join(c["caveat"] for c in o["caveats"]) or TEXT["none"],
         "largest_micro": format_number(o["largest_micro_batch"]),
         "longest": format_number(o["max_sequence_length"]),
         "communication": format_number(o["communication_h"], 2) if o["communication_h"] > 0 else TEXT["none"],
