@@ -187,7 +187,8 @@ TEXT = {
     "summary": "{hardware}: {hours_low}-{hours_high} h, {cost_low}-{cost_high} USD",
     "summary_none": "No option meets your limits: see why below.",
     "summary_invalid": "No plan: an input needs correcting.",
-    "details": "More columns: MFU, memory, micro-batch, GPUs and the guide's own hours",
+    "details": "More columns: cost per 1M tokens, MFU, memory, micro-batch, the largest micro-batch and longest "
+               "sequence that fit, communication, GPUs and the guide's own hours",
     "table_hint": "Hours and costs span the MFU range each option's evidence allows (low MFU = high figure).",
 }
 # The plan's table: a column's heading, then which cell of `option_cells` it shows.
