@@ -39,9 +39,11 @@ def hardware_table(coeffs) -> pd.DataFrame:
     """Every hardware option and the evidence behind it, for the page."""
     hw = pd.DataFrame.from_dict(coeffs["hardware"], orient="index")
     return pd.DataFrame({
-        "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Devices": hw["devices"],
+        "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Nodes": hw["nodes"], "Devices": hw["devices"],
         "Memory per device (GiB)": hw["device_memory_mib"] / 1024, "Runtime reserve (GiB)": hw["reserve_mib"] / 1024,
         "Peak BF16 per GPU (TFLOP/s)": hw["peak_tflops_per_gpu"],
+        "GPU-to-GPU in a node (GB/s, both directions)": hw["intra_node_gb_s"],
+        "Network per GPU (GB/s)": hw["inter_node_gb_s"],
         "MFU, low": hw["mfu_low"], "MFU, high": hw["mfu_high"], "MFU evidence": hw["mfu_source"],
         "Price (USD per GPU-hour)": hw["price"], "Price source": hw["price_source"], "Caveat": hw["note"],
     }).rename_axis("Hardware")
