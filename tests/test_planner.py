@@ -468,6 +468,11 @@ def test_gpu_and_gpus_pick_one_option_of_the_catalog(tables, coeffs):
     assert list(all_4090.options.index) == ["1x RTX 4090", "2x RTX 4090", "4x RTX 4090", "8x RTX 4090"]
     flavor = plan(tables, "Llama3 8B", samples=1000, gpu="MI250", gpus=16, coefficients_=coeffs)
     assert list(flavor.options.index) == ["4xlarge"]  # 16 MI250s
+    # Where the reader's GPU cannot hold the run, the advice looks past the GPU and count given.
+    big = plan(tables, "Llama 3.1 70B", tokens=10**7, gpu="RTX 4090", gpus=1, coefficients_=coeffs)
+    assert big.recommended is None and re.search(r"What would fit: .*\b(\S+) fits", big.reason)
+    elsewhere = re.search(r"(\S+) fits\.$", big.reason)[1]
+    assert elsewhere in coeffs["hardware"] and coeffs["hardware"][elsewhere]["gpu"] != "RTX 4090"
 
 
 @pytest.mark.parametrize("argv, message", [

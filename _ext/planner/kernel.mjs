@@ -706,8 +706,8 @@ export function what_would_fit(coeffs, inputs) {
   }
   const method = Object.keys(coeffs.methods).find((m) => m !== inputs.method && fitting({ method: m }).length);
   if (method !== undefined) tries.push(render(TEXT.method_fits, { method: coeffs.methods[method] }));
-  if (inputs.hardware !== "all") {
-    const anywhere = fitting({ hardware: "all" });
+  if (inputs.hardware !== "all" || (inputs.gpu ?? null) !== null || (inputs.gpus ?? null) !== null) {
+    const anywhere = fitting({ hardware: "all", gpu: null, gpus: null });
     if (anywhere.length) tries.push(render(TEXT.hardware_fits, { hardware: anywhere[0].hardware }));
   }
   let length = Math.floor(inputs.sequence_length / 2);

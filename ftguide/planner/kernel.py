@@ -1044,8 +1044,8 @@ def what_would_fit(coeffs: dict, inputs: dict) -> str:
     method = next((m for m in METHODS if m != inputs["method"] and fitting(method=m)), None)
     if method:
         tries.append(render(TEXT["method_fits"], {"method": METHODS[method]}))
-    if inputs["hardware"] != "all":
-        anywhere = fitting(hardware="all")
+    if inputs["hardware"] != "all" or inputs.get("gpu") is not None or inputs.get("gpus") is not None:
+        anywhere = fitting(hardware="all", gpu=None, gpus=None)
         if anywhere:
             tries.append(render(TEXT["hardware_fits"], {"hardware": anywhere[0]["hardware"]}))
     length = inputs["sequence_length"] // 2
