@@ -16,9 +16,9 @@ import pandas as pd
 from ftguide import cost
 from ftguide.data import DATA_DIR, PACKAGE_FILE, DataError, load, validate
 from ftguide.planner import inputs, kernel
-from ftguide.planner.coefficients import coefficients
+from ftguide.planner.coefficients import GPU_COUNTS, NODE_COUNTS, coefficients
 from ftguide.planner.run import Plan
-from ftguide.planner.text import format_plan
+from ftguide.planner.text import format_plan, inverse_table
 
 
 class Number:
@@ -69,8 +69,26 @@ def listed(file: str, column: str) -> list:
         return [f"the values in data/{file}"]
 
 
-def hardware_names() -> list:
-    return listed("accelerators.csv", "accelerator") + listed("gpu_nodes.csv", "hardware")
+def catalog_gpus() -> tuple:
+    """The GPUs of data/gpus.csv with a known peak (they have options), and those of them with a
+    network bandwidth (they have options of several nodes), read without validation."""
+    try:
+        gpus = pd.read_csv(DATA_DIR / "gpus.csv").dropna(subset=["peak_bf16_tflops"])
+        return list(gpus["gpu"].astype(str)), list(gpus.dropna(subset=["inter_node_gb_s"])["gpu"].astype(str))
+    except (OSError, ValueError, KeyError):
+        return ["the GPUs of data/gpus.csv"], ["the GPUs of data/gpus.csv"]
+
+
+def hardware_help() -> str:
+    """What --hardware takes: the groups, the MoAI flavors and the GPU options by their pattern (a
+    list of every option would fill the screen)."""
+    quoted = lambda names: ", ".join(map(kernel.quote, names))  # noqa: E731
+    peaked, networked = catalog_gpus()
+    nodes = " and ".join(map(str, NODE_COUNTS))
+    return (f"one of {quoted([*kernel.HARDWARE_GROUPS, *listed('accelerators.csv', 'accelerator')])}, or "
+            f"'Nx GPU' (e.g. {kernel.quote(f'1x {peaked[0]}')}): N of {', '.join(map(str, GPU_COUNTS))} for a GPU "
+            f"of {quoted(peaked)}, and N of {', '.join(str(n * GPU_COUNTS[-1]) for n in NODE_COUNTS)} "
+            f"({nodes} nodes of {GPU_COUNTS[-1]}) for one of {quoted(networked)}")
 
 
 def one_line_errors(parser: argparse.ArgumentParser, allowed: dict) -> None:
@@ -112,17 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     plans = commands.add_parser(
         "plan", help="fit, time and cost of a fine-tuning run on each hardware option",
         description="Predict whether a run fits in memory, how long it takes and what it costs on "
-        "each MoAI flavor and on 1, 2, 4 or 8 GPUs of the catalog (data/gpus.csv), from the model of FLOPs, "
+        "each MoAI flavor and on 1, 2, 4 or 8 GPUs of the catalog (data/gpus.csv) or 2 and 4 nodes of 8, "
+        "from the model of FLOPs, "
         "memory and time (model page), with its error on public measurements (evidence page). "
         "Numbers may be written 50,000, 50k, 1.2M or 2e5.")
     # Names from data/ quoted with every control or invisible character escaped: --help reads the
     # files without validating them.
     one_of = lambda names: "one of " + ", ".join(map(kernel.quote, names))  # noqa: E731
-    listed_choices = {"models": one_of(listed("models.csv", "model")), "methods": one_of(kernel.METHODS),
-                      "hardware": one_of([*kernel.HARDWARE_GROUPS, *hardware_names()]),
+    listed_choices = {**{name: one_of(values) for name, values in kernel.CHOICES.items()},
+                      "models": one_of(listed("models.csv", "model")), "hardware": hardware_help(),
+                      "catalog": one_of(["MI250", *catalog_gpus()[0]]) + " (MI250: the MoAI flavors)",
                       "stacks": one_of([kernel.PLANNER_STACK, *listed("stack_defaults.csv", "stack")])}
     inputs.add_arguments(plans, listed_choices)
     plans.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plans.add_argument("--max-sequence-length", action="store_true",
+                       help="print, for each option, the longest sequence that fits at micro-batch 1 and the largest "
+                       "micro-batch that fits at --sequence-length (plan --json has both in every option)")
     add_common(plans, {})
     return parser
 
@@ -171,7 +194,12 @@ def run_plan(args) -> int:
         return 2
     result = Plan(kernel.plan(coeffs, read["inputs"]))
     # allow_nan=False: a NaN would print as bare NaN, which is not JSON.
-    print(json.dumps(result.to_json(), indent=2, allow_nan=False) if args.json else format_plan(result))
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, allow_nan=False))
+    elif args.max_sequence_length:
+        print(kernel.heading(result.inputs) + "\n\n" + inverse_table(result).to_string())
+    else:
+        print(format_plan(result))
     return 0
 
 

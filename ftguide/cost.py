@@ -70,8 +70,8 @@ def listings(prices: pd.DataFrame, gpu: str) -> pd.DataFrame:
 
 def default_reference_price(tables, gpu: str) -> pd.Series:
     """The cheapest on-demand listing with a date seen of the GPU a reference names ('H100': the one
-    H100 of data/gpu_nodes.csv, model.reference_gpu): the hardest price for MI250 to match."""
-    rows = listings(tables.prices, model_module.reference_gpu(tables.gpu_nodes, gpu))
+    H100 of data/gpus.csv, model.reference_gpu): the hardest price for MI250 to match."""
+    rows = listings(tables.prices, model_module.reference_gpu(tables.gpus, gpu))
     current = rows[(rows["kind"] == "on-demand") & rows["date_seen"].notna()]
     return current.iloc[0]
 
@@ -255,7 +255,7 @@ def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.
         matched = [matching_reference(refs, gpu, row.model, row.sequence_length, models=tables.models)
                    for row in costs.itertuples()]
         out[f"{gpu} reference"] = [ref["reference"] for ref in matched]
-        peak = model_module.gpu_peak(tables.gpu_nodes, gpu)
+        peak = model_module.gpu_peak(tables.gpus, gpu)
         mfu = pd.Series([min(ref["mfu"], 1.0) for ref in matched], index=costs.index)  # never above peak
         speed = mfu * peak / flops
         out[f"{gpu} tokens/s per GPU"] = speed
@@ -267,10 +267,10 @@ def break_even_table(tables, costs: pd.DataFrame, reference_prices: dict) -> pd.
 
 def reference_costs(tables) -> pd.DataFrame:
     """Cost per 1M tokens of each public reference at the cheapest and dearest listed price of its
-    GPU (the one of data/gpu_nodes.csv it names, model.reference_gpu)."""
+    GPU (the one of data/gpus.csv it names, model.reference_gpu)."""
     rows = []
     for ref in tables.throughput_references.itertuples():
-        listed = listings(tables.prices, model_module.reference_gpu(tables.gpu_nodes, ref.gpu))
+        listed = listings(tables.prices, model_module.reference_gpu(tables.gpus, ref.gpu))
         low, high = listed.iloc[0], listed.iloc[-1]
         rows.append({
             "reference": ref.reference,

@@ -33,8 +33,8 @@ BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # The files the pages read, the public measurements the planner is checked against and the training
 # stacks' defaults for its knobs, by resource name: the schema must declare every one.
-RESOURCES = ("parameter_guide", "accelerators", "gpu_nodes", "models", "datasets", "prices",
-             "throughput_references", "gpus", "finetune_measurements", "stack_defaults", "changes")
+RESOURCES = ("parameter_guide", "accelerators", "models", "datasets", "prices",
+             "throughput_references", "gpus", "finetune_measurements", "stack_defaults", "software_caveats", "changes")
 TEXT_TYPES = ("string", "date")  # read as text: dates stay 'YYYY-MM-DD' strings on the pages
 
 
@@ -53,10 +53,10 @@ class GuideData:
     prices: pd.DataFrame
     throughput_references: pd.DataFrame = None  # public H100/A100 tokens/s/GPU, for the cost page
     vendor_measurements: pd.DataFrame = None  # the vendor's tutorials, logs and moreh-smi readings
-    gpu_nodes: pd.DataFrame = None  # 8-GPU nodes the planner sets beside the MoAI flavors
     gpus: pd.DataFrame = None  # the GPU catalog: memory, peaks and bandwidths, each sourced
     finetune_measurements: pd.DataFrame = None  # public fine-tuning runs the planner is judged on
     stack_defaults: pd.DataFrame = None  # each training stack's default for each planner knob, sourced
+    software_caveats: pd.DataFrame = None  # where a library the planner assumes is not released for a GPU
 
 
 def schema(data_dir=DATA_DIR) -> frictionless.Package:
@@ -330,9 +330,9 @@ def load(data_dir=DATA_DIR) -> GuideData:
     return GuideData(guide=guide, accelerators=accelerators, models=models,
                      datasets=datasets, prices=read("prices"),
                      throughput_references=read("throughput_references"),
-                     vendor_measurements=read("vendor_measurements"), gpu_nodes=read("gpu_nodes"),
+                     vendor_measurements=read("vendor_measurements"),
                      gpus=read("gpus"), finetune_measurements=read("finetune_measurements"),
-                     stack_defaults=read("stack_defaults"))
+                     stack_defaults=read("stack_defaults"), software_caveats=read("software_caveats"))
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:

@@ -80,7 +80,7 @@ def row_flops(rows: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
 
 def reference_mfu(tables) -> pd.DataFrame:
     """MFU of each public BF16 reference (ftguide.plausibility.reference_mfu, which validation checks)."""
-    return plausibility.reference_mfu(tables.throughput_references, tables.models, tables.gpu_nodes)
+    return plausibility.reference_mfu(tables.throughput_references, tables.models, tables.gpus)
 
 
 gpu_peak = plausibility.gpu_peak

@@ -80,6 +80,7 @@ def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
     found += _changes(tables["changes"], package, at, today)
     found += _vendor(tables, at, checked_basis=not basis)
     found += _stack_defaults(tables["stack_defaults"], at)
+    found += _software_caveats(tables, at)
     return found
 
 
@@ -97,21 +98,30 @@ def add_derived(guide: pd.DataFrame, accelerators: pd.DataFrame) -> pd.DataFrame
     return out
 
 
-def reference_gpu(gpu_nodes: pd.DataFrame, gpu: str):
-    """The GPU of data/gpu_nodes.csv that `gpu` names: itself, or, for a reference's GPU family
-    (throughput_references.csv says 'H100'), the one GPU of that family ('H100 SXM'); None when
-    there is none, or several (validation refuses both for a reference)."""
-    names = list(dict.fromkeys(gpu_nodes["gpu"]))
-    if gpu in names:
+def reference_family(gpus: pd.DataFrame, gpu: str) -> list:
+    """The GPUs of data/gpus.csv a reference's GPU family names ('H100': 'H100 PCIe', 'H100 SXM'),
+    narrowed to those with a network bandwidth where several are: the references ran on 8-GPU
+    servers of a data-center part (throughput_references.csv), which a PCIe card in a consumer or
+    workstation box is not."""
+    family = [name for name in dict.fromkeys(gpus["gpu"]) if name.startswith(gpu + " ")]
+    networked = set(gpus.loc[gpus["inter_node_gb_s"].notna(), "gpu"])
+    return family if len(family) < 2 else [name for name in family if name in networked]
+
+
+def reference_gpu(gpus: pd.DataFrame, gpu: str):
+    """The GPU of data/gpus.csv that `gpu` names: itself, or, for a reference's GPU family
+    (throughput_references.csv says 'H100'), the one GPU of that family (reference_family); None
+    when there is none, or several (validation refuses both for a reference)."""
+    if gpu in set(gpus["gpu"]):
         return gpu
-    family = [name for name in names if name.startswith(gpu + " ")]
+    family = reference_family(gpus, gpu)
     return family[0] if len(family) == 1 else None
 
 
-def gpu_peak(gpu_nodes: pd.DataFrame, gpu: str) -> float:
-    """Peak dense BF16 FLOP/s of the GPU of data/gpu_nodes.csv that `gpu` names (reference_gpu);
-    NaN for a GPU the file does not list."""
-    peaks = gpu_nodes.loc[gpu_nodes["gpu"] == reference_gpu(gpu_nodes, gpu), "peak_bf16_tflops_per_gpu"]
+def gpu_peak(gpus: pd.DataFrame, gpu: str) -> float:
+    """Peak dense BF16 FLOP/s of the GPU of data/gpus.csv that `gpu` names (reference_gpu); NaN
+    for a GPU the file does not list or gives no peak."""
+    peaks = gpus.loc[gpus["gpu"] == reference_gpu(gpus, gpu), "peak_bf16_tflops"]
     return float(peaks.iloc[0]) * 1e12 if len(peaks) else float("nan")
 
 
@@ -124,15 +134,15 @@ def reference_flops(references: pd.DataFrame, models: pd.DataFrame) -> pd.Series
                       for row in references.itertuples()], index=references.index, dtype=float)
 
 
-def reference_mfu(references: pd.DataFrame, models: pd.DataFrame, gpu_nodes: pd.DataFrame) -> pd.DataFrame:
+def reference_mfu(references: pd.DataFrame, models: pd.DataFrame, gpus: pd.DataFrame) -> pd.DataFrame:
     """MFU of each public BF16 reference: the source's figure, else its tokens/s × the model's
     FLOPs per token ÷ the GPU's peak (for models in models.csv); `node_gpu` is the GPU of
-    gpu_nodes.csv it ran on (reference_gpu)."""
+    gpus.csv it ran on (reference_gpu)."""
     refs = references[references["precision"] == "BF16"].copy()
     known = refs["model"].isin(set(models["model"]))
     flops = reference_flops(refs, models).where(known)
-    refs["node_gpu"] = refs["gpu"].map(lambda gpu: reference_gpu(gpu_nodes, gpu))
-    peak = refs["gpu"].map(lambda gpu: gpu_peak(gpu_nodes, gpu))
+    refs["node_gpu"] = refs["gpu"].map(lambda gpu: reference_gpu(gpus, gpu))
+    peak = refs["gpu"].map(lambda gpu: gpu_peak(gpus, gpu))
     computed = kernel.utilisation(refs["tokens_per_s_per_gpu"], flops, peak)
     refs["mfu"] = (refs["mfu_percent"] / 100).fillna(computed)
     return refs.dropna(subset=["mfu"])
@@ -396,17 +406,21 @@ def _references(references: pd.DataFrame, at, today: datetime.date) -> list:
 
 
 def _reference_gpus(tables: dict, at) -> list:
-    """A reference names a GPU family ('H100'): its peak is that of the one GPU of gpu_nodes.csv in
-    the family, so there must be exactly one."""
-    references, nodes = tables["throughput_references"], tables["gpu_nodes"]
+    """A reference names a GPU family ('H100'): its peak is that of the one GPU of gpus.csv in the
+    family (with a network bandwidth, where several are), so there must be exactly one, with a peak."""
+    references, gpus = tables["throughput_references"], tables["gpus"]
     out = []
     for gpu, index in references.reset_index().groupby("gpu", sort=False)["index"].first().items():
-        if reference_gpu(nodes, gpu) is None:
-            family = [name for name in dict.fromkeys(nodes["gpu"]) if name.startswith(gpu + " ")]
+        named = reference_gpu(gpus, gpu)
+        if named is None:
+            family = reference_family(gpus, gpu)
             found = f"the GPUs {', '.join(map(shown, family))}" if family else "no such GPU"
-            out.append(f"{at('throughput_references', index, 'gpu')}: found {shown(gpu)}, and {at.path('gpu_nodes')} "
+            out.append(f"{at('throughput_references', index, 'gpu')}: found {shown(gpu)}, and {at.path('gpus')} "
                        f"has {found}; expected exactly one GPU named {shown(gpu)} or {shown(gpu + ' <variant>')} "
-                       "there (its peak gives the reference's MFU)")
+                       "there (with a network bandwidth, where several are: its peak gives the reference's MFU)")
+        elif gpus.loc[gpus["gpu"] == named, "peak_bf16_tflops"].isna().all():
+            out.append(f"{at('throughput_references', index, 'gpu')}: found {shown(gpu)}, whose GPU {shown(named)} "
+                       f"has no peak in {at.path('gpus')}; expected a GPU with a peak (it gives the reference's MFU)")
     return out
 
 
@@ -414,7 +428,7 @@ def _reference_speeds(tables: dict, at) -> list:
     """A public reference's speed: its tokens/s × FLOPs per token ÷ its GPU's peak (its MFU) within
     1% and 100% of peak, and the MFU its source states no more than 15% from it."""
     refs = tables["throughput_references"]
-    peak = refs["gpu"].map(lambda gpu: gpu_peak(tables["gpu_nodes"], gpu))
+    peak = refs["gpu"].map(lambda gpu: gpu_peak(tables["gpus"], gpu))
     peak = peak.where(refs["precision"] != "FP8", peak * FP8_PEAK_FACTOR)
     mfu = kernel.utilisation(refs["tokens_per_s_per_gpu"], reference_flops(refs, tables["models"]), peak)
     low, high = REFERENCE_MFU
@@ -436,11 +450,11 @@ def _reference_speeds(tables: dict, at) -> list:
 
 
 def _hardware_names(tables: dict, at) -> list:
-    """One name, one hardware option: no flavor or node named like a planner group ('all'), no node
-    like a flavor, in any case (within one file, the schema and _texts keep names apart)."""
+    """One name, one hardware option: no flavor named like a planner group ('all'), in any case
+    (within one file, the schema and _texts keep names apart)."""
     taken = {group.casefold(): f"the planner's group {shown(group)}" for group in kernel.HARDWARE_GROUPS}
     out = []
-    for name, column in (("accelerators", "accelerator"), ("gpu_nodes", "hardware")):
+    for name, column in (("accelerators", "accelerator"),):
         names = tables[name][column]
         out += [f"{at(name, index, column)}: found {shown(value)}, the name of {taken[value.casefold()]}; "
                 "expected a name no other hardware option or group has, in any case"
@@ -452,31 +466,30 @@ def _hardware_names(tables: dict, at) -> list:
 
 
 def _gpu_prices(tables: dict, at) -> list:
-    """Every GPU priced with a dated listing of exactly its name: the reference GPUs the cost page
-    sets beside the MI250 (dated on-demand), and every node's GPU, which the planner prices."""
-    prices, nodes = tables["prices"], tables["gpu_nodes"]
+    """The reference GPUs the cost page sets beside the MI250 are priced with a dated on-demand
+    listing of exactly their name (a GPU of the catalog without one is planned unpriced)."""
+    prices, gpus = tables["prices"], tables["gpus"]
     dated = prices[prices["date_seen"].notna() & (prices["kind"] != "assumption")]
-    out, reported = [], set()
+    out = []
     for family in REFERENCE_GPUS:
-        gpu = reference_gpu(nodes, family)
+        gpu = reference_gpu(gpus, family)
         if gpu is not None and not ((dated["gpu"] == gpu) & (dated["kind"] == "on-demand")).any():
-            reported.add(gpu)
-            index = nodes.index[nodes["gpu"] == gpu][0]
+            index = gpus.index[gpus["gpu"] == gpu][0]
             out.append(f"{at.path('prices')}: found no on-demand {family} price with a date seen for {shown(gpu)} "
-                       f"(the GPU of {at('gpu_nodes', index, 'gpu')}); expected at least one, named exactly so "
-                       "(the cost page compares the MI250 with it, the planner prices the node with it)")
-    return out + [f"{at('gpu_nodes', index, 'gpu')}: found {shown(gpu)}; expected a GPU with a dated listing in "
-                  f"{at.path('prices')}, named exactly so (one of {sorted(set(dated['gpu']))})"
-                  for index, gpu in nodes["gpu"].items() if gpu not in reported and not (dated["gpu"] == gpu).any()]
+                       f"(the GPU of {at('gpus', index, 'gpu')}); expected at least one, named exactly so "
+                       "(the cost page compares the MI250 with it)")
+    return out
 
 
 def _changes(changes: pd.DataFrame, package, at, today: datetime.date) -> list:
     files = sorted(resource.path for resource in package.resources)
+    # A file taken out of the package keeps its history, ended by a row that removes all its rows.
+    removed = set(changes.loc[(changes["change"] == "removed") & (changes["rows"] == "all rows"), "file"])
     out = []
     for index, row in changes.iterrows():
-        if row.file not in files:
+        if row.file not in files and row.file not in removed:
             out.append(f"{at('changes', index, 'file')}: found {shown(row.file)}; expected one of the "
-                       f"package's files {files}")
+                       f"package's files {files}, or a file a row removes with all its rows")
         if datetime.date.fromisoformat(row.date) > today:
             out.append(f"{at('changes', index, 'date')}: found {row.date}; expected a day no later than "
                        f"today ({today})")
@@ -692,4 +705,18 @@ def _stack_defaults(defaults: pd.DataFrame, at) -> list:
                        f"'{earlier}' of {row.stack} {row.knob} already covers; expected at most one default per "
                        "stack, knob, method and GPU count")
         claimed.setdefault(key, []).append((row.applies_to, runs))
+    return out
+
+
+def _software_caveats(tables: dict, at) -> list:
+    """A caveat names a GPU of gpus.csv and a method or optimizer the planner takes."""
+    out, gpus = [], list(tables["gpus"]["gpu"])
+    allowed = [*kernel.METHODS, *kernel.OPTIMIZERS, "any"]
+    for index, row in tables["software_caveats"].iterrows():
+        where = functools.partial(at, "software_caveats", index)
+        if row.gpu not in gpus:
+            out.append(f"{where('gpu')}: found {shown(row.gpu)}; expected a GPU of {at.path('gpus')}, named exactly "
+                       f"so ({', '.join(map(shown, gpus))})")
+        if row.applies_to not in allowed:
+            out.append(f"{where('applies_to')}: found {shown(row.applies_to)}; expected one of {allowed}")
     return out

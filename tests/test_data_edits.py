@@ -25,7 +25,7 @@ from tests.helpers import execute_page
 pytestmark = pytest.mark.e2e
 
 VENDOR, FLAVORS, REFERENCES = "vendor_measurements.csv", "accelerators.csv", "throughput_references.csv"
-PRICES, NODES, MODELS, DATASETS = "prices.csv", "gpu_nodes.csv", "models.csv", "datasets.csv"
+PRICES, GPUS, MODELS, DATASETS = "prices.csv", "gpus.csv", "models.csv", "datasets.csv"
 ESCAPES = "\x1b]0;x\x07\x1b[2J"  # sets a terminal's title, then clears its screen
 
 
@@ -73,8 +73,7 @@ def both(*changes):
 
 STEP2 = "log_step_throughput,Llama3 8B,4xlarge,16,256,1024,2,1121,"  # line 5 of vendor_measurements.csv
 MISTRAL_8X = "tutorial_throughput,Mistral 7B,8xlarge,32,"  # line 142
-H100_NODE = "8xH100,H100 SXM,"  # line 2 of gpu_nodes.csv
-PCIE_NODE = '8xH100-PCIe,H100 PCIe,8,81559,756,0.1,"NVIDIA H100 PCIe datasheet: 756 TFLOP/s dense BF16",\n'
+NVL_GPU = 'H100 NVL,95830,835,,600,50,"a memory source","a peak source","a bandwidth source",\n'
 PCIE_PRICE = "H100 PCIe,Lambda,on-demand,2.49,1,USD,2026-10-19,Lambda GPU cloud pricing page,,,,\n"
 
 
@@ -131,7 +130,7 @@ REFUSED = {
     # throughput_references.csv: the stated MFU and the tokens/s against each other and the peak
     "a stated MFU that hides twice the tokens/s": (edit(REFERENCES, ",1024,BF16,10203,42.8,", ",1024,BF16,20406,42.8,"),
                                                    REFERENCES, ["line 5 (data row 4), column 'mfu_percent'",
-                                                                "found 42.8, but 20,406 tokens/s is 86.62%",
+                                                                "found 42.8, but 20,406 tokens/s is 86.66%",
                                                                 "within 15% of each other"]),
     "a stated MFU twice what its tokens/s give": (edit(REFERENCES, ",1024,BF16,10203,42.8,", ",1024,BF16,10203,85.6,"),
                                                   REFERENCES, ["line 5 (data row 4), column 'mfu_percent'"]),
@@ -147,26 +146,10 @@ REFUSED = {
                                                "expected 0.10 to 20.00 per GPU-hour"]),
     "an MI250 assumption low of 0.01": (edit(PRICES, ",1.00,2.50,", ",0.01,2.50,"), PRICES,
                                         ["line 2 (data row 1), column 'price_low'", "found 0.01 USD"]),
-    # gpu_nodes.csv: one name per option, and a GPU priced under exactly its name
-    "a node named like a flavor": (edit(NODES, "8xMI300X,", "xlarge,"), NODES,
-                                   ["line 4 (data row 3), column 'hardware'", "the accelerator 'xlarge' on line 2"]),
-    "a node named like a flavor, in capitals": (edit(NODES, "8xMI300X,", "2XLARGE,"), NODES,
-                                                ["line 4 (data row 3), column 'hardware'", "'2xlarge'"]),
-    "a node named 'all'": (edit(NODES, "8xMI300X,", "all,"), NODES, ["line 4", "the planner's group 'all'"]),
-    "a node named 'moai'": (edit(NODES, "8xMI300X,", "moai,"), NODES, ["line 4", "the planner's group 'moai'"]),
-    "a node named 'gpu-nodes'": (edit(NODES, "8xMI300X,", "gpu-nodes,"), NODES, ["line 4", "group 'gpu-nodes'"]),
-    "two nodes with one name": (edit(NODES, "8xMI300X,", "8xH100,"), NODES,
-                                ["line 4 (data row 3), columns ['hardware']", "duplicate"]),
-    "two node names differing only in case": (edit(NODES, "8xMI300X,", "8xh100,"), NODES,
-                                              ["line 4 (data row 3), column 'hardware'",
-                                               "differs only in case from '8xH100' on line 2"]),
-    "a node's GPU with no listing of exactly its name": (edit(NODES, H100_NODE, "8xH100,H100 NVL,"), PRICES,
-                                                         ["no on-demand H100 price with a date seen for 'H100 NVL'",
-                                                          "gpu_nodes.csv, line 2 (data row 1), column 'gpu'",
-                                                          "named exactly so"]),
-    "a second H100 node, which makes the references' 'H100' ambiguous": (
-        both(append(NODES, PCIE_NODE), append(PRICES, PCIE_PRICE)), REFERENCES,
-        ["line 2 (data row 1), column 'gpu'", "the GPUs 'H100 SXM', 'H100 PCIe'", "exactly one GPU"]),
+    # gpus.csv: a reference's GPU family names one GPU of the catalog (its networked part, where several)
+    "a second networked H100, which makes the references' 'H100' ambiguous": (
+        append(GPUS, NVL_GPU), REFERENCES,
+        ["line 2 (data row 1), column 'gpu'", "the GPUs 'H100 SXM', 'H100 NVL'", "exactly one GPU"]),
     # Text from data/ is untrusted, in any file
     "control characters in a model name": (edit(MODELS, "Gemma 2 9B,", f"{ESCAPES},"), MODELS,
                                            ["line 11 (data row 10), column 'model'", "U+001B", "control characters"]),
@@ -219,7 +202,7 @@ def test_the_command_line_never_prints_control_characters_from_data(data_copy, c
     with pytest.raises(SystemExit) as leaving:
         main(["plan", "--help"])
     assert leaving.value.code == 0
-    assert "'all', 'moai', 'gpus', 'gpu-nodes', 'xlarge'" in capsys.readouterr().out
+    assert "'all', 'moai', 'gpus', 'gpu-nodes', 'gpu-clusters', 'xlarge'" in " ".join(capsys.readouterr().out.split())
 
 
 # --- plausible edits build -------------------------------------------------------------------------
@@ -239,7 +222,7 @@ def test_a_line_break_in_a_note_and_a_listing_of_another_h100_are_accepted(data_
 
 
 def test_an_h100_renamed_in_every_file_stays_the_references_h100(data_copy, tables):
-    """The references' 'H100' is whichever one H100 gpu_nodes.csv lists, priced under its own name;
+    """The references' 'H100' is whichever one networked H100 gpus.csv lists, priced under its own name;
     the catalog's option follows the new name with the same figures."""
     rename_everywhere("H100 SXM", "H100 SXM5")(data_copy)
     assert cost.default_reference_price(load(data_copy), "H100")["gpu"] == "H100 SXM5"

@@ -94,8 +94,7 @@ def test_allowed_values_name_every_constraint_of_the_schema():
     assert allowed_values(field("advanced_parallelism")) == "true or false; required"
     assert allowed_values(field("platform_version")) == r"text matching [0-9]+\.[0-9]+\.[0-9]+; required"
     assert allowed_values(field("position_encoding", "models")) == "one of rope, alibi, learned; required"
-    hardware = allowed_values(field("hardware", "gpu_nodes"))
-    assert hardware == "text matching [A-Za-z0-9][A-Za-z0-9._-]*; unique; required"
+    assert allowed_values(field("applies_to", "software_caveats")).startswith("one of any, full, lora, qlora")
     assert allowed_values(field("train_samples", "datasets")) == "1 to 1,000,000,000; may be blank"
     # A refused cell's message quotes the same words, with its numbers as they are typed in a CSV.
     assert constraint_texts(field("batch_size"), number="{}")["range"] == "1 to 65536"

@@ -56,7 +56,8 @@ def grid(tables) -> list[dict]:
     writes it, a run nothing fits, and gradient accumulation on the 8-GPU nodes."""
     models = list(coefficients(tables)["models"])
     base = {"model": models[0], "method": "full", "hardware": "all", "size_kind": "samples", "size": "287,113",
-            "sequence_length": "", "epochs": "", "batch": "", "price": "", "deadline": "3", "budget": ""}
+            "sequence_length": "", "epochs": "", "batch": "", "price": "", "deadline": "3", "budget": "", "gpu": "",
+            "gpus": ""}
     return [base,
             dict(base, method="lora", size_kind="tokens", size="50M", deadline="", budget="100", price="2.5"),
             dict(base, model=models[1], sequence_length="131072", hardware="xlarge"),
@@ -124,6 +125,7 @@ def cli_message(argv: list[str], capsys) -> str:
     ("sequence_length", "abc", ["--samples", "5", "--sequence-length", "abc"]),
     ("deadline", "-1", ["--samples", "5", "--deadline=-1"]),
     ("epochs", "1e400", ["--samples", "5", "--epochs", "1e400"]),
+    ("gpus", "3", ["--samples", "5", "--gpus", "3"]),  # a count no option of the catalog has
 ])
 @pytest.mark.usefixtures("cli_reuses_tables")
 def test_bad_input_shows_the_command_lines_message_beside_the_field(planner_page, tables, capsys, field, text, argv):

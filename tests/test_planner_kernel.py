@@ -138,12 +138,20 @@ def form_texts(draw, coeffs):
     # A stack's knob is now and then left empty, to take the chosen stack's default.
     texts = {name: draw(st.sampled_from(kernel.choices(coeffs, spec) + ([""] if name in kernel.STACK_KNOBS else [])))
              for name, spec in specs.items() if spec["kind"] == "choice"}
+    # The GPU and its count narrow the hardware: mostly left empty, now and then one it does not offer.
+    texts["gpu"], texts["gpus"] = "", ""
+    if draw(st.integers(0, 4)) == 0:
+        texts["gpu"] = draw(st.sampled_from(kernel.choices(coeffs, specs["gpu"])))
+        texts["hardware"] = draw(st.sampled_from(["all", "gpus", texts["hardware"]]))
+    if draw(st.integers(0, 4)) == 0:
+        texts["gpus"] = draw(st.sampled_from(["1", "8", "16", "3"]))
+        texts["hardware"] = draw(st.sampled_from(["all", "gpus"]))
     texts[size] = draw(st.integers(1, 300_000).map(str) if size == "samples"
                        else st.integers(1, 10**10).flatmap(lambda n: written(n, True)))
     lengths = ["", "128", "512", "1024", "2,048", "4096", "8k", "32768", "131072"]
     texts["sequence_length"] = draw(st.sampled_from(lengths))
     for name, spec in specs.items():  # every other declared input, a new one included
-        if name not in texts and not spec["group"] and spec["kind"] not in ("choice", "config"):
+        if name not in texts and not spec["group"] and spec["kind"] not in ("choice", "config") and name != "gpus":
             high = min(spec["high"], 64) if name == "micro_batch" else spec["high"]
             texts[name] = draw(st.one_of(st.just(""), number_text(spec["low"], high, spec["kind"] == "whole")))
     if draw(st.integers(0, 4)) == 0:  # a config.json in place of the model, now and then

@@ -96,7 +96,12 @@ export const STACK_KNOBS = ["checkpointing", "optimizer", "loss", "lora_rank", "
 export function choices(coeffs, spec) {
   if (spec.choices === "models") return Object.keys(coeffs.models);
   if (spec.choices === "hardware") return [...Object.keys(coeffs.hardware_groups), ...Object.keys(coeffs.hardware)];
+  if (spec.choices === "catalog") return unique(Object.values(coeffs.hardware).map((hw) => hw.gpu));
   return Object.keys(coeffs.choices[spec.choices]);
+}
+
+export function unique(values) {
+  return [...new Set(values)];
 }
 
 export function check_choice(coeffs, spec, raw) {
@@ -213,7 +218,31 @@ export function read_inputs(coeffs, given) {
   if (!Object.keys(errors).length && (inputs.stack ?? PLANNER_STACK) !== PLANNER_STACK) {
     for (const knob of STACK_KNOBS) if (!is_given(given[knob])) inputs[knob] = null;
   }
-  return Object.keys(errors).length ? { errors } : { inputs };
+  const found = Object.keys(errors).length ? errors : check_selection(coeffs, inputs);
+  return Object.keys(found).length ? { errors: found } : { inputs };
+}
+
+export function check_selection(coeffs, inputs) {
+  const hw = coeffs.hardware;
+  let names = chosen_hardware(coeffs, inputs.hardware);
+  const gpu = inputs.gpu ?? null, count = inputs.gpus ?? null;
+  const where = { hardware: quote(inputs.hardware), gpu: "" };
+  if (gpu !== null) {
+    const offered = unique(names.map((name) => hw[name].gpu));
+    if (!offered.includes(gpu)) {
+      return { gpu: render(TEXT.selection, { ...where, name: "gpu", found: quote(gpu), choices: listing(offered.map(quote)) }) };
+    }
+    names = names.filter((name) => hw[name].gpu === gpu);
+    where.gpu = render(TEXT.selection_gpu, { gpu: quote(gpu) });
+  }
+  if (count !== null) {
+    const offered = unique(names.map((name) => hw[name].gpus)).sort((a, b) => a - b);
+    if (!offered.includes(count)) {
+      return { gpus: render(TEXT.selection, { ...where, name: "gpus", found: format_number(count),
+        choices: listing(offered.map((n) => format_number(n))) }) };
+    }
+  }
+  return {};
 }
 
 export function groups(specs) {
@@ -362,6 +391,54 @@ export function bounded_seconds(at_peak_s, mfu, overhead_s = 0.0) {
   return Math.max(overhead_s, 0.0) + at_peak_s / Math.min(mfu, 1.0);
 }
 
+// --- communication: sharded state over the links of data/gpus.csv -----------------------------------
+
+export function weight_bytes(m, run) {
+  const k = C.constants;
+  if (run.method === "full") return k.communicated_bytes * m.params;
+  const adapters = k.communicated_bytes * adapter_parameters(m, run);
+  if (run.method === "lora") return k.communicated_bytes * m.params + adapters;
+  const blocks = m.block_matmul_params;
+  return k.qlora_bits[run.qlora_format] / 8 * blocks + k.communicated_bytes * (m.params - blocks) + adapters;
+}
+
+export function trained_parameters(m, run) {
+  if (run.method === "full") return m.params;
+  return adapter_parameters(m, run) + embeddings_trained(m, run);
+}
+
+export function collective_seconds(size_bytes, hw) {
+  const per_node = Math.min(hw.gpus, C.constants.gpus_per_node);
+  const nodes = Math.ceil(hw.gpus / per_node);
+  const inside = per_node > 1 ? (per_node - 1) / per_node * size_bytes / (hw.intra_node_gb_s / 2 * 1e9) : 0.0;
+  const across = nodes > 1 ? (nodes - 1) / nodes * size_bytes / per_node / (hw.inter_node_gb_s * 1e9) : 0.0;
+  return inside + across;
+}
+
+export function communication_seconds(m, hw, run, split, tokens) {
+  const k = C.constants;
+  if (hw.gpus < 2 || hw.intra_node_gb_s === null) return 0.0;
+  const micro_steps = tokens / ((split.micro_batch || 1) * run.sequence_length * hw.devices);
+  const gradients = collective_seconds(k.communicated_bytes * trained_parameters(m, run), hw);
+  if (run.sharding === "sharded") {
+    return micro_steps * (k.gathers_per_micro_step * collective_seconds(weight_bytes(m, run), hw) + gradients);
+  }
+  return micro_steps / (split.grad_accum || 1) * 2 * gradients;
+}
+
+export function longest_sequence(m, hw, run, states_mib, high) {
+  const room = hw.device_memory_mib - hw.reserve_mib - states_mib;
+  const fits = (length) => sample_bytes(m, length, run, hw.attention_scores_kept) / C.constants.mib <= room;
+  if (!fits(1)) return 0;
+  let low = 1, up = high + 1;
+  while (up - low > 1) {
+    const middle = Math.floor((low + up) / 2);
+    if (fits(middle)) low = middle;
+    else up = middle;
+  }
+  return low;
+}
+
 // --- one option ------------------------------------------------------------------------------------
 
 export function mfu_range(hw, flops_per_micro_batch, method = "full") {
@@ -389,6 +466,12 @@ export function chosen_hardware(coeffs, choice) {
     return names.filter((name) => coeffs.group_kinds[choice].includes(coeffs.hardware[name].kind));
   }
   return [choice];
+}
+
+export function selected_hardware(coeffs, inputs) {
+  const gpu = inputs.gpu ?? null, count = inputs.gpus ?? null;
+  return chosen_hardware(coeffs, inputs.hardware).filter((name) => (gpu === null || coeffs.hardware[name].gpu === gpu) &&
+    (count === null || coeffs.hardware[name].gpus === count));
 }
 
 export function accumulation_steps(per_device, largest) {
@@ -448,12 +531,16 @@ export function option(coeffs, name, inputs) {
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
   const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length * flops, inputs.method);
-  const [hours_low, hours_high, hours] = [mfu_high, mfu_low, mfu].map(
-    (value) => bounded_seconds(at_peak_s, value, startup_s) / 3600);
+  const communication_s = communication_seconds(m, hw, run, split, tokens);
+  const [short_s, long_s, central_s] = [mfu_high, mfu_low, mfu].map((value) => bounded_seconds(at_peak_s, value, startup_s));
+  const hours_low = Math.max(short_s, Math.max(startup_s, 0.0) + communication_s) / 3600;
+  const hours_high = (long_s + communication_s) / 3600, hours = (central_s + communication_s) / 3600;
+  const longest = longest_sequence(m, hw, run, states_mib, sequence_length_limit(coeffs));
   const price = inputs.price === null ? hw.price : inputs.price;
   const out = {
     hardware: name, kind: hw.kind, gpu: hw.gpu, gpus: hw.gpus, devices: hw.devices,
     knobs: Object.fromEntries(STACK_KNOBS.map((knob) => [knob, run[knob]])), fits, ...split, largest_micro_batch: largest,
+    max_sequence_length: longest, nodes: hw.nodes,
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
@@ -461,17 +548,24 @@ export function option(coeffs, name, inputs) {
     memory_gib: null,
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
+    communication_h: communication_s / 3600,
     hours_low, hours_high, hours,
     price_per_gpu_hour: price, ...costs(price, hw.gpus, [hours, hours_low, hours_high], tokens),
     price_source: inputs.price === null ? hw.price_source : TEXT.your_price,
     mfu_low, mfu_high, mfu, mfu_source: hw.mfu_source,
     measured: hw.measured, evidence: hw.mfu_source,
+    caveats: hw.caveats.filter((c) => ["any", run.method, run.optimizer].includes(c.applies_to))
+      .map((c) => ({ caveat: c.caveat, source: c.source })),
   };
   out.memory_gib = out.memory_needed_mib / 1024;
   out.fit = fit_verdict(out.memory_needed_mib, hw.device_memory_mib, fits, coeffs.memory_band);
   out.meets_deadline = inputs.deadline === null || out.hours_high <= inputs.deadline;
   out.meets_budget = inputs.budget === null || (price !== null && out.cost_high <= inputs.budget);
   return Object.assign(out, guide_figures(coeffs, name, inputs, out.hours_at_peak));
+}
+
+export function sequence_length_limit(coeffs) {
+  return coeffs.inputs.find((spec) => spec.name === "sequence_length").high;
 }
 
 export function costs(price, gpus, hours, tokens) {
@@ -505,7 +599,7 @@ export function guide_figures(coeffs, name, inputs, hours_at_peak) {
 }
 
 export function evaluate(coeffs, inputs) {
-  return chosen_hardware(coeffs, inputs.hardware).map((name) => option(coeffs, name, inputs));
+  return selected_hardware(coeffs, inputs).map((name) => option(coeffs, name, inputs));
 }
 
 // --- the choice -------------------------------------------------------------------------------------
@@ -535,7 +629,43 @@ export function recommend(coeffs, inputs, options) {
     hours_high: format_number(best.hours_high, 1), cost_low: format_number(best.cost_low, 2),
     cost_high: format_number(best.cost_high, 2), mfu_low: format_percent(best.mfu_low),
     mfu_high: format_percent(best.mfu_high),
-  })];
+  }) + render(TEXT.price_evidence, { price: format_number(best.price_per_gpu_hour, 2), price_source: best.price_source,
+    evidence: best.evidence })];
+}
+
+export function ranked_first(options, keys) {
+  const rank = options.map((o) => keys.map((key) => round_half_even(o[key] * 100)));
+  let best = 0;
+  for (let i = 1; i < options.length; i++) {
+    const j = keys.findIndex((_, n) => rank[i][n] !== rank[best][n]);
+    if (j >= 0 && rank[i][j] < rank[best][j]) best = i;
+  }
+  return options[best];
+}
+
+export function answer_cost(o) {
+  if (o.cost_low === null) return TEXT.unpriced;
+  return render(TEXT.cost_span, { low: format_number(o.cost_low, 2), high: format_number(o.cost_high, 2) });
+}
+
+export function answer(template, o, limit) {
+  if (o === null) return render(TEXT[template + "_none"], { limit });
+  return render(TEXT[template], { limit, hardware: o.hardware,
+    hours_low: format_number(o.hours_low, 1), hours_high: format_number(o.hours_high, 1), cost: answer_cost(o) });
+}
+
+export function fewest_gpus(inputs, options) {
+  const ok = options.filter((o) => o.fits && o.meets_deadline && o.measured);
+  const best = ok.length ? ranked_first(ok, ["gpus", "hours_high"]) : null;
+  const limit = inputs.deadline === null ? "" : render(TEXT.within_deadline, { deadline: format_general(inputs.deadline) });
+  return [best && best.hardware, answer("fewest", best, limit)];
+}
+
+export function cheapest_within(inputs, options) {
+  const ok = options.filter((o) => o.fits && o.meets_budget && o.cost !== null && o.measured);
+  const best = ok.length ? ranked_first(ok, ["cost_high", "hours_high"]) : null;
+  const limit = inputs.budget === null ? "" : render(TEXT.within_budget, { budget: format_number(inputs.budget, 2) });
+  return [best && best.hardware, answer("cheapest_pick", best, limit)];
 }
 
 export function limit_parts(inputs) {
@@ -606,8 +736,8 @@ export function what_would_fit(coeffs, inputs) {
   }
   const method = Object.keys(coeffs.methods).find((m) => m !== inputs.method && fitting({ method: m }).length);
   if (method !== undefined) tries.push(render(TEXT.method_fits, { method: coeffs.methods[method] }));
-  if (inputs.hardware !== "all") {
-    const anywhere = fitting({ hardware: "all" });
+  if (inputs.hardware !== "all" || (inputs.gpu ?? null) !== null || (inputs.gpus ?? null) !== null) {
+    const anywhere = fitting({ hardware: "all", gpu: null, gpus: null });
     if (anywhere.length) tries.push(render(TEXT.hardware_fits, { hardware: anywhere[0].hardware }));
   }
   let length = Math.floor(inputs.sequence_length / 2);
@@ -627,13 +757,39 @@ export function notes_for(inputs, options) {
   const unpriced = options.filter((o) => o.cost === null).map((o) => o.hardware);
   if (unpriced.length) notes.push(render(TEXT.note_unpriced, { names: listing(unpriced) }));
   if (inputs.method === "qlora") notes.push(TEXT.note_qlora);
+  const communicating = new Map(); // by the state's sharding, which a stack's default may set per option
+  for (const o of options) {
+    if (o.communication_h > 0) {
+      if (!communicating.has(o.knobs.sharding)) communicating.set(o.knobs.sharding, []);
+      communicating.get(o.knobs.sharding).push(o.hardware);
+    }
+  }
+  for (const [sharding, names] of communicating) {
+    notes.push(render(TEXT.note_communication, { names: listing(names), sharding: C.choices.sharding[sharding] }));
+  }
+  const flavors = options.filter((o) => o.kind === "MoAI flavor");
+  if (flavors.length) notes.push(render(TEXT.note_startup_moai, { minutes: format_number(flavors[0].startup_h * 60, 1) }));
+  if (flavors.length < options.length) notes.push(TEXT.note_startup_gpu);
+  const caveats = new Map();
+  for (const o of options) {
+    for (const c of o.caveats) {
+      if (!caveats.has(c.caveat)) caveats.set(c.caveat, [c, []]);
+      caveats.get(c.caveat)[1].push(o.hardware);
+    }
+  }
+  for (const [c, names] of caveats.values()) {
+    notes.push(render(TEXT.note_caveat, { names: listing(names), caveat: c.caveat, source: c.source }));
+  }
   return notes;
 }
 
 export function plan(coeffs, inputs) {
   const options = evaluate(coeffs, inputs);
   const [recommended, reason] = recommend(coeffs, inputs, options);
-  return { inputs, options, recommended, reason, notes: notes_for(inputs, options) };
+  const [fewest, fewest_reason] = fewest_gpus(inputs, options);
+  const [cheapest, cheapest_reason] = cheapest_within(inputs, options);
+  return { inputs, options, recommended, reason, notes: notes_for(inputs, options), fewest_gpus: fewest,
+    fewest_gpus_reason: fewest_reason, cheapest, cheapest_reason };
 }
 
 // --- the plan for people ------------------------------------------------------------------------------
@@ -670,6 +826,10 @@ export function option_cells(o) {
     meets_limits: o.fits ? (o.meets_deadline && o.meets_budget ? TEXT.yes : TEXT.no) : TEXT.none,
     guide_from_time: o.guide_hours_from_time === null ? TEXT.none : format_number(o.guide_hours_from_time, 2),
     guide_reported: reported,
+    measured: o.measured ? TEXT.yes : TEXT.unmeasured,
+    largest_micro: format_number(o.largest_micro_batch),
+    longest: format_number(o.max_sequence_length),
+    communication: o.communication_h > 0 ? format_number(o.communication_h, 2) : TEXT.none,
   };
 }
 

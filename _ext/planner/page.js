@@ -16,7 +16,7 @@ function element(tag, attributes = {}, text = "") {
 
 function choiceLabels(spec) {
   const names = choices(C, spec);
-  if (spec.choices === "models") return names.map((name) => [name, name]);
+  if (spec.choices === "models" || spec.choices === "catalog") return names.map((name) => [name, name]);
   if (spec.choices !== "hardware") return names.map((name) => [name, C.choices[spec.choices][name]]);
   return names.map((name) => [name, Object.hasOwn(C.hardware_groups, name) ? C.hardware_groups[name]
     : render(TEXT.hardware_option, { name, ...C.hardware[name] })]);
@@ -41,6 +41,7 @@ function buildField(group) {
     const select = element("select", { id, name: field, "aria-describedby": described });
     // A stack's knob may be left to the chosen stack (empty: its default, else the planner's).
     if (STACK_KNOBS.includes(spec.name)) select.add(new Option(render(TEXT.stack_default_option, spec), ""));
+    else if (spec.default === null) select.add(new Option(spec.empty, "")); // optional: empty means any
     for (const [value, text] of choiceLabels(spec)) select.add(new Option(text, value));
     box.append(select);
   } else if (spec.kind === "config") {
@@ -124,7 +125,8 @@ function planHtml(p) {
   const details = shown.filter((key) => C.detail_columns.includes(key));
   const notes = p.notes.map((note) => `<li>${escape(note)}</li>`).join("");
   const label = p.recommended ? `<strong>${escape(TEXT.recommended_label)}</strong> ` : "";
-  return `<p class="planner-reason">${label}${escape(p.reason)}</p>` +
+  const answers = [p.fewest_gpus_reason, p.cheapest_reason].map((text) => `<li>${escape(text)}</li>`).join("");
+  return `<p class="planner-reason">${label}${escape(p.reason)}</p><ul class="planner-answers">${answers}</ul>` +
     tableHtml(p, cells, shown.filter((key) => !details.includes(key)), "planner-caption") +
     (details.length ? `<details class="planner-details"><summary>${escape(TEXT.details)}</summary>` +
       tableHtml(p, cells, details, "planner-details-caption") + "</details>" : "") +

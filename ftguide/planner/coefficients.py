@@ -70,10 +70,13 @@ def moai_flavors(tables, guide_epochs=1) -> dict:
         "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows one), "
                       "start-up taken out (model page)",
         "measured": True, "note": "", "attention_scores_kept": True, "nodes": int(row["nodes"]),
+        "intra_node_gb_s": None, "inter_node_gb_s": None, "caveats": [],
         "startup_min": float(fitted["overhead_min"])} for row in tables.accelerators.to_dict(orient="records")}
 
 
 GPU_COUNTS = (1, 2, 4, 8)
+# 2 and 4 nodes of 8, for a GPU whose network bandwidth data/gpus.csv gives.
+NODE_COUNTS = (2, 4)
 # The one price tier of every GPU option, so that they compare like with like.
 PRICE_TIER = "RunPod community cloud"
 # The FLOPs per micro-batch at which the hardware table states a curve's MFU: 2,048 tokens of an
@@ -82,10 +85,11 @@ REFERENCE_WORK = 1e14
 
 
 def gpu_options(tables) -> dict:
-    """1, 2, 4 and 8 GPUs on one node of each catalog GPU with a known peak: memory as the tools
-    report it, the runtime reserve and the MFU curve fitted on the public measurements
-    (ftguide.evidence), the price of the one tier. No start-up is counted: no evidence here times
-    the loading of a model on a GPU stack."""
+    """1, 2, 4 and 8 GPUs on one node of each catalog GPU with a known peak, and 2 and 4 nodes of 8
+    where the catalog gives the network's bandwidth: memory as the tools report it, the runtime
+    reserve, the MFU curve fitted on the public measurements (ftguide.evidence), the price of the
+    one tier, the links' bandwidth and the software caveats of data/software_caveats.csv. No
+    start-up is counted: no evidence here times the loading of a model on a GPU stack."""
     reserve_mib = evidence.stack_reserves(tables)["every stack"] * 1024
     curves = evidence.mfu_fits(tables)
     out = {}
@@ -99,11 +103,27 @@ def gpu_options(tables) -> dict:
                   "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
-                  "attention_scores_kept": False, "nodes": 1, "startup_min": 0.0}
-        for count in GPU_COUNTS:
-            out[f"{count}x {row['gpu']}"] = {"kind": "GPU node" if count == 8 else "GPU", "gpus": count,
-                                             "devices": count, **option}
+                  "attention_scores_kept": False, "startup_min": 0.0,
+                  "intra_node_gb_s": optional(row["intra_node_gb_s"]),
+                  "inter_node_gb_s": optional(row["inter_node_gb_s"]),
+                  "caveats": caveats(tables, row["gpu"])}
+        nodes = NODE_COUNTS if option["inter_node_gb_s"] is not None else ()
+        for count in (*GPU_COUNTS, *(n * GPU_COUNTS[-1] for n in nodes)):
+            kind = "GPU" if count < GPU_COUNTS[-1] else "GPU node" if count == GPU_COUNTS[-1] else "GPU cluster"
+            out[f"{count}x {row['gpu']}"] = {"kind": kind, "gpus": count, "devices": count,
+                                             "nodes": max(count // GPU_COUNTS[-1], 1), **option}
     return out
+
+
+def optional(value):
+    return None if pd.isna(value) else float(value)
+
+
+def caveats(tables, gpu: str) -> list:
+    """The software caveats of data/software_caveats.csv for a GPU: the method each applies to, its text."""
+    rows = tables.software_caveats
+    return [{"applies_to": row["applies_to"], "caveat": row["caveat"], "source": row["source"]}
+            for row in rows[rows["gpu"] == gpu].to_dict(orient="records")]
 
 
 def curve_source(curve: dict) -> str:

@@ -23,7 +23,7 @@ class Input:
     unit: str = ""
     default: object = None  # None: optional with no default (no limit, each option's own price)
     empty: str = ""  # what an empty field means, for the form's hint
-    choices: str = ""  # "models", "methods" or "hardware": taken from the data
+    choices: str = ""  # "models", "hardware", "catalog" (the GPUs) from the data; else a list of kernel.CHOICES
     group: str = ""  # inputs of one group are alternatives: give exactly one (samples or tokens)
     replaces: str = ""  # given, this input takes the place of that one (a config.json of the model)
     required: bool = False
@@ -81,6 +81,10 @@ INPUTS = (
           choices="sharding", default="sharded", empty="the stack's default, else sharded", section="stack"),
     Input("hardware", "Hardware", "every option, a group of them, or one option", kind="choice",
           choices="hardware", default="all", empty="all"),
+    Input("gpu", "GPU (optional)", "only the options of this GPU", kind="choice", choices="catalog",
+          empty="any"),
+    Input("gpus", "GPUs (optional)", "only the options of this many GPUs", kind="whole", low=1, high=1024,
+          unit="GPUs", empty="any"),
     Input("batch", "Global batch (samples)", "global batch in samples", kind="whole", low=1, high=1_000_000,
           unit="samples", default=128, empty="128"),
     Input("micro_batch", "Micro-batch (samples per device and step, optional)",

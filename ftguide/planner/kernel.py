@@ -74,12 +74,20 @@ SHARDING = {"sharded": "sharded over the devices (FSDP, ZeRO-3)", "replicated": 
 # FLOPs per matrix weight and token: forward 2, backward 4 (2 for the activations' gradients, 2 for
 # the weights'). A frozen weight needs no weight gradient: 4 (Hu et al. 2021, section 4.2).
 MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
+# Sharded state moves every step: FSDP and ZeRO-3 all-gather the weights before the forward and again
+# before the backward pass of each micro-batch, and reduce-scatter the gradients after it (Zhao et al.
+# 2023, PyTorch FSDP; Rajbhandari et al. 2020, ZeRO, section 7.2.2: 3x the weights'
+# volume); DDP all-reduces the gradients once per optimizer step. Weights and gradients move in BF16.
+COMMUNICATED_BYTES = 2
+GATHERS_PER_MICRO_STEP = 2
+GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
-             "offload_gathered_layers": OFFLOAD_GATHERED_LAYERS}
+             "offload_gathered_layers": OFFLOAD_GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
+             "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -89,9 +97,10 @@ PLANNER_STACK = "planner"
 STACK_KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
 CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
            "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
-HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 to 8 GPUs)",
-                   "gpu-nodes": "the 8-GPU nodes"}
-GROUP_KINDS = {"moai": ["MoAI flavor"], "gpus": ["GPU", "GPU node"], "gpu-nodes": ["GPU node"]}
+HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 GPU to 4 nodes)",
+                   "gpu-nodes": "the 8-GPU nodes", "gpu-clusters": "2 and 4 nodes of 8 GPUs"}
+GROUP_KINDS = {"moai": ["MoAI flavor"], "gpus": ["GPU", "GPU node", "GPU cluster"], "gpu-nodes": ["GPU node"],
+               "gpu-clusters": ["GPU cluster"]}
 
 # Every sentence of a plan. {name} is filled in by `render`; numbers arrive formatted.
 TEXT = {
@@ -145,6 +154,28 @@ TEXT = {
     "memory": "{needed} of {have}",
     "guide_raised": "{hours} (source: {source})",
     "mfu_positive": "MFU must be above 0",
+    "selection": "{name}: found {found}; expected one of {choices} (what hardware {hardware}{gpu} offers)",
+    "selection_gpu": " with gpu {gpu}",
+    "price_evidence": " Price: {price} USD per GPU-hour ({price_source}); MFU: {evidence}.",
+    "fewest": "Fewest GPUs that fit{limit}: {hardware} ({hours_low}-{hours_high} h, {cost}).",
+    "fewest_none": "Fewest GPUs that fit{limit}: none on a measured GPU.",
+    "cheapest_pick": "Cheapest that fits{limit}: {hardware} ({cost}, {hours_low}-{hours_high} h).",
+    "cheapest_pick_none": "Cheapest that fits{limit}: none on a measured, priced GPU.",
+    "within_deadline": " and meet the deadline of {deadline} h",
+    "within_budget": " within the budget of {budget} USD",
+    "cost_span": "{low}-{high} USD",
+    "unpriced": "no price",
+    "unmeasured": "no: never ranked",
+    "note_caveat": "{names}: {caveat} (source: {source}).",
+    "note_communication": "On {names} the hours add the communication of the state, {sharding}, at the "
+                          "bandwidth of data/gpus.csv: within a node half the GPU-to-GPU column (it counts both "
+                          "directions), across nodes the network column per GPU, hierarchically (inside the "
+                          "nodes, then between them). The short time assumes it hidden behind the arithmetic, the "
+                          "central and long ones not hidden at all; the measured MFU may already hold part of it.",
+    "note_startup_moai": "The MoAI flavors' hours include a start-up of {minutes} min, fitted on the guide's "
+                         "times (they include MoAI's compilation).",
+    "note_startup_gpu": "The GPU options' hours include no start-up (assumed 0: no measurement in data/ times "
+                        "loading and compiling a model on a GPU stack).",
     # The form in the browser.
     "hint": "Allowed: {expected}; empty: {empty}.",
     "hint_required": "Allowed: {expected}.",
@@ -169,16 +200,21 @@ TEXT = {
     "summary": "{hardware}: {hours_low}-{hours_high} h, {cost_low}-{cost_high} USD",
     "summary_none": "No option meets your limits: see why below.",
     "summary_invalid": "No plan: an input needs correcting.",
-    "details": "More columns: MFU, memory, micro-batch, GPUs and the guide's own hours",
+    "details": "More columns: cost per 1M tokens, MFU, memory, micro-batch, the largest micro-batch and longest "
+               "sequence that fit, communication, GPUs and the guide's own hours",
     "table_hint": "Hours and costs span the MFU range each option's evidence allows (low MFU = high figure).",
 }
 # The plan's table: a column's heading, then which cell of `option_cells` it shows.
 # The columns a reader decides on come first; the rest are details (the page folds them away).
 COLUMNS = {"fits": "Fits in memory", "hours": "Hours", "cost": "Cost (USD)", "meets_limits": "Meets limits",
+           "measured": "Measured on this GPU",
            "cost_per_m_tokens": "USD per 1M tokens", "mfu": "MFU", "memory": "Memory per device (GiB)",
-           "split": "Micro-batch x accumulation", "gpus": "GPUs", "guide_from_time": "Guide's hours (from time)",
+           "split": "Micro-batch x accumulation", "largest_micro": "Largest micro-batch that fits",
+           "longest": "Longest sequence that fits (micro-batch 1)", "communication": "Communication (h)",
+           "gpus": "GPUs", "guide_from_time": "Guide's hours (from time)",
            "guide_reported": "Guide's hours (throughput)"}
-DETAIL_COLUMNS = ["mfu", "memory", "split", "gpus", "guide_from_time", "guide_reported"]
+DETAIL_COLUMNS = ["cost_per_m_tokens", "mfu", "memory", "split", "largest_micro", "longest", "communication", "gpus",
+                  "guide_from_time", "guide_reported"]
 
 
 class PlanError(ValueError):
@@ -294,7 +330,13 @@ def choices(coeffs: dict, spec: dict) -> list:
         return list(coeffs["models"])
     if spec["choices"] == "hardware":
         return list(HARDWARE_GROUPS) + list(coeffs["hardware"])
+    if spec["choices"] == "catalog":
+        return unique(hw["gpu"] for hw in coeffs["hardware"].values())
     return list(coeffs["choices"][spec["choices"]])
+
+
+def unique(values) -> list:
+    return list(dict.fromkeys(values))
 
 
 def check_choice(coeffs: dict, spec: dict, raw):
@@ -425,7 +467,30 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
         for knob in STACK_KNOBS:  # left empty: the stack's default, per option (run_knobs)
             if not is_given(given.get(knob)):
                 inputs[knob] = None
+    if not errors:
+        errors = check_selection(coeffs, inputs)
     return {"errors": errors} if errors else {"inputs": inputs}
+
+
+def check_selection(coeffs: dict, inputs: dict) -> dict:
+    """gpu and gpus narrow the hardware chosen: a GPU or a count it does not offer is refused with
+    what it offers."""
+    hw, names = coeffs["hardware"], chosen_hardware(coeffs, inputs["hardware"])
+    gpu, count = inputs.get("gpu"), inputs.get("gpus")
+    where = {"hardware": quote(inputs["hardware"]), "gpu": ""}
+    if gpu is not None:
+        offered = unique(hw[name]["gpu"] for name in names)
+        if gpu not in offered:
+            return {"gpu": render(TEXT["selection"], {**where, "name": "gpu", "found": quote(gpu),
+                                                      "choices": listing(quote(g) for g in offered)})}
+        names = [name for name in names if hw[name]["gpu"] == gpu]
+        where["gpu"] = render(TEXT["selection_gpu"], {"gpu": quote(gpu)})
+    if count is not None:
+        offered = sorted(unique(hw[name]["gpus"] for name in names))
+        if count not in offered:
+            return {"gpus": render(TEXT["selection"], {**where, "name": "gpus", "found": format_number(count),
+                                                       "choices": listing(format_number(n) for n in offered)})}
+    return {}
 
 
 def groups(specs: list) -> list:
@@ -637,6 +702,72 @@ def bounded_seconds(at_peak_s, mfu, overhead_s=0.0):
     return max(overhead_s, 0.0) + at_peak_s / min(mfu, 1.0)
 
 
+# --- communication: sharded state over the links of data/gpus.csv ---------------------------------
+
+def weight_bytes(m, run: dict):
+    """The weights as a pass gathers them, in BF16: the model, with LoRA's adapters beside it, and
+    QLoRA's frozen blocks in their 4-bit format."""
+    if run["method"] == "full":
+        return COMMUNICATED_BYTES * m["params"]
+    adapters = COMMUNICATED_BYTES * adapter_parameters(m, run)
+    if run["method"] == "lora":
+        return COMMUNICATED_BYTES * m["params"] + adapters
+    blocks = m["block_matmul_params"]
+    return QLORA_BITS[run["qlora_format"]] / 8 * blocks + COMMUNICATED_BYTES * (m["params"] - blocks) + adapters
+
+
+def trained_parameters(m, run: dict):
+    if run["method"] == "full":
+        return m["params"]
+    return adapter_parameters(m, run) + embeddings_trained(m, run)
+
+
+def collective_seconds(size_bytes, hw: dict) -> float:
+    """An all-gather or reduce-scatter of `size_bytes` over the option's GPUs at full bandwidth,
+    hierarchically: (g-1)/g of it inside a node at half the GPU-to-GPU bandwidth (the column counts
+    both directions), then (k-1)/k of each GPU's 1/g share across k nodes at the network bandwidth
+    per GPU (one network card per GPU)."""
+    per_node = min(hw["gpus"], GPUS_PER_NODE)
+    nodes = math.ceil(hw["gpus"] / per_node)
+    inside = (per_node - 1) / per_node * size_bytes / (hw["intra_node_gb_s"] / 2 * 1e9) if per_node > 1 else 0.0
+    across = (nodes - 1) / nodes * size_bytes / per_node / (hw["inter_node_gb_s"] * 1e9) if nodes > 1 else 0.0
+    return inside + across
+
+
+def communication_seconds(m, hw: dict, run: dict, split: dict, tokens: float) -> float:
+    """The run's communication: sharded, per micro-step two all-gathers of the weights and one
+    reduce-scatter of the gradients; replicated, one all-reduce (twice a reduce-scatter's volume) of
+    the gradients per optimizer step. 0 on one GPU, and where data/ has no bandwidth (the MoAI
+    flavors: their fitted MFU holds the platform's own communication)."""
+    if hw["gpus"] < 2 or hw["intra_node_gb_s"] is None:
+        return 0.0
+    micro_steps = tokens / ((split["micro_batch"] or 1) * run["sequence_length"] * hw["devices"])
+    gradients = collective_seconds(COMMUNICATED_BYTES * trained_parameters(m, run), hw)
+    if run["sharding"] == "sharded":
+        return micro_steps * (GATHERS_PER_MICRO_STEP * collective_seconds(weight_bytes(m, run), hw) + gradients)
+    return micro_steps / (split["grad_accum"] or 1) * 2 * gradients
+
+
+def longest_sequence(m, hw: dict, run: dict, states_mib: float, high: int) -> int:
+    """The longest sequence of which one sample fits on a device beside the states (micro-batch 1),
+    up to `high`; 0 if none. A sample's memory grows with its length, so halving finds it."""
+    room = hw["device_memory_mib"] - hw["reserve_mib"] - states_mib
+
+    def fits(length):
+        return sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB <= room
+
+    if not fits(1):
+        return 0
+    low, up = 1, high + 1  # fits(low); up is past the end or does not fit
+    while up - low > 1:
+        middle = (low + up) // 2
+        if fits(middle):
+            low = middle
+        else:
+            up = middle
+    return low
+
+
 # --- one option ---------------------------------------------------------------------------------
 
 def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> list:
@@ -674,6 +805,13 @@ def chosen_hardware(coeffs: dict, choice: str) -> list:
     if choice in GROUP_KINDS:
         return [name for name in names if coeffs["hardware"][name]["kind"] in GROUP_KINDS[choice]]
     return [choice]
+
+
+def selected_hardware(coeffs: dict, inputs: dict) -> list:
+    """The hardware chosen, narrowed to the reader's GPU and count where given."""
+    gpu, count = inputs.get("gpu"), inputs.get("gpus")
+    return [name for name in chosen_hardware(coeffs, inputs["hardware"])
+            if gpu in (None, coeffs["hardware"][name]["gpu"]) and count in (None, coeffs["hardware"][name]["gpus"])]
 
 
 def accumulation_steps(per_device: int, largest: int) -> int:
@@ -720,12 +858,17 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
     mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length * flops, inputs["method"])
-    hours_low, hours_high, hours = (bounded_seconds(at_peak_s, value, startup_s) / 3600
-                                    for value in (mfu_high, mfu_low, mfu))
+    communication_s = communication_seconds(m, hw, run, split, tokens)
+    short_s, long_s, central_s = (bounded_seconds(at_peak_s, value, startup_s) for value in (mfu_high, mfu_low, mfu))
+    # The short time hides the communication behind the arithmetic; the central and long hide none of it.
+    hours_low = max(short_s, max(startup_s, 0.0) + communication_s) / 3600
+    hours_high, hours = (long_s + communication_s) / 3600, (central_s + communication_s) / 3600
+    longest = longest_sequence(m, hw, run, states_mib, sequence_length_limit(coeffs))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
         "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
         "knobs": {knob: run[knob] for knob in STACK_KNOBS}, "fits": fits, **split, "largest_micro_batch": largest,
+        "max_sequence_length": longest, "nodes": hw["nodes"],
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
@@ -734,11 +877,14 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "memory_gib": None,
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
+        "communication_h": communication_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
         "price_per_gpu_hour": price, **costs(price, hw["gpus"], [hours, hours_low, hours_high], tokens),
         "price_source": hw["price_source"] if inputs["price"] is None else TEXT["your_price"],
         "mfu_low": mfu_low, "mfu_high": mfu_high, "mfu": mfu, "mfu_source": hw["mfu_source"],
         "measured": hw["measured"], "evidence": hw["mfu_source"],
+        "caveats": [{"caveat": c["caveat"], "source": c["source"]} for c in hw["caveats"]
+                    if c["applies_to"] in ("any", run["method"], run["optimizer"])],
     }
     out["memory_gib"] = out["memory_needed_mib"] / 1024
     out["fit"] = fit_verdict(out["memory_needed_mib"], hw["device_memory_mib"], fits, coeffs["memory_band"])
@@ -747,6 +893,10 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     out["meets_budget"] = inputs["budget"] is None or (price is not None and out["cost_high"] <= inputs["budget"])
     out.update(guide_figures(coeffs, name, inputs, out["hours_at_peak"]))
     return out
+
+
+def sequence_length_limit(coeffs: dict) -> int:
+    return next(spec["high"] for spec in coeffs["inputs"] if spec["name"] == "sequence_length")
 
 
 def costs(price, gpus: int, hours: list, tokens: float) -> dict:
@@ -780,7 +930,7 @@ def guide_figures(coeffs: dict, name: str, inputs: dict, hours_at_peak: float) -
 
 
 def evaluate(coeffs: dict, inputs: dict) -> list:
-    return [option(coeffs, name, inputs) for name in chosen_hardware(coeffs, inputs["hardware"])]
+    return [option(coeffs, name, inputs) for name in selected_hardware(coeffs, inputs)]
 
 
 # --- the choice -----------------------------------------------------------------------------------
@@ -817,7 +967,49 @@ def recommend(coeffs: dict, inputs: dict, options: list) -> list:
         "limits": limits_text(inputs), "hours_low": format_number(best["hours_low"], 1),
         "hours_high": format_number(best["hours_high"], 1), "cost_low": format_number(best["cost_low"], 2),
         "cost_high": format_number(best["cost_high"], 2), "mfu_low": format_percent(best["mfu_low"]),
-        "mfu_high": format_percent(best["mfu_high"])})]
+        "mfu_high": format_percent(best["mfu_high"])}) + render(TEXT["price_evidence"], {
+        "price": format_number(best["price_per_gpu_hour"], 2), "price_source": best["price_source"],
+        "evidence": best["evidence"]})]
+
+
+def ranked_first(options: list, keys) -> dict:
+    """The option with the lowest keys (to the cent or the hundredth), the first listed on a tie."""
+    rank = [tuple(round_half_even(o[key] * 100) for key in keys) for o in options]
+    return options[min(range(len(options)), key=lambda i: rank[i])]
+
+
+def answer_cost(o: dict) -> str:
+    if o["cost_low"] is None:
+        return TEXT["unpriced"]
+    return render(TEXT["cost_span"], {"low": format_number(o["cost_low"], 2), "high": format_number(o["cost_high"], 2)})
+
+
+def answer(template: str, o, limit: str) -> str:
+    if o is None:
+        return render(TEXT[template + "_none"], {"limit": limit})
+    return render(TEXT[template], {"limit": limit, "hardware": o["hardware"],
+                                   "hours_low": format_number(o["hours_low"], 1),
+                                   "hours_high": format_number(o["hours_high"], 1), "cost": answer_cost(o)})
+
+
+def fewest_gpus(inputs: dict, options: list) -> list:
+    """[name, sentence]: the fewest GPUs on a measured GPU that fit and meet the deadline (at their
+    low MFU), the fastest of them first."""
+    ok = [o for o in options if o["fits"] and o["meets_deadline"] and o["measured"]]
+    best = ranked_first(ok, ("gpus", "hours_high")) if ok else None
+    limit = ("" if inputs["deadline"] is None
+             else render(TEXT["within_deadline"], {"deadline": format_general(inputs["deadline"])}))
+    return [best and best["hardware"], answer("fewest", best, limit)]
+
+
+def cheapest_within(inputs: dict, options: list) -> list:
+    """[name, sentence]: the cheapest option on a measured, priced GPU that fits and meets the budget
+    (at its low MFU), the fastest first on a tie."""
+    ok = [o for o in options if o["fits"] and o["meets_budget"] and o["cost"] is not None and o["measured"]]
+    best = ranked_first(ok, ("cost_high", "hours_high")) if ok else None
+    limit = ("" if inputs["budget"] is None
+             else render(TEXT["within_budget"], {"budget": format_number(inputs["budget"], 2)}))
+    return [best and best["hardware"], answer("cheapest_pick", best, limit)]
 
 
 def limit_parts(inputs: dict) -> str:
@@ -899,8 +1091,8 @@ def what_would_fit(coeffs: dict, inputs: dict) -> str:
     method = next((m for m in METHODS if m != inputs["method"] and fitting(method=m)), None)
     if method:
         tries.append(render(TEXT["method_fits"], {"method": METHODS[method]}))
-    if inputs["hardware"] != "all":
-        anywhere = fitting(hardware="all")
+    if inputs["hardware"] != "all" or inputs.get("gpu") is not None or inputs.get("gpus") is not None:
+        anywhere = fitting(hardware="all", gpu=None, gpus=None)
         if anywhere:
             tries.append(render(TEXT["hardware_fits"], {"hardware": anywhere[0]["hardware"]}))
     length = inputs["sequence_length"] // 2
@@ -927,6 +1119,24 @@ def notes_for(inputs: dict, options: list) -> list:
         notes.append(render(TEXT["note_unpriced"], {"names": listing(unpriced)}))
     if inputs["method"] == "qlora":
         notes.append(TEXT["note_qlora"])
+    communicating = {}  # by the state's sharding, which a stack's default may set per option
+    for o in options:
+        if o["communication_h"] > 0:
+            communicating.setdefault(o["knobs"]["sharding"], []).append(o["hardware"])
+    for sharding, names in communicating.items():
+        notes.append(render(TEXT["note_communication"], {"names": listing(names), "sharding": SHARDING[sharding]}))
+    flavors = [o for o in options if o["kind"] == "MoAI flavor"]
+    if flavors:
+        notes.append(render(TEXT["note_startup_moai"], {"minutes": format_number(flavors[0]["startup_h"] * 60, 1)}))
+    if len(flavors) < len(options):
+        notes.append(TEXT["note_startup_gpu"])
+    caveats = {}  # each caveat once, with the options it concerns
+    for o in options:
+        for c in o["caveats"]:
+            caveats.setdefault(c["caveat"], [c, []])[1].append(o["hardware"])
+    for c, names in caveats.values():
+        notes.append(render(TEXT["note_caveat"], {"names": listing(names), "caveat": c["caveat"],
+                                                  "source": c["source"]}))
     return notes
 
 
@@ -934,8 +1144,11 @@ def plan(coeffs: dict, inputs: dict) -> dict:
     """The plan for checked inputs, as `python -m ftguide plan --json` prints it."""
     options = evaluate(coeffs, inputs)
     recommended, reason = recommend(coeffs, inputs, options)
+    fewest, fewest_reason = fewest_gpus(inputs, options)
+    cheapest, cheapest_reason = cheapest_within(inputs, options)
     return {"inputs": inputs, "options": options, "recommended": recommended, "reason": reason,
-            "notes": notes_for(inputs, options)}
+            "notes": notes_for(inputs, options), "fewest_gpus": fewest, "fewest_gpus_reason": fewest_reason,
+            "cheapest": cheapest, "cheapest_reason": cheapest_reason}
 
 
 # --- the plan for people ----------------------------------------------------------------------------
@@ -976,6 +1189,10 @@ def option_cells(o: dict) -> dict:
         "guide_from_time": (TEXT["none"] if o["guide_hours_from_time"] is None
                             else format_number(o["guide_hours_from_time"], 2)),
         "guide_reported": reported,
+        "measured": TEXT["yes"] if o["measured"] else TEXT["unmeasured"],
+        "largest_micro": format_number(o["largest_micro_batch"]),
+        "longest": format_number(o["max_sequence_length"]),
+        "communication": format_number(o["communication_h"], 2) if o["communication_h"] > 0 else TEXT["none"],
     }
 
 

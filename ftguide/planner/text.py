@@ -20,18 +20,30 @@ def option_table(result: Plan) -> pd.DataFrame:
 def format_plan(result: Plan) -> str:
     """The plan as plain text: the inputs, one line per option, the recommendation and notes."""
     label = kernel.TEXT["recommended_label"] + " " if result.recommended else ""
-    lines = [kernel.heading(result.inputs), "", option_table(result).to_string(), "", label + result.reason]
+    lines = [kernel.heading(result.inputs), "", option_table(result).to_string(), "", label + result.reason,
+             result.json["fewest_gpus_reason"], result.json["cheapest_reason"]]
     lines += [""] + result.notes if result.notes else []
     return "\n".join([*lines, "", HINT])
+
+
+def inverse_table(result: Plan) -> pd.DataFrame:
+    """The inverse questions: the longest sequence one sample of which fits (micro-batch 1), and the
+    largest micro-batch that fits at the reader's sequence length, by option."""
+    columns = ("longest", "largest_micro")
+    rows = {o["hardware"]: kernel.option_cells(o) for o in result.json["options"]}
+    table = pd.DataFrame.from_dict(rows, orient="index")[list(columns)].rename(columns=kernel.COLUMNS)
+    return table.rename_axis(kernel.TEXT["hardware_column"])
 
 
 def hardware_table(coeffs) -> pd.DataFrame:
     """Every hardware option and the evidence behind it, for the page."""
     hw = pd.DataFrame.from_dict(coeffs["hardware"], orient="index")
     return pd.DataFrame({
-        "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Devices": hw["devices"],
+        "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Nodes": hw["nodes"], "Devices": hw["devices"],
         "Memory per device (GiB)": hw["device_memory_mib"] / 1024, "Runtime reserve (GiB)": hw["reserve_mib"] / 1024,
         "Peak BF16 per GPU (TFLOP/s)": hw["peak_tflops_per_gpu"],
+        "GPU-to-GPU in a node (GB/s, both directions)": hw["intra_node_gb_s"],
+        "Network per GPU (GB/s)": hw["inter_node_gb_s"],
         "MFU, low": hw["mfu_low"], "MFU, high": hw["mfu_high"], "MFU evidence": hw["mfu_source"],
         "Price (USD per GPU-hour)": hw["price"], "Price source": hw["price_source"], "Caveat": hw["note"],
     }).rename_axis("Hardware")
