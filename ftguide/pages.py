@@ -75,7 +75,8 @@ def per_model_tables(guide: pd.DataFrame, labels: dict) -> list[tuple[str, pd.Da
 
 def dictionary_tables(data_dir) -> list[tuple[str, str, pd.DataFrame]]:
     """(resource name, caption, one row per column: type, unit, meaning, allowed values) for every
-    file of the data package, generated from datapackage.json."""
+    file of the data package, generated from datapackage.json. A file whose columns have no unit
+    gets no Unit column."""
     tables = []
     for resource in schema(data_dir).resources:
         rows = [{"Column": field.name, "Type": field.type, "Unit": field.to_dict().get("unit") or "",
@@ -83,7 +84,8 @@ def dictionary_tables(data_dir) -> list[tuple[str, str, pd.DataFrame]]:
                 for field in resource.schema.fields]
         caption = (f"{resource.path}: {resource.title}. Each row is unique by: "
                    f"{', '.join(resource.schema.primary_key)}.")
-        tables.append((resource.name, caption, pd.DataFrame(rows).set_index("Column")))
+        table = pd.DataFrame(rows).set_index("Column")
+        tables.append((resource.name, caption, table.loc[:, (table != "").any()]))
     return tables
 
 

@@ -109,3 +109,5 @@ def test_the_dictionary_has_a_table_per_file_and_a_row_per_column():
     assert caption.endswith("Each row is unique by: model, accelerator, batch_size, sequence_length.")
     assert list(table.index) == package.get_resource(name).schema.field_names
     assert table.loc["batch_size", "Allowed values"] == "1 to 65,536; required"
+    unitless = dict((name, table) for name, _, table in tables)["changes"]
+    assert "Unit" in table and "Unit" not in unitless and "Meaning" in unitless
