@@ -124,6 +124,8 @@ function planHtml(p) {
   const label = p.recommended ? `<strong>${escape(TEXT.recommended_label)}</strong> ` : "";
   return `<p class="planner-reason">${label}${escape(p.reason)}</p>` +
     tableHtml(p, cells, shown.filter((key) => !details.includes(key)), "planner-caption") +
+    // A phone shows the first options only (planner.css) until the reader opens this.
+    `<details class="planner-all"><summary>${escape(render(TEXT.show_all, { count: p.options.length }))}</summary></details>` +
     (details.length ? `<details class="planner-details"><summary>${escape(TEXT.details)}</summary>` +
       tableHtml(p, cells, details, "planner-details-caption") + "</details>" : "") +
     (notes ? `<ul class="planner-notes">${notes}</ul>` : "") + `<p class="planner-hint">${escape(TEXT.table_hint)}</p>`;

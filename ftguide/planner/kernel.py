@@ -157,6 +157,7 @@ TEXT = {
     "summary_none": "No option meets your limits: see why below.",
     "summary_invalid": "No plan: an input needs correcting.",
     "details": "More columns: MFU, memory, micro-batch, GPUs and the guide's own hours",
+    "show_all": "Show all {count} options",
     "table_hint": "Hours and costs span the MFU range each option's evidence allows (low MFU = high figure).",
 }
 # The plan's table: a column's heading, then which cell of `option_cells` it shows.
