@@ -96,6 +96,12 @@ def changes_values(changes: pd.DataFrame) -> dict:
             "latest_change": max(changes["date"])}
 
 
+def latest_changes(changes: pd.DataFrame, labels: dict, count: int = 5) -> pd.DataFrame:
+    """The newest changes in the columns a reader scans them by: the file and what changed (the
+    full table, with rows and sources, follows on the page)."""
+    return changes_table(changes, labels).head(count)[[labels["file"], labels["description"]]]
+
+
 def changes_table(changes: pd.DataFrame, labels: dict) -> pd.DataFrame:
     """Newest first; a stable sort keeps same-day changes in the order they were written down."""
     newest_first = changes.sort_values("date", ascending=False, kind="stable")

@@ -28,16 +28,24 @@ def styled(frame: pd.DataFrame, caption: str, table_id: str, percent=(), decimal
         'class="ftguide-table"')
 
 
-# Text wraps, left-aligned; numbers stay on one line (_static/ftguide.css, which also sets how
-# narrow a text column may get on a phone).
-TEXT_CELL = [("white-space", "normal"), ("text-align", "left"), ("min-width", "var(--ftguide-text-min, 0)")]
+# Text is left-aligned. A column of short labels (a flavor, a file name) stays on one line like
+# the numbers; a column of sentences wraps, no narrower than the stylesheet's --ftguide-text-min
+# (_static/ftguide.css), so it reads as a paragraph rather than as a word a line.
+SHORT_TEXT = 24  # characters: the longest cell of a column of labels
+LABEL_CELL = [("text-align", "left")]
+PROSE_CELL = [("white-space", "normal"), ("text-align", "left"), ("min-width", "var(--ftguide-text-min)")]
 
 
 def text_column_styles(frame: pd.DataFrame) -> dict:
     """A style for the cells of each column that is not numbers (by column: an index may repeat
     a value, a date say, which per-cell classes do not allow)."""
-    return {column: [{"selector": "td", "props": TEXT_CELL}, {"selector": "th", "props": [("text-align", "left")]}]
-            for column in frame.columns if not pd.api.types.is_numeric_dtype(frame[column])}
+    styles = {}
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            longest = frame[column].astype(str).str.len().max() if len(frame) else 0
+            styles[column] = [{"selector": "td", "props": LABEL_CELL if longest <= SHORT_TEXT else PROSE_CELL},
+                              {"selector": "th", "props": [("text-align", "left")]}]
+    return styles
 
 
 def never_zero(form: str):

@@ -371,3 +371,14 @@ def test_a_phone_shows_the_first_options_until_the_reader_asks_for_all(browser, 
 
 def visible_rows(rows) -> int:
     return sum(rows.nth(n).is_visible() for n in range(rows.count()))
+
+
+def test_a_wide_tables_caption_wraps_within_its_box(visits):
+    """The cost table is wider than the column at 1280 px: its caption wraps to the box's width
+    instead of running past the edge, and stays in view while the table scrolls."""
+    page = visits("notebooks/cost.html", DESKTOP).page
+    box, caption = page.evaluate("""(() => { const table = document.getElementById('T_cost-per-row');
+        const box = table.closest('.output'); box.scrollLeft = box.scrollWidth;
+        const frame = box.getBoundingClientRect(), caption = table.querySelector('caption').getBoundingClientRect();
+        return [[frame.left, frame.right], [caption.left, caption.right]]; })()""")
+    assert box[0] - 1 <= caption[0] and caption[1] <= box[1] + 1

@@ -82,6 +82,10 @@ def test_changes_newest_first_keep_same_day_order():
                             "rows": ["first", "second", "third"]})
     labels = {"date": "Date", "file": "File", "rows": "Rows"}
     assert list(pages.changes_table(changes, labels)["Rows"]) == ["second", "first", "third"]
+    changes["description"] = ["one", "two", "three"]
+    labels["description"] = "What changed"
+    latest = pages.latest_changes(changes, labels, count=2)
+    assert list(latest.columns) == ["File", "What changed"] and list(latest["What changed"]) == ["two", "one"]
     assert pages.changes_values(changes) == {"n_changes": "3", "n_files": "2", "latest_change": "2026-02-01"}
 
 

@@ -38,12 +38,15 @@ def test_guide_page_shows_half_a_sample_per_gpu(built_site):
     assert per_gpu == ["1", "1", "0.5"]
 
 
-def test_text_columns_wrap_and_number_columns_do_not():
-    """Text columns get a wrapping style of their own (the stylesheet keeps numbers on one line),
-    also when the index repeats a value, as the changelog's dates do."""
-    frame = pd.DataFrame({"tokens": [1.0, 2.0], "name": ["Llama3 8B", "Qwen1.5 7B"]}, index=["a", "a"])
+def test_sentences_wrap_labels_and_numbers_do_not():
+    """A column of sentences gets a wrapping style of its own, a column of labels is only
+    left-aligned (the stylesheet keeps it and the numbers on one line), also when the index repeats
+    a value, as the changelog's dates do."""
+    frame = pd.DataFrame({"tokens": [1.0, 2.0], "name": ["Llama3 8B", "Qwen1.5 7B"],
+                          "note": ["short", "a sentence that is longer than any label"]}, index=["a", "a"])
     html = styled(frame, "caption", "t").to_html()
-    assert re.search(r"#T_t td\.col1 \{\s*white-space: normal;", html)
+    assert re.search(r"#T_t td\.col2 \{\s*white-space: normal;", html)
+    assert re.search(r"#T_t td\.col1 \{\s*text-align: left;\s*\}", html)
     assert "td.col0" not in html
 
 
