@@ -536,8 +536,9 @@ def option_costs_view(by_option: pd.DataFrame, currency: str) -> pd.DataFrame:
                       "price_per_gpu_hour": f"Price ({currency} per GPU-hour)", "price_source": "Price source",
                       "per_m": f"Per 1M tokens ({currency})", "run": f"Per run ({currency})", "hours": "Hours",
                       "caveat": "Caveat"})
-    columns = ["GFLOP per token", "MFU", "Hours", f"Price ({currency} per GPU-hour)", "Price source",
-               f"Per 1M tokens ({currency})", f"Per run ({currency})", "Caveat"]
+    # What a reader compares options by first, then what it rests on.
+    columns = [f"Per run ({currency})", f"Per 1M tokens ({currency})", "Hours", "MFU", "GFLOP per token",
+               f"Price ({currency} per GPU-hour)", "Price source", "Caveat"]
     return view.set_index(["Model", "Hardware"])[columns]
 
 

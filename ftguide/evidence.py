@@ -182,6 +182,35 @@ def per_source(memory: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
     }).rename_axis("source")
 
 
+# The misses as a reader scans them: the run, then measured against predicted, then what the run
+# rests on (its source, stack and what the source leaves unstated).
+MEMORY_MISS_COLUMNS = {
+    "id": "Run", "model": "Model", "gpu": "GPU", "peak_memory_gib": "Measured (GiB)",
+    "predicted_gib": "Predicted (GiB)", "error": "Error (%)", "method": "Method",
+    "sequence_length": "Sequence length (tokens)",
+    "micro_batch": "Micro-batch", "stack": "Stack", "memory_kind": "Memory measured as", "source": "Source",
+    "assumed": "Assumed (unstated by the source)",
+}
+THROUGHPUT_MISS_COLUMNS = {
+    "id": "Run", "model": "Model", "gpu": "GPU", "tokens_per_s_per_gpu": "Measured (tokens/s per GPU)",
+    "predicted_low": "Predicted, low", "predicted_high": "Predicted, high", "mfu": "Measured MFU (%)",
+    "method": "Method", "tokens_per_micro_batch": "Tokens per micro-batch", "stack": "Stack", "source": "Source",
+    "assumed": "Assumed (unstated by the source)",
+}
+
+
+def memory_misses(memory: pd.DataFrame) -> pd.DataFrame:
+    """The memory predictions outside the tolerance, by run."""
+    misses = memory.loc[~memory["within"], list(MEMORY_MISS_COLUMNS)]
+    return misses.rename(columns=MEMORY_MISS_COLUMNS).set_index("Run")
+
+
+def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
+    """The measured speeds outside the predicted range, by run."""
+    outside = throughput.loc[~throughput["inside"], list(THROUGHPUT_MISS_COLUMNS)]
+    return outside.rename(columns=THROUGHPUT_MISS_COLUMNS).set_index("Run")
+
+
 def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
     """The headline numbers, formatted for the page."""
     return {

@@ -53,3 +53,14 @@ def test_modelled_memory_is_the_kernels(tables):
     expected = (states + 2 * 2048 * per_token) / 2**30
     measured = {"gpus": 1, "sequence_length": 2048, "micro_batch": 2}
     assert evidence.modelled_gib(m, measured, run) == pytest.approx(expected)
+
+
+def test_the_misses_list_only_misses_with_measured_against_predicted_first():
+    memory = pd.DataFrame({"id": ["a", "b"], "within": [True, False], "peak_memory_gib": [10.0, 20.0],
+                           "predicted_gib": [10.5, 26.0], "error": [0.05, 0.3],
+                           **{column: ["x", "y"] for column in ["model", "gpu", "method", "sequence_length",
+                                                                "micro_batch", "stack", "memory_kind", "source",
+                                                                "assumed"]}})
+    misses = evidence.memory_misses(memory)
+    assert list(misses.index) == ["b"]
+    assert list(misses.columns[:5]) == ["Model", "GPU", "Measured (GiB)", "Predicted (GiB)", "Error (%)"]
