@@ -11,6 +11,10 @@ While each page is written (html-page-context, one handler):
   search index, load on the search page only (the theme loads them everywhere for
   search-as-you-type, which is off), and no page loads Font Awesome's script or preloads scripts.
 
+As each page is resolved (doctree-resolved): a glued value that is words, not a number, gets
+the class ftguide-sentence, which _static/ftguide.css sets in the prose's weight (myst-nb makes
+every glued value bold, so whole sentences read as shouting).
+
 After the build (build-finished, one pass):
 - every page once: its icons drawn as inline SVG (theme_icons), its classes noted;
 - the theme's stylesheet once, parsed with tinycss2: a rule goes if it is one of Font Awesome's
@@ -105,6 +109,23 @@ def lighten_page(app, pagename, templatename, context, doctree) -> None:
         description = f"Search every page of {app.config.html_title}."
         context["metatags"] = context.get("metatags", "") + (
             f'<meta name="description" content="{html.escape(description)}" />\n')
+
+
+# --- glued values ---------------------------------------------------------------------------------
+
+MAX_NUMBER_WORDS = 5  # "145% to 305% of peak" is a number, bold; a longer value is a sentence
+
+
+def is_number(text: str) -> bool:
+    """A glued value reads as a number when it starts with one (or a sign) and is a few words."""
+    text = text.strip()
+    return bool(text) and not text[0].isalpha() and len(text.split()) <= MAX_NUMBER_WORDS
+
+
+def mark_glued_sentences(app, doctree, docname) -> None:
+    for node in doctree.findall(nodes.inline):
+        if "pasted-text" in node["classes"] and not is_number(node.astext()):
+            node["classes"].append("ftguide-sentence")
 
 
 # --- stylesheets, parsed with tinycss2 -------------------------------------------------------------
@@ -253,6 +274,7 @@ def finish_site(app, exception) -> None:
 
 def setup(app):
     app.connect("config-inited", add_templates)
+    app.connect("doctree-resolved", mark_glued_sentences)
     # Late, after the theme and the other extensions (planner_data at 500) have added their scripts.
     app.connect("html-page-context", lighten_page, priority=910)
     # Before sphinx-external-toc's build-finished step, which writes a bare redirect if index.html is missing.

@@ -15,13 +15,3 @@ function ftguideFixNames() {
 }
 // The icons are inline SVG from the build (_ext/theme_icons.py), so they are all there by then.
 document.addEventListener("DOMContentLoaded", ftguideFixNames);
-
-// On phones the figures pan sideways (ftguide-phone.css): a keyboard must reach such a scrolling
-// region too (axe rule scrollable-region-focusable), so each figure takes focus. A figure is named
-// by its caption already; it keeps its own role (axe aria-allowed-role refuses another on it).
-function ftguideFocusableFigures() {
-  document.querySelectorAll("article.bd-article figure").forEach((figure) => {
-    figure.setAttribute("tabindex", "0");
-  });
-}
-document.addEventListener("DOMContentLoaded", ftguideFocusableFigures);

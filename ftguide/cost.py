@@ -417,15 +417,16 @@ def prices_view(prices: pd.DataFrame, labels: dict) -> pd.DataFrame:
 
 
 def cost_view(costs: pd.DataFrame, labels: dict, currency: str) -> pd.DataFrame:
-    """cost_table's run cost and both costs per 1M tokens, by model."""
+    """cost_table's run cost and both costs per 1M tokens, by model: the costs a reader decides on
+    first (the training-time reading before the rejected throughput column), then what they rest on."""
     columns = {
-        "accelerator": labels["accelerator"], "gpus": "MI250 GPUs", "sequence_length": labels["sequence_length"],
-        "training_time_min": labels["training_time_min"], "gpu_hours": "GPU-hours (h)",
-        "run_cost": f"Cost per run ({currency})",
+        "accelerator": labels["accelerator"], "run_cost": f"Cost per run ({currency})",
+        "cost_per_m_from_time": f"Per 1M tokens, training time ({currency})",
+        "cost_per_m_reported": f"Per 1M tokens, reported, at most the ceiling ({currency})",
+        "gpu_hours": "GPU-hours (h)", "gpus": "MI250 GPUs", "sequence_length": labels["sequence_length"],
+        "training_time_min": labels["training_time_min"],
         "throughput_reported_source": "Reported throughput, as the source says (tokens/s)",
         "throughput_at_peak": "Ceiling at 100% of peak (tokens/s)",
-        "cost_per_m_reported": f"Per 1M tokens, reported, at most the ceiling ({currency})",
-        "cost_per_m_from_time": f"Per 1M tokens, training time ({currency})",
     }
     return costs.set_index("model")[list(columns)].rename(columns=columns).rename_axis(labels["model"])
 
@@ -535,8 +536,9 @@ def option_costs_view(by_option: pd.DataFrame, currency: str) -> pd.DataFrame:
                       "price_per_gpu_hour": f"Price ({currency} per GPU-hour)", "price_source": "Price source",
                       "per_m": f"Per 1M tokens ({currency})", "run": f"Per run ({currency})", "hours": "Hours",
                       "caveat": "Caveat"})
-    columns = ["GFLOP per token", "MFU", "Hours", f"Price ({currency} per GPU-hour)", "Price source",
-               f"Per 1M tokens ({currency})", f"Per run ({currency})", "Caveat"]
+    # What a reader compares options by first, then what it rests on.
+    columns = [f"Per run ({currency})", f"Per 1M tokens ({currency})", "Hours", "MFU", "GFLOP per token",
+               f"Price ({currency} per GPU-hour)", "Price source", "Caveat"]
     return view.set_index(["Model", "Hardware"])[columns]
 
 

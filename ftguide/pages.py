@@ -75,7 +75,8 @@ def per_model_tables(guide: pd.DataFrame, labels: dict) -> list[tuple[str, pd.Da
 
 def dictionary_tables(data_dir) -> list[tuple[str, str, pd.DataFrame]]:
     """(resource name, caption, one row per column: type, unit, meaning, allowed values) for every
-    file of the data package, generated from datapackage.json."""
+    file of the data package, generated from datapackage.json. A file whose columns have no unit
+    gets no Unit column."""
     tables = []
     for resource in schema(data_dir).resources:
         rows = [{"Column": field.name, "Type": field.type, "Unit": field.to_dict().get("unit") or "",
@@ -83,7 +84,8 @@ def dictionary_tables(data_dir) -> list[tuple[str, str, pd.DataFrame]]:
                 for field in resource.schema.fields]
         caption = (f"{resource.path}: {resource.title}. Each row is unique by: "
                    f"{', '.join(resource.schema.primary_key)}.")
-        tables.append((resource.name, caption, pd.DataFrame(rows).set_index("Column")))
+        table = pd.DataFrame(rows).set_index("Column")
+        tables.append((resource.name, caption, table.loc[:, (table != "").any()]))
     return tables
 
 
@@ -92,6 +94,12 @@ def dictionary_tables(data_dir) -> list[tuple[str, str, pd.DataFrame]]:
 def changes_values(changes: pd.DataFrame) -> dict:
     return {"n_changes": f"{len(changes)}", "n_files": f"{changes['file'].nunique()}",
             "latest_change": max(changes["date"])}
+
+
+def latest_changes(changes: pd.DataFrame, labels: dict, count: int = 5) -> pd.DataFrame:
+    """The newest changes in the columns a reader scans them by: the file and what changed (the
+    full table, with rows and sources, follows on the page)."""
+    return changes_table(changes, labels).head(count)[[labels["file"], labels["description"]]]
 
 
 def changes_table(changes: pd.DataFrame, labels: dict) -> pd.DataFrame:

@@ -118,12 +118,13 @@ def flavors_used(tables) -> pd.DataFrame:
 
 def efficiency_view(scaling: pd.DataFrame, labels: dict) -> pd.DataFrame:
     """scaling_table's speed-up and efficiency per row, by model (in the guide's order), sequence
-    length and GPUs, with the baseline each row is compared with ('none' where there is none)."""
+    length and GPUs, with the baseline each row is compared with ('none' where there is none). The
+    efficiency and speed-up a reader decides on come first, then what they are computed from."""
     columns = {
         "model": labels["model"], "accelerator": labels["accelerator"], "sequence_length": "Sequence (tokens)",
-        "gpus": "MI250 GPUs", "baseline_accelerator": "Baseline flavor", "gpu_ratio": "GPUs vs baseline (×)",
+        "gpus": "MI250 GPUs", "efficiency": "Scaling efficiency (%)", "speedup": "Speed-up (×)",
+        "baseline_accelerator": "Baseline flavor", "gpu_ratio": "GPUs vs baseline (×)",
         "samples_per_gpu": "Samples per GPU", "throughput_per_gpu": "Throughput per GPU (tokens/s)",
-        "speedup": "Speed-up (×)", "efficiency": "Scaling efficiency (%)",
     }
     order = scaling["model"].map({model: i for i, model in enumerate(scaling["model"].unique())})
     view = scaling.assign(model_order=order).sort_values(["model_order", "sequence_length", "gpus"])[list(columns)]

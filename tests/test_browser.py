@@ -301,3 +301,95 @@ def test_dark_mode_switches_the_colours(browser, site_url):
     context.close()
     red, green, blue = (int(part) for part in background[background.index("(") + 1:-1].split(",")[:3])
     assert red + green + blue < 150, background
+
+
+# Issue 24: figures and tables that fit the reader's screen, and a glossary one click away.
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_figure_is_wider_than_a_phone(visits, page_path):
+    """At 390 px every figure, image and SVG lies within the viewport, and no figure's box scrolls
+    sideways (a figure shrinks with its text rather than being panned)."""
+    page = visits(page_path, PHONE).page
+    too_wide = page.evaluate("""() => [...document.querySelectorAll('article figure, article img, article svg')]
+        .filter(e => e.getClientRects().length)
+        .filter(e => { const box = e.getBoundingClientRect();
+                       return box.left < -1 || box.right > window.innerWidth + 1
+                              || (e.tagName === 'FIGURE' && e.scrollWidth > e.clientWidth + 1); })
+        .map(e => `${e.tagName} ${e.id || e.getAttribute('src') || ''}: ${e.getBoundingClientRect().width} px`)""")
+    assert too_wide == []
+
+
+# Each visible table of the site that is wider than its box: its box scrolled to the far right, where
+# the first cell of its first body row then stands, against the box's left edge, and how it is positioned.
+SCROLLED_TABLES = """() => [...document.querySelectorAll('article table.ftguide-table')]
+    .filter(table => table.getClientRects().length)
+    .map(table => ({table, box: table.closest('.output, .planner-table') || table.parentElement}))
+    .filter(({box}) => box.scrollWidth > box.clientWidth + 1)
+    .map(({table, box}) => {
+        box.scrollLeft = box.scrollWidth;
+        const cell = table.querySelector('tbody tr > :first-child');
+        return {id: table.id || table.closest('[id]').id, cellLeft: cell.getBoundingClientRect().left,
+                boxLeft: box.getBoundingClientRect().left, position: getComputedStyle(cell).position};
+    })"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_table_that_scrolls_sideways_keeps_its_first_column_in_view(visits, viewport):
+    scrolled = [dict(table, page=page_path) for page_path in PAGES
+                for table in visits(page_path, viewport).page.evaluate(SCROLLED_TABLES)]
+    if viewport is PHONE:
+        assert len(scrolled) > 10, "no table scrolls on a phone: the check checks nothing"
+    for table in scrolled:
+        assert table["position"] == "sticky", table
+        assert abs(table["cellLeft"] - table["boxLeft"]) <= 2, f"first column scrolled out of view: {table}"
+
+
+def test_the_planner_result_needs_no_sideways_scroll_on_a_desktop(visits):
+    page = visits("notebooks/planner.html", DESKTOP).page
+    boxes = page.evaluate("""[...document.querySelectorAll('#planner-result .planner-table')]
+        .filter(box => box.getClientRects().length).map(box => [box.scrollWidth, box.clientWidth])""")
+    assert boxes, "no result table shown"
+    for scroll_width, client_width in boxes:
+        assert scroll_width <= client_width
+
+
+def test_glossary_links_resolve_to_their_term(visits, site_url):
+    """Every page's {term} links land on a term of the glossary, and the pages do link to it."""
+    terms = set(visits("book/glossary.html").page.evaluate(
+        "[...document.querySelectorAll('dl.glossary dt[id]')].map(term => term.id)"))
+    assert {"term-GCD", "term-MFU", "term-LoRA", "term-Micro-batch"} <= terms
+    linked = {}
+    for page_path in PAGES:
+        for link in visits(page_path).links:
+            if link.startswith(site_url) and "/glossary.html#term-" in link:
+                linked.setdefault(link.split("#")[1], set()).add(page_path)
+    assert len({page for pages in linked.values() for page in pages}) >= 6
+    assert set(linked) <= terms, f"links to no term: {set(linked) - terms}"
+
+
+def test_a_phone_shows_the_first_options_until_the_reader_asks_for_all(browser, site_url):
+    context = browser.new_context(viewport=PHONE)  # its own: the test opens the disclosure
+    page = context.new_page()
+    page.goto(urljoin(site_url, "notebooks/planner.html"))
+    rows = page.locator("#planner-result .planner-table").first.locator("tbody tr")
+    rows.first.wait_for()
+    total = rows.count()
+    assert total > 9 and visible_rows(rows) <= 9
+    page.locator("#planner-result .planner-all > summary").click()
+    assert visible_rows(rows) == total
+    context.close()
+
+
+def visible_rows(rows) -> int:
+    return sum(rows.nth(n).is_visible() for n in range(rows.count()))
+
+
+def test_a_wide_tables_caption_wraps_within_its_box(visits):
+    """The cost table is wider than the column at 1280 px: its caption wraps to the box's width
+    instead of running past the edge, and stays in view while the table scrolls."""
+    page = visits("notebooks/cost.html", DESKTOP).page
+    box, caption = page.evaluate("""(() => { const table = document.getElementById('T_cost-per-row');
+        const box = table.closest('.output'); box.scrollLeft = box.scrollWidth;
+        const frame = box.getBoundingClientRect(), caption = table.querySelector('caption').getBoundingClientRect();
+        return [[frame.left, frame.right], [caption.left, caption.right]]; })()""")
+    assert box[0] - 1 <= caption[0] and caption[1] <= box[1] + 1

@@ -397,7 +397,8 @@ def test_page_tables_by_hand(tables, page):
     comparison = cost.comparison_table(tables, costs, prices, 1)
     assert len(comparison) == len(ranges) and (comparison.index == "MI250 (MoAI)").sum() == (
         ranges["group"].isin(["reported", "from_time"])).sum()
-    assert list(cost.option_costs_view(options["by_option"], "USD").columns)[:2] == ["GFLOP per token", "MFU"]
+    assert list(cost.option_costs_view(options["by_option"], "USD").columns)[:3] == [
+        "Per run (USD)", "Per 1M tokens (USD)", "Hours"]
 
 
 # --- the page follows the prices ------------------------------------------------------------

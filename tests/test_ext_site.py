@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from bs4 import BeautifulSoup
+from docutils import nodes
 
 import sphinx_site  # _ext/, on the path via pyproject.toml
 import theme_icons
@@ -91,14 +92,28 @@ def test_one_pass_draws_icons_cuts_the_stylesheet_and_fonts_and_writes_the_root(
 
 
 def test_the_extension_hooks_once_into_each_event():
-    """One handler while pages are written and one pass after the build; the helper hooks nothing."""
+    """One handler while pages are resolved, one while they are written and one pass after the
+    build; the helper hooks nothing."""
     connected = []
     app = types.SimpleNamespace(connect=lambda event, handler, priority=500: connected.append(event))
     sphinx_site.setup(app)
-    assert sorted(connected) == ["build-finished", "config-inited", "html-page-context"]
+    assert sorted(connected) == ["build-finished", "config-inited", "doctree-resolved", "html-page-context"]
     assert not hasattr(theme_icons, "setup")
     local = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["local_extensions"]
     assert "sphinx_site" in local and "theme_icons" not in local
+
+
+def test_glued_sentences_lose_the_bold_and_glued_numbers_keep_it():
+    values = ["145% to 305% of peak", "$2.00", "12", "Mistral 7B on 4xlarge",
+              "It cannot be taken at face value: 15 of 18 rows imply more than peak.",
+              "4.2 to 40.2 times the run's tokens, whatever the flavor"]
+    page = nodes.paragraph("", "", *[nodes.inline(value, value, classes=["pasted-text"]) for value in values],
+                           nodes.inline("plain", "plain"))
+    sphinx_site.mark_glued_sentences(None, page, "page")
+    marked = [node.astext() for node in page.findall(nodes.inline) if "ftguide-sentence" in node["classes"]]
+    assert marked == values[3:]
+    css = (ROOT / "_static" / "ftguide.css").read_text()
+    assert re.search(r"span\.pasted-text\.ftguide-sentence \{ font-weight: inherit; \}", css)
 
 
 # --- the theme's templates ----------------------------------------------------------------------

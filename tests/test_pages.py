@@ -82,6 +82,10 @@ def test_changes_newest_first_keep_same_day_order():
                             "rows": ["first", "second", "third"]})
     labels = {"date": "Date", "file": "File", "rows": "Rows"}
     assert list(pages.changes_table(changes, labels)["Rows"]) == ["second", "first", "third"]
+    changes["description"] = ["one", "two", "three"]
+    labels["description"] = "What changed"
+    latest = pages.latest_changes(changes, labels, count=2)
+    assert list(latest.columns) == ["File", "What changed"] and list(latest["What changed"]) == ["two", "one"]
     assert pages.changes_values(changes) == {"n_changes": "3", "n_files": "2", "latest_change": "2026-02-01"}
 
 
@@ -108,3 +112,5 @@ def test_the_dictionary_has_a_table_per_file_and_a_row_per_column():
     assert caption.endswith("Each row is unique by: model, accelerator, batch_size, sequence_length.")
     assert list(table.index) == package.get_resource(name).schema.field_names
     assert table.loc["batch_size", "Allowed values"] == "1 to 65,536; required"
+    unitless = dict((name, table) for name, _, table in tables)["changes"]
+    assert "Unit" in table and "Unit" not in unitless and "Meaning" in unitless

@@ -180,6 +180,7 @@ def test_efficiency_view_orders_by_model_then_gpus_and_names_missing_baselines(t
     cerebras = view[view["Model"] == "Cerebras GPT 13B"]
     assert list(cerebras["Sequence (tokens)"]) == [1024, 1024, 2048]
     assert list(cerebras["Baseline flavor"]) == ["4xlarge", "4xlarge", "none"]
+    assert list(view.columns[2:6]) == ["Sequence (tokens)", "MI250 GPUs", "Scaling efficiency (%)", "Speed-up (×)"]
 
 
 def test_page_reads_scaling_from_time_and_says_the_throughput_column_is_rejected(data_copy, run_page):

@@ -100,3 +100,25 @@ def test_nbval_run_that_leaves_a_notebook_out_fails():
     result = collect_nbval("-k", "not changelog")
     assert result.returncode != 0
     assert "nbval did not collect these notebooks: ['changelog.md']" in result.stdout + result.stderr
+
+
+def test_every_reference_links_to_its_source(built_site):
+    """Each entry of the references page leads to its source: a paper's arXiv page, a repository,
+    a file at a commit, a datasheet or a price list."""
+    html = BeautifulSoup((built_site / "book" / "references.html").read_text(), "html.parser")
+    entries = html.find("article").find_all("li")
+    assert len(entries) >= 15
+    for entry in entries:
+        links = [a["href"] for a in entry.find_all("a", class_="external")]
+        assert links and all(link.startswith("https://") for link in links), entry.get_text()[:80]
+
+
+def test_glued_sentences_are_plain_and_glued_numbers_bold(built_site):
+    """The audit's summary glues sentences (plain, as the prose around them) and numbers (bold)."""
+    html = BeautifulSoup((built_site / "notebooks" / "audit.html").read_text(), "html.parser")
+    glued = html.find_all("span", class_="pasted-text")
+    sentences = [span for span in glued if "ftguide-sentence" in span["class"]]
+    numbers = [span for span in glued if "ftguide-sentence" not in span["class"]]
+    assert sentences and numbers
+    assert all(len(span.get_text().split()) > 5 or span.get_text()[0].isalpha() for span in sentences)
+    assert any(span.get_text().startswith("It cannot be taken at face value") for span in sentences)

@@ -5,7 +5,7 @@ import re
 import pandas as pd
 from bs4 import BeautifulSoup
 
-from ftguide.tables import styled
+from ftguide.tables import Folded, styled
 
 
 def cells(styler) -> list[str]:
@@ -36,3 +36,24 @@ def test_guide_page_shows_half_a_sample_per_gpu(built_site):
             for tr in table.find("tbody").find_all("tr")]
     per_gpu = [row[headers.index("Samples per GPU")] for row in rows]
     assert per_gpu == ["1", "1", "0.5"]
+
+
+def test_sentences_wrap_labels_and_numbers_do_not():
+    """A column of sentences gets a wrapping style of its own, a column of labels is only
+    left-aligned (the stylesheet keeps it and the numbers on one line), also when the index repeats
+    a value, as the changelog's dates do."""
+    frame = pd.DataFrame({"tokens": [1.0, 2.0], "name": ["Llama3 8B", "Qwen1.5 7B"],
+                          "note": ["short", "a sentence that is longer than any label"]}, index=["a", "a"])
+    html = styled(frame, "caption", "t").to_html()
+    assert re.search(r"#T_t td\.col2 \{\s*white-space: normal;", html)
+    assert re.search(r"#T_t td\.col1 \{\s*text-align: left;\s*\}", html)
+    assert "td.col0" not in html
+
+
+def test_a_folded_table_is_closed_and_says_what_it_holds():
+    frame = pd.DataFrame({"price": [1.0, 2.0, 3.0]}, index=["<a>", "b", "c"])
+    page = BeautifulSoup(Folded(styled(frame, "Prices <b>", "t"))._repr_html_(), "html.parser")
+    disclosure = page.find("details")
+    assert "open" not in disclosure.attrs
+    assert disclosure.find("summary").get_text() == "Prices <b>: show all 3 rows"
+    assert len(disclosure.find("table", id="T_t").find("tbody").find_all("tr")) == 3

@@ -128,6 +128,8 @@ function planHtml(p) {
   const answers = [p.fewest_gpus_reason, p.cheapest_reason].map((text) => `<li>${escape(text)}</li>`).join("");
   return `<p class="planner-reason">${label}${escape(p.reason)}</p><ul class="planner-answers">${answers}</ul>` +
     tableHtml(p, cells, shown.filter((key) => !details.includes(key)), "planner-caption") +
+    // A phone shows the first options only (planner.css) until the reader opens this.
+    `<details class="planner-all"><summary>${escape(render(TEXT.show_all, { count: p.options.length }))}</summary></details>` +
     (details.length ? `<details class="planner-details"><summary>${escape(TEXT.details)}</summary>` +
       tableHtml(p, cells, details, "planner-details-caption") + "</details>" : "") +
     (notes ? `<ul class="planner-notes">${notes}</ul>` : "") + `<p class="planner-hint">${escape(TEXT.table_hint)}</p>`;

@@ -202,6 +202,7 @@ TEXT = {
     "summary_invalid": "No plan: an input needs correcting.",
     "details": "More columns: cost per 1M tokens, MFU, memory, micro-batch, the largest micro-batch and longest "
                "sequence that fit, communication, GPUs and the guide's own hours",
+    "show_all": "Show all {count} options",
     "table_hint": "Hours and costs span the MFU range each option's evidence allows (low MFU = high figure).",
 }
 # The plan's table: a column's heading, then which cell of `option_cells` it shows.
