@@ -13,7 +13,8 @@ While each page is written (html-page-context, one handler):
 
 As each page is resolved (doctree-resolved): a glued value that is words, not a number, gets
 the class ftguide-sentence, which _static/ftguide.css sets in the prose's weight (myst-nb makes
-every glued value bold, so whole sentences read as shouting).
+every glued value bold, so whole sentences read as shouting); a notebook's figure links to its
+SVG, to open at full size on a phone.
 
 After the build (build-finished, one pass):
 - every page once: its icons drawn as inline SVG (theme_icons), its classes noted;
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import tinycss2
 from docutils import nodes
+from sphinx.util.osutil import relative_uri
 
 import theme_icons
 
@@ -126,6 +128,21 @@ def mark_glued_sentences(app, doctree, docname) -> None:
     for node in doctree.findall(nodes.inline):
         if "pasted-text" in node["classes"] and not is_number(node.astext()):
             node["classes"].append("ftguide-sentence")
+
+
+def link_figures_to_full_size(app, doctree, docname) -> None:
+    """A notebook's figure links to its own SVG: on a phone it is scaled to the screen (about half
+    the size it is drawn at, its labels small), and a tap opens it at full size to read and zoom."""
+    if app.builder.format != "html" or not docname.startswith("notebooks/"):
+        return
+    images = relative_uri(app.builder.get_target_uri(docname), "_images")
+    for image in list(doctree.findall(nodes.image)):
+        uri = image["uri"]
+        if uri.endswith(".svg") and "://" not in uri and not isinstance(image.parent, nodes.reference):
+            # Sphinx copies the image to _images/ under its own name (a hash: unique).
+            link = nodes.reference("", "", refuri=f"{images}/{Path(uri).name}", classes=["ftguide-full-size"])
+            image.replace_self(link)
+            link.append(image)
 
 
 # --- stylesheets, parsed with tinycss2 -------------------------------------------------------------
@@ -275,6 +292,7 @@ def finish_site(app, exception) -> None:
 def setup(app):
     app.connect("config-inited", add_templates)
     app.connect("doctree-resolved", mark_glued_sentences)
+    app.connect("doctree-resolved", link_figures_to_full_size)
     # Late, after the theme and the other extensions (planner_data at 500) have added their scripts.
     app.connect("html-page-context", lighten_page, priority=910)
     # Before sphinx-external-toc's build-finished step, which writes a bare redirect if index.html is missing.

@@ -122,3 +122,18 @@ def test_glued_sentences_are_plain_and_glued_numbers_bold(built_site):
     assert sentences and numbers
     assert all(len(span.get_text().split()) > 5 or span.get_text()[0].isalpha() for span in sentences)
     assert any(span.get_text().startswith("It cannot be taken at face value") for span in sentences)
+
+
+def test_every_notebook_figure_links_to_its_svg(built_site):
+    """On a phone a figure is scaled to the screen; a tap opens the SVG at full size."""
+    figures = 0
+    for page in toc_files():
+        if not page.startswith("notebooks/"):
+            continue
+        soup = BeautifulSoup((built_site / f"{page}.html").read_text(), "html.parser")
+        for image in soup.select("article img[src$='.svg']"):
+            figures += 1
+            link = image.find_parent("a")
+            assert link is not None and link["href"] == image["src"], f"{page}: {image['src']}"
+            assert (built_site / "notebooks" / image["src"]).is_file()
+    assert figures >= 10
