@@ -145,6 +145,11 @@ def link_figures_to_full_size(app, doctree, docname) -> None:
             link.append(image)
 
 
+def resolve_page(app, doctree, docname) -> None:
+    mark_glued_sentences(app, doctree, docname)
+    link_figures_to_full_size(app, doctree, docname)
+
+
 # --- stylesheets, parsed with tinycss2 -------------------------------------------------------------
 
 def selectors(prelude: list) -> list[list]:
@@ -291,8 +296,7 @@ def finish_site(app, exception) -> None:
 
 def setup(app):
     app.connect("config-inited", add_templates)
-    app.connect("doctree-resolved", mark_glued_sentences)
-    app.connect("doctree-resolved", link_figures_to_full_size)
+    app.connect("doctree-resolved", resolve_page)
     # Late, after the theme and the other extensions (planner_data at 500) have added their scripts.
     app.connect("html-page-context", lighten_page, priority=910)
     # Before sphinx-external-toc's build-finished step, which writes a bare redirect if index.html is missing.
