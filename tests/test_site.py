@@ -137,3 +137,9 @@ def test_every_notebook_figure_links_to_its_svg(built_site):
             assert link is not None and link["href"] == image["src"], f"{page}: {image['src']}"
             assert (built_site / "notebooks" / image["src"]).is_file()
     assert figures >= 10
+
+
+def test_the_data_dictionary_offers_every_data_file(built_site):
+    soup = BeautifulSoup((built_site / "notebooks" / "data-dictionary.html").read_text(), "html.parser")
+    offered = {link["href"].rsplit("/", 1)[-1] for link in soup.select("a[href*='_downloads/']")}
+    assert {path.name for path in DATA_DIR.iterdir() if path.is_file()} <= offered
