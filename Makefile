@@ -1,5 +1,5 @@
 # `make site` sets up .venv from the pinned requirements and builds the book into _build/html.
-# `make test` runs the fast tests (under 4 minutes); `make test-all` runs every test, the slow
+# `make test` runs the fast tests (under 3 minutes); `make test-all` runs every test, the slow
 # end-to-end checks included (what CI runs). All need only Python 3.11+, make and flock (util-linux).
 PYTHON ?= python3
 VENV ?= .venv
