@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 from ftguide import evidence, load
 from ftguide.cli import main
+from ftguide.planner import kernel
 from ftguide.planner.coefficients import REFERENCE_WORK, coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
@@ -349,6 +350,7 @@ def test_command_line_json_has_the_promised_fields(capsys):
     assert result["recommended"] in {o["hardware"] for o in result["options"]}
     assert result["reason"].startswith(result["recommended"])
     assert result["inputs"] == {"model": "Llama3 8B", "config": None, "samples": 287113, "sequence_length": 1024,
+                                "mean_sample_length": None,
                                 "epochs": 1.0, "method": "lora", "stack": "planner", "checkpointing": "full",
                                 "optimizer": "adamw", "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
                                 "qlora_format": "nf4-dq", "sharding": "sharded", "hardware": "all", "gpu": None,
@@ -403,6 +405,8 @@ OK = ["--model", "Llama3 8B", "--samples", "10"]
     (OK + ["--price", "nan"], "error: argument --price: found 'nan'"),
     (OK + ["--price", "1e308"], "error: argument --price: found '1e308'"),
     (OK + ["--deadline", "-1"], "error: argument --deadline: found '-1'"),
+    (OK + ["--sequence-length", "512", "--mean-sample-length", "513"],
+     "error: argument --mean-sample-length: found 513; expected at most the sequence length (512 tokens)"),
     (OK + ["--budget", "lots"],
      "error: argument --budget: found 'lots'; expected a number from 0.01 to 1,000,000,000 USD"),
     (["--model", "Llama3 8B", "--samples", "1e30"], "error: argument --samples: found '1e30'"),
@@ -588,3 +592,19 @@ def test_software_caveats_stand_beside_the_options_they_concern(tables, coeffs):
     assert not any("bitsandbytes" in c["caveat"] for c in lora.json["options"][0]["caveats"])
     h100 = plan(tables, "Llama 3.1 8B", method="qlora", samples=1000, gpu="H100 SXM", gpus=1, coefficients_=coeffs)
     assert h100.json["options"][0]["caveats"] == []
+
+
+def test_packed_samples_cost_their_own_tokens_not_the_padding(tables, coeffs):
+    """20,000 samples of 256 tokens on average, packed into 1,024-token sequences: a quarter of the
+    padded run's tokens, so a quarter of its steps, time at peak and cost; the memory of a sequence
+    is the same."""
+    run = {"samples": 20_000, "sequence_length": 1024, "method": "lora", "coefficients_": coeffs}
+    padded = {o["hardware"]: o for o in plan(tables, "Llama 3.1 8B", **run).json["options"]}
+    packed_plan = plan(tables, "Llama 3.1 8B", mean_sample_length=256, **run)
+    assert packed_plan.json["inputs"]["mean_sample_length"] == 256
+    for name, o in {o["hardware"]: o for o in packed_plan.json["options"]}.items():
+        assert o["hours_at_peak"] == pytest.approx(padded[name]["hours_at_peak"] / 4, rel=1e-12)
+        assert o["memory_needed_mib"] == padded[name]["memory_needed_mib"]
+        if o["fits"]:
+            assert o["optimizer_steps"] == math.ceil(20_000 / 4 / o["global_batch"])
+    assert "20,000 samples of 256 tokens on average, packed" in kernel.heading(packed_plan.inputs)

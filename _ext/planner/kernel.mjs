@@ -218,7 +218,11 @@ export function read_inputs(coeffs, given) {
   if (!Object.keys(errors).length && (inputs.stack ?? PLANNER_STACK) !== PLANNER_STACK) {
     for (const knob of STACK_KNOBS) if (!is_given(given[knob])) inputs[knob] = null;
   }
-  const found = Object.keys(errors).length ? errors : check_selection(coeffs, inputs);
+  let found = errors;
+  if (!Object.keys(found).length) {
+    found = check_selection(coeffs, inputs);
+    if (!Object.keys(found).length) found = check_packing(inputs);
+  }
   return Object.keys(found).length ? { errors: found } : { inputs };
 }
 
@@ -241,6 +245,15 @@ export function check_selection(coeffs, inputs) {
       return { gpus: render(TEXT.selection, { ...where, name: "gpus", found: format_number(count),
         choices: listing(offered.map((n) => format_number(n))) }) };
     }
+  }
+  return {};
+}
+
+export function check_packing(inputs) {
+  const mean = inputs.mean_sample_length ?? null;
+  if (mean !== null && mean > inputs.sequence_length) {
+    return { mean_sample_length: render(TEXT.packing_longer, {
+      name: "mean_sample_length", found: format_number(mean), length: format_number(inputs.sequence_length) }) };
   }
   return {};
 }
@@ -455,8 +468,9 @@ export function fit_verdict(needed_mib, have_mib, fits, band) {
 }
 
 export function run_tokens(inputs) {
-  const per_epoch = "samples" in inputs ? inputs.samples * inputs.sequence_length : inputs.tokens;
-  return per_epoch * inputs.epochs;
+  if (!("samples" in inputs)) return inputs.tokens * inputs.epochs;
+  const mean = inputs.mean_sample_length ?? null;
+  return inputs.samples * (mean === null ? inputs.sequence_length : mean) * inputs.epochs;
 }
 
 export function chosen_hardware(coeffs, choice) {
@@ -796,9 +810,12 @@ export function plan(coeffs, inputs) {
 
 export function heading(inputs) {
   const kind = "samples" in inputs ? "samples" : "tokens";
+  const packed = kind === "samples" && (inputs.mean_sample_length ?? null) !== null;
+  const values = { count: format_number(inputs[kind]) };
+  if (packed) values.mean = format_number(inputs.mean_sample_length);
+  const size = render(TEXT[packed ? "size_packed" : `size_${kind}`], values);
   return render(TEXT.heading, {
-    model: model_name(inputs), method: C.methods[inputs.method],
-    size: render(TEXT[`size_${kind}`], { count: format_number(inputs[kind]) }),
+    model: model_name(inputs), method: C.methods[inputs.method], size,
     length: format_number(inputs.sequence_length), epochs: format_general(inputs.epochs),
     batch: format_number(inputs.batch),
   });

@@ -58,6 +58,10 @@ INPUTS = (
           kind="whole", low=1, high=1e13, group="size"),
     Input("sequence_length", "Sequence length (tokens per sample, padded)", "tokens per sample, padded",
           kind="whole", low=1, high=131072, unit="tokens", default=1024, empty="1,024"),
+    Input("mean_sample_length", "Mean sample length (tokens before padding, optional)",
+          "tokens in a sample before padding, on average: given, samples are packed into sequences of the "
+          "sequence length with no pad tokens (with --samples)", kind="whole", low=1, high=131072, unit="tokens",
+          empty="every sample padded to the sequence length"),
     Input("epochs", "Epochs", "epochs of your run", low=0.01, high=100, default=1.0, empty="1"),
     Input("method", "Method", "full fine-tuning, LoRA or QLoRA", kind="choice", choices="methods",
           default="full", empty="full"),

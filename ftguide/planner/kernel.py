@@ -147,6 +147,9 @@ TEXT = {
     "heading": "{model}, {method}: {size} per epoch at {length} tokens, {epochs} epoch(s), global batch {batch}",
     "size_samples": "{count} samples",
     "size_tokens": "{count} tokens",
+    "size_packed": "{count} samples of {mean} tokens on average, packed",
+    "packing_longer": "{name}: found {found}; expected at most the sequence length ({length} tokens), which "
+                      "cuts a longer sample",
     "your_price": "your price",
     "yes": "yes", "no": "no", "none": "-", "not_known": "n/a",
     "span": "{low}-{high}",
@@ -469,7 +472,7 @@ def read_inputs(coeffs: dict, given: dict) -> dict:
             if not is_given(given.get(knob)):
                 inputs[knob] = None
     if not errors:
-        errors = check_selection(coeffs, inputs)
+        errors = check_selection(coeffs, inputs) or check_packing(inputs)
     return {"errors": errors} if errors else {"inputs": inputs}
 
 
@@ -491,6 +494,16 @@ def check_selection(coeffs: dict, inputs: dict) -> dict:
         if count not in offered:
             return {"gpus": render(TEXT["selection"], {**where, "name": "gpus", "found": format_number(count),
                                                        "choices": listing(format_number(n) for n in offered)})}
+    return {}
+
+
+def check_packing(inputs: dict) -> dict:
+    """Packed samples fill sequences of the sequence length: one longer than that would be cut."""
+    mean = inputs.get("mean_sample_length")
+    if mean is not None and mean > inputs["sequence_length"]:
+        return {"mean_sample_length": render(TEXT["packing_longer"], {
+            "name": "mean_sample_length", "found": format_number(mean),
+            "length": format_number(inputs["sequence_length"])})}
     return {}
 
 
@@ -795,7 +808,12 @@ def fit_verdict(needed_mib: float, have_mib: float, fits: bool, band: float) -> 
 
 
 def run_tokens(inputs: dict) -> float:
-    per_epoch = inputs["samples"] * inputs["sequence_length"] if "samples" in inputs else inputs["tokens"]
+    """The tokens the run computes: padded samples count their pad tokens; packed samples (a mean sample
+    length given) only their own, since packing fills each sequence with samples."""
+    if "samples" not in inputs:
+        return inputs["tokens"] * inputs["epochs"]
+    mean = inputs.get("mean_sample_length")
+    per_epoch = inputs["samples"] * (inputs["sequence_length"] if mean is None else mean)
     return per_epoch * inputs["epochs"]
 
 
@@ -1156,9 +1174,13 @@ def plan(coeffs: dict, inputs: dict) -> dict:
 
 def heading(inputs: dict) -> str:
     kind = "samples" if "samples" in inputs else "tokens"
+    packed = kind == "samples" and inputs.get("mean_sample_length") is not None
+    values = {"count": format_number(inputs[kind])}
+    if packed:
+        values["mean"] = format_number(inputs["mean_sample_length"])
+    size = render(TEXT["size_packed" if packed else f"size_{kind}"], values)
     return render(TEXT["heading"], {
-        "model": model_name(inputs), "method": METHODS[inputs["method"]],
-        "size": render(TEXT[f"size_{kind}"], {"count": format_number(inputs[kind])}),
+        "model": model_name(inputs), "method": METHODS[inputs["method"]], "size": size,
         "length": format_number(inputs["sequence_length"]), "epochs": format_general(inputs["epochs"]),
         "batch": format_number(inputs["batch"])})
 
