@@ -26,9 +26,7 @@ from ftguide.planner import inputs, kernel
 GIB = 2**30
 MEMORY_TOLERANCE = 0.15  # the target: memory within ±15%
 RANGE_QUANTILES = (0.05, 0.95)  # the predicted throughput range: residuals of the fit between these
-KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
-# The knobs that mean something for each method (a full fine-tune has no LoRA rank).
-METHOD_KNOBS = {"full": ("lora_rank", "lora_targets", "qlora_format"), "lora": ("qlora_format",), "qlora": ()}
+KNOBS = kernel.STACK_KNOBS
 UNSTATED = "unstated"
 
 
@@ -52,7 +50,7 @@ def run_of(row: dict, defaults: dict) -> tuple:
             where = "stack"
             if value is None:
                 value, where = inputs.BY_NAME[knob].default, "planner"
-            if knob not in METHOD_KNOBS[row["method"]]:
+            if knob not in kernel.UNUSED_KNOBS[row["method"]]:
                 assumed.append(f"{knob} ({where})")
         run[knob] = int(value) if knob == "lora_rank" else value
     if run["qlora_format"] not in kernel.QLORA_BITS:  # GPTQ 4-bit: counted as NF4 without double quantization

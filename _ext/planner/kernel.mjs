@@ -92,6 +92,7 @@ export function check_number(spec, raw) {
 
 export const PLANNER_STACK = "planner";
 export const STACK_KNOBS = ["checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding"];
+export const UNUSED_KNOBS = { full: ["lora_rank", "lora_targets", "qlora_format"], lora: ["qlora_format"], qlora: [] };
 
 export function choices(coeffs, spec) {
   if (spec.choices === "models") return Object.keys(coeffs.models);
@@ -760,9 +761,23 @@ export function what_would_fit(coeffs, inputs) {
   return tries.length ? tries.join(TEXT.advice_separator) : TEXT.nothing_in_data;
 }
 
+export function knob_notes(inputs, options) {
+  if ((inputs.stack ?? PLANNER_STACK) === PLANNER_STACK) return [];
+  const left = STACK_KNOBS.filter((knob) => (inputs[knob] ?? null) === null && !UNUSED_KNOBS[inputs.method].includes(knob));
+  const by_values = new Map();
+  for (const o of options) {
+    const values = left.map((knob) => `${knob} ${o.knobs[knob]}`).join(", ");
+    if (!by_values.has(values)) by_values.set(values, []);
+    by_values.get(values).push(o.hardware);
+  }
+  return [...by_values].filter(([values]) => values)
+    .map(([values, names]) => render(TEXT.note_knobs, { stack: quote(inputs.stack), knobs: values, names: listing(names) }));
+}
+
 export function notes_for(inputs, options) {
   const notes = [];
   if (inputs.price !== null) notes.push(render(TEXT.note_price, { price: format_number(inputs.price, 2) }));
+  notes.push(...knob_notes(inputs, options));
   const raised = options.filter((o) => o.fits && o.global_batch > inputs.batch).map((o) => o.hardware);
   if (raised.length) notes.push(render(TEXT.note_batch, { names: listing(raised) }));
   const above_peak = options.filter((o) => o.guide_hours_reported_source !== null &&

@@ -95,6 +95,8 @@ METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # planner's own defaults (inputs.py).
 PLANNER_STACK = "planner"
 STACK_KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
+# The knobs a method has no use for (a full fine-tune has no LoRA rank).
+UNUSED_KNOBS = {"full": ("lora_rank", "lora_targets", "qlora_format"), "lora": ("qlora_format",), "qlora": ()}
 CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
            "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
 HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 GPU to 4 nodes)",
@@ -142,6 +144,7 @@ TEXT = {
     "note_guide": "The guide's reported throughput on {names} implies more than 100% of peak: its hours are "
                   "raised to the run's arithmetic at 100% of peak, and its own figure is kept beside (see the "
                   "audit page).",
+    "note_knobs": "With stack {stack}, the knobs left empty take its defaults: {knobs} (on {names}).",
     "note_qlora": "QLoRA is timed like LoRA: dequantising the 4-bit weights costs extra time that the model does "
                   "not count, so its QLoRA times are a lower bound.",
     "heading": "{model}, {method}: {size} per epoch at {length} tokens, {epochs} epoch(s), global batch {batch}",
@@ -1122,10 +1125,25 @@ def what_would_fit(coeffs: dict, inputs: dict) -> str:
     return TEXT["advice_separator"].join(tries) if tries else TEXT["nothing_in_data"]
 
 
+def knob_notes(inputs: dict, options: list) -> list:
+    """What a chosen stack's defaults set, for the knobs the reader left empty (they may differ with
+    the number of GPUs): one note per set of values, naming its options."""
+    if inputs.get("stack", PLANNER_STACK) == PLANNER_STACK:
+        return []
+    left = [knob for knob in STACK_KNOBS if inputs.get(knob) is None and knob not in UNUSED_KNOBS[inputs["method"]]]
+    by_values = {}
+    for o in options:
+        values = ", ".join(f"{knob} {o['knobs'][knob]}" for knob in left)
+        by_values.setdefault(values, []).append(o["hardware"])
+    return [render(TEXT["note_knobs"], {"stack": quote(inputs["stack"]), "knobs": values, "names": listing(names)})
+            for values, names in by_values.items() if values]
+
+
 def notes_for(inputs: dict, options: list) -> list:
     notes = []
     if inputs["price"] is not None:
         notes.append(render(TEXT["note_price"], {"price": format_number(inputs["price"], 2)}))
+    notes += knob_notes(inputs, options)
     raised = [o["hardware"] for o in options if o["fits"] and o["global_batch"] > inputs["batch"]]
     if raised:
         notes.append(render(TEXT["note_batch"], {"names": listing(raised)}))
