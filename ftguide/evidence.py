@@ -170,8 +170,8 @@ def mfu_fits(tables) -> dict:
 
 def mfu_fits_of(runs: pd.DataFrame) -> dict:
     """mfu_fits over given runs (utilisation_runs, or some of them)."""
-    out = {"every GPU": {**fit_runs(runs),
-                         "sources": int(runs["source"].nunique())}}
+    out = {"every GPU": {**fit_runs(runs), "sources": int(runs["source"].nunique()),
+                         "max_gpus": int(runs["gpus"].max())}}  # the largest run measured: the evidence's scale
     for gpu, rows in runs.groupby("gpu"):
         sources = int(rows["source"].nunique())
         own = len(rows) >= MIN_GPU_ROWS and sources >= 2

@@ -622,3 +622,20 @@ def test_a_chosen_stack_says_which_defaults_it_set(tables, coeffs):
     assert f"sharding {knobs['1x H100 SXM']['sharding']} (on 1x H100 SXM)" in notes[0]
     assert not [note for note in plan(tables, "Llama 3.1 8B", samples=1000, coefficients_=coeffs).notes
                 if note.startswith("With stack")]
+
+
+def test_options_beyond_the_largest_measured_run_are_never_recommended(tables, coeffs):
+    """No BF16 measurement used more than one node: the 2- and 4-node options are shown, marked
+    and never picked, even where they alone fit (Llama 3.1 70B full fine-tuning)."""
+    largest = evidence.mfu_fits(tables)["every GPU"]["max_gpus"]
+    assert largest == int(evidence.utilisation_runs(tables)["gpus"].max())
+    for name, hw in coeffs["hardware"].items():
+        beyond_the_evidence = f"no measured run used more than {largest} GPUs" in hw["mfu_source"]
+        assert beyond_the_evidence == (hw["kind"] != "MoAI flavor" and hw["gpus"] > largest), name
+        assert not (beyond_the_evidence and hw["measured"]), name
+    result = plan(tables, "Llama 3.1 70B", tokens=10**8, sequence_length=2048, hardware_choice="gpus",
+                  coefficients_=coeffs)
+    beyond = {o["hardware"] for o in result.json["options"] if o["gpus"] > largest}
+    assert beyond and any(o["fits"] for o in result.json["options"] if o["hardware"] in beyond)
+    assert result.recommended not in beyond
+    assert result.json["fewest_gpus"] not in beyond and result.json["cheapest"] not in beyond

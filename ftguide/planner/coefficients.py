@@ -111,7 +111,8 @@ def gpu_options(tables) -> dict:
         for count in (*GPU_COUNTS, *(n * GPU_COUNTS[-1] for n in nodes)):
             kind = "GPU" if count < GPU_COUNTS[-1] else "GPU node" if count == GPU_COUNTS[-1] else "GPU cluster"
             out[f"{count}x {row['gpu']}"] = {"kind": kind, "gpus": count, "devices": count,
-                                             "nodes": max(count // GPU_COUNTS[-1], 1), **option}
+                                             "nodes": max(count // GPU_COUNTS[-1], 1), **option,
+                                             **beyond_evidence(option, count, curves["every GPU"]["max_gpus"])}
     return out
 
 
@@ -124,6 +125,15 @@ def caveats(tables, gpu: str) -> list:
     rows = tables.software_caveats
     return [{"applies_to": row["applies_to"], "caveat": row["caveat"], "source": row["source"]}
             for row in rows[rows["gpu"] == gpu].to_dict(orient="records")]
+
+
+def beyond_evidence(option: dict, count: int, largest: int) -> dict:
+    """An option on more GPUs than any measured run used (several nodes: its communication and
+    its utilisation at that scale are not measured) is marked so and never recommended."""
+    if count <= largest:
+        return {}
+    return {"measured": False, "mfu_source": f"{option['mfu_source']}; no measured run used more than "
+                                             f"{largest} GPUs: never recommended"}
 
 
 def curve_source(curve: dict) -> str:

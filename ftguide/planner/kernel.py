@@ -130,8 +130,8 @@ TEXT = {
     "fastest": "the fastest option that fits, {hardware}, needs up to {hours} h",
     "cheapest": "the cheapest, {hardware}, costs up to {cost} USD",
     "cut": "or cut the run to {share} of its tokens on {hardware}",
-    "none_measured": "{names} fit and meet your limits, but no measured run on their GPUs supports a time, so none "
-                     "is recommended (the evidence page lists the GPUs measured).",
+    "none_measured": "{names} fit and meet your limits, but no measured run on their GPUs supports a time (or none "
+                     "used as many GPUs), so none is recommended (the evidence page lists the GPUs measured).",
     "none_priced": "Nothing that fits has a price in the one tier used here ({names} fit): give your own price "
                    "per GPU-hour to compare them.",
     "note_unpriced": "The one price tier used here lists no price for {names}: their cost is unknown, and they are "
@@ -164,9 +164,9 @@ TEXT = {
     "selection_gpu": " with gpu {gpu}",
     "price_evidence": " Price: {price} USD per GPU-hour ({price_source}); MFU: {evidence}.",
     "fewest": "Fewest GPUs that fit{limit}: {hardware} ({hours_low}-{hours_high} h, {cost}).",
-    "fewest_none": "Fewest GPUs that fit{limit}: none on a measured GPU.",
+    "fewest_none": "Fewest GPUs that fit{limit}: none on a measured GPU and scale.",
     "cheapest_pick": "Cheapest that fits{limit}: {hardware} ({cost}, {hours_low}-{hours_high} h).",
-    "cheapest_pick_none": "Cheapest that fits{limit}: none on a measured, priced GPU.",
+    "cheapest_pick_none": "Cheapest that fits{limit}: none on a measured, priced GPU and scale.",
     "within_deadline": " and meet the deadline of {deadline} h",
     "within_budget": " within the budget of {budget} USD",
     "cost_span": "{low}-{high} USD",
