@@ -7,7 +7,12 @@ the tests and a plain `jb build`. Two things vary between builds without it:
   SOURCE_DATE_EPOCH is set (https://reproducible-builds.org/specs/source-date-epoch/). We set it to
   the time of the commit being built, so the date says when the content last changed;
 - the executed notebooks offered for download (`_sources/**/*.ipynb`): the Markdown reader gives
-  every cell a random id, and outputs such as a pandas Styler's text form carry a memory address.
+  every cell a random id, and outputs such as a pandas Styler's text form carry a memory address;
+- whether a page was executed or taken from the execution cache: myst-nb 1.4 merges a cached
+  page's outputs into a copy of its notebook but writes the original, without outputs, as the
+  notebook offered for download (myst_nb/sphinx_.py, myst_nb/core/execute/cache.py), so a page
+  whose prose changed, or every page after a configuration change, would offer a notebook never
+  run. Such a notebook takes its outputs from the same cache again as soon as its page is read.
 
 Figures are made reproducible in the notebooks themselves by `ftguide.plotting.setup()`.
 """
@@ -19,6 +24,8 @@ import subprocess
 from pathlib import Path
 
 import nbformat
+from jupyter_cache import get_cache
+from myst_nb.ext.glue import extract_glue_data_cell
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -50,6 +57,26 @@ def normalise_notebook(notebook: nbformat.NotebookNode) -> None:
                 output["data"]["text/plain"] = MEMORY_ADDRESS.sub(">", text)
 
 
+def restore_cached_outputs(app, doctree) -> None:
+    """The page's executed notebook (jupyter_execute/<page>.ipynb) with its outputs, when myst-nb
+    took them from the execution cache and wrote the notebook without them."""
+    config = app.env.mystnb_config
+    path = Path(config.output_folder, app.env.docname + ".ipynb")
+    if config.execution_mode != "cache" or not path.is_file():
+        return
+    notebook = nbformat.read(path, as_version=4)
+    if any(cell.get("outputs") for cell in notebook.cells):
+        return
+    try:
+        _, notebook = get_cache(config.execution_cache_path).merge_match_into_notebook(notebook)
+    except KeyError:  # not in the cache: a page with no code, or one that was never run
+        return
+    for cell in notebook.cells:  # glued values leave the notebook, as myst-nb takes them from a run one
+        if cell.cell_type == "code":
+            extract_glue_data_cell(cell)
+    nbformat.write(notebook, path)
+
+
 def normalise_notebooks(app, exception) -> None:
     """After the build, rewrite every .ipynb in the output in its reproducible form."""
     if exception is not None or app.builder.format != "html":
@@ -68,6 +95,7 @@ def setup(app):
     else:
         # Read by Sphinx for "Last updated", and inherited by the notebook kernels (matplotlib).
         os.environ["SOURCE_DATE_EPOCH"] = epoch
+    app.connect("doctree-read", restore_cached_outputs)
     # Late, so that notebooks copied into the output by the theme or other extensions are covered.
     app.connect("build-finished", normalise_notebooks, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,12 +12,15 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import matplotlib
 import matplotlib.pyplot as plt
 import nbformat
 import pytest
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
 
 import reproducible  # _ext/, on the path via pyproject.toml
 from ftguide import plotting
@@ -147,3 +150,44 @@ def test_clip_path_names_follow_the_written_geometry_not_the_last_bit():
     assert first != second  # matplotlib names the clip path after the unrounded float
     assert plotting.stable_clip_ids(first) == plotting.stable_clip_ids(second)
     assert 'clip-path="url(#p' in plotting.stable_clip_ids(first)
+
+
+def page_read_from_the_cache(tmp_path, cached: bool):
+    """A page's executed notebook as myst-nb 1.4 writes it when it takes the outputs from the
+    execution cache (none), beside a cache that holds the run notebook (or not); returns
+    (app as restore_cached_outputs reads it, the path of the written notebook, the run notebook)."""
+    prefix = "application/papermill.record/"  # how glue() records a value
+    glued = nbformat.v4.new_output("display_data", {prefix + "text/plain": "'2'"},
+                                   metadata={"scrapbook": {"name": "two", "mime_prefix": prefix}})
+    shown = nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+    run = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A page"),
+                                          nbformat.v4.new_code_cell("glue('two', 2)\n1 + 1", execution_count=1,
+                                                                    outputs=[glued, shown])])
+    run.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if cached:
+        bundle = CacheBundleIn(run, "notebooks/page.md")
+        get_cache(tmp_path / "cache").cache_notebook_bundle(bundle, check_validity=False)
+    written = nbformat.from_dict(run)
+    for cell in written.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    path = tmp_path / "jupyter_execute" / "notebooks" / "page.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(written, path)
+    config = SimpleNamespace(execution_mode="cache", output_folder=str(tmp_path / "jupyter_execute"),
+                             execution_cache_path=str(tmp_path / "cache"))
+    return SimpleNamespace(env=SimpleNamespace(mystnb_config=config, docname="notebooks/page")), path, run
+
+
+def test_a_page_read_from_the_execution_cache_offers_its_outputs(tmp_path):
+    app, path, run = page_read_from_the_cache(tmp_path, cached=True)
+    reproducible.restore_cached_outputs(app, doctree=None)
+    # What the page shows, without the glued value (myst-nb takes those out of a run notebook too).
+    assert nbformat.read(path, as_version=4).cells[1].outputs == [run.cells[1].outputs[1]]
+
+
+def test_a_page_not_in_the_cache_is_left_as_written(tmp_path):
+    app, path, _ = page_read_from_the_cache(tmp_path, cached=False)
+    before = path.read_bytes()
+    reproducible.restore_cached_outputs(app, doctree=None)
+    assert path.read_bytes() == before
