@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 JB := $(VENV)/bin/jb
 # Notebooks read data/ and ftguide/, which the execution cache does not track: when they change,
 # the cache and the incremental state are dropped so no page keeps an old figure.
-INPUTS_HASH = $(shell cat data/* ftguide/*.py ftguide/*/*.py _ext/*.py _ext/planner/* | sha256sum | cut -c1-16)
+INPUTS_HASH = $(shell bash tools/inputs-hash.sh)
 
 BINDER_VENV := $(BUILD)/binder-venv
 NBVAL := $(BUILD)/nbval
@@ -59,7 +59,7 @@ test: setup chromium
 	$(PYTEST) -m "not e2e" -n 2 --dist loadgroup
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
-# notebook, nbval runs every notebook, two clean builds are identical, `make site` end to end).
+# notebook, nbval runs every notebook, the gate build and a clean build are identical, `make site` end to end).
 test-all: setup chromium $(BINDER_VENV)/.installed nbval-notebooks
 	$(PYTEST) --nbval-lax -n 2 --dist loadfile tests $(NBVAL)/notebooks
 

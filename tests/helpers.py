@@ -4,8 +4,10 @@ one row of a table, the gate build, running a page, serving a built site.
 Fixtures live in tests/conftest.py; import these from here (`from tests.helpers import ROOT`)."""
 
 import contextlib
+import fcntl
 import functools
 import http.server
+import shutil
 import subprocess
 import sys
 import threading
@@ -58,13 +60,38 @@ def guide_row(frame, model, accelerator, sequence_length=1024):
 
 
 def gate_build_command(output: Path) -> list[str]:
-    """The gate build: every page from scratch, nitpicky, warnings are errors, all reported."""
+    """The gate build: every page rebuilt, nitpicky, warnings are errors, all reported. Its notebooks
+    run unless `make site` ran them on the same inputs (reuse_execution_cache)."""
     return [str(JB), "build", str(ROOT), "--path-output", str(output), "--all", "-n", "-W", "--keep-going"]
 
 
 def build_site(output: Path) -> subprocess.CompletedProcess:
-    """Run the gate build into `output` and wait for it."""
+    """Run the gate build into `output`, every notebook executed, and wait for it."""
     return subprocess.run(gate_build_command(output), capture_output=True, text=True, cwd=ROOT)
+
+
+def inputs_hash() -> str:
+    """What `make site` writes to its stage as the hash of the notebooks' inputs (tools/inputs-hash.sh)."""
+    return subprocess.run(["bash", str(ROOT / "tools" / "inputs-hash.sh")], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def reuse_execution_cache(output: Path, build: Path = ROOT / "_build") -> bool:
+    """Give the gate build into `output` the execution cache of the last `make site` (in `build`),
+    when that build read the same data/, package, extensions and requirements (its stage's
+    inputs.sha): a notebook is then executed again only if its code changed, as in `make site`,
+    while every page is still rebuilt and every warning reported. Taken under `make site`'s lock,
+    so a build in progress is waited for, not copied half-written. Returns whether it was given."""
+    cache = build / "stage" / "_build" / ".jupyter_cache"
+    if not cache.is_dir():
+        return False
+    with open(build / "make-site.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = build / "stage" / "inputs.sha"
+        if not stamp.is_file() or stamp.read_text().strip() != inputs_hash():
+            return False
+        shutil.copytree(cache, output / "_build" / ".jupyter_cache")
+    return True
 
 
 def start_build_in_background(output: Path, lock) -> None:
@@ -73,6 +100,7 @@ def start_build_in_background(output: Path, lock) -> None:
     output/build.rc and its output to output/build.log, so whoever takes that lock next knows the
     build has ended."""
     output.mkdir(parents=True, exist_ok=True)
+    reuse_execution_cache(output)
     script = '"$@" > "$0/build.log" 2>&1; echo $? > "$0/build.rc"'
     subprocess.Popen(["sh", "-c", script, str(output), *gate_build_command(output)], cwd=ROOT,
                      pass_fds=[lock.fileno()],

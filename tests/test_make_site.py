@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, inputs_hash, reuse_execution_cache
 
 VENV = Path(sys.prefix)
 
@@ -68,3 +68,17 @@ def test_notebooks_refuse_bad_data_even_without_the_make_check(repo_copy, tmp_pa
                             cwd=repo_copy, capture_output=True, text=True)
     assert result.returncode != 0
     assert "DataError" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stamp, reused", [("current", True), ("stale", False), (None, False)])
+def test_the_gate_build_reuses_the_execution_cache_only_of_the_same_inputs(tmp_path, stamp, reused):
+    """A cache made from other data/ or code would show pages of the old inputs: it stays unused."""
+    build = tmp_path / "_build"
+    cache = build / "stage" / "_build" / ".jupyter_cache"
+    cache.mkdir(parents=True)
+    (cache / "global.db").write_text("a cache")
+    if stamp:
+        (build / "stage" / "inputs.sha").write_text(inputs_hash() + "\n" if stamp == "current" else "0123abcd\n")
+    output = tmp_path / "gate"
+    assert reuse_execution_cache(output, build) is reused
+    assert (output / "_build" / ".jupyter_cache" / "global.db").is_file() is reused
