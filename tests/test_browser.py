@@ -236,16 +236,22 @@ def test_every_data_file_is_offered_somewhere(built_site):
 # Issue 16: light pages for phones. Bytes are counted from the files the browser fetched, so the
 # budget is deterministic; `make bench` measures the same over a gzip server, with Lighthouse.
 
+@functools.cache
+def file_bytes(file: Path) -> tuple[int, int]:
+    """(bytes sent, gzip-compressed as GitHub Pages sends text, bytes uncompressed) of one file;
+    once per file, as most are shared by every page."""
+    body = file.read_bytes()
+    compressed = (mimetypes.guess_type(file.name)[0] or "").startswith(COMPRESSED_TYPES)
+    return len(gzip.compress(body, compresslevel=6, mtime=0)) if compressed else len(body), len(body)
+
+
 def served_bytes(built_site: Path, site_url: str, urls: list[str]) -> tuple[int, int]:
-    """(bytes sent gzip-compressed as GitHub Pages sends text, bytes uncompressed) of these URLs."""
+    """(bytes sent, bytes uncompressed) of these URLs (file_bytes)."""
     sent = raw = 0
     for url in dict.fromkeys(url.split("#")[0] for url in urls if url.startswith(site_url)):
         path = unquote(urlsplit(url).path)[len(urlsplit(site_url).path):]
-        file = built_site / (path + "index.html" if path.endswith("/") or not path else path)
-        body = file.read_bytes()
-        compressed = (mimetypes.guess_type(file.name)[0] or "").startswith(COMPRESSED_TYPES)
-        sent += len(gzip.compress(body, compresslevel=6, mtime=0)) if compressed else len(body)
-        raw += len(body)
+        file_sent, file_raw = file_bytes(built_site / (path + "index.html" if path.endswith("/") or not path else path))
+        sent, raw = sent + file_sent, raw + file_raw
     return sent, raw
 
 

@@ -139,6 +139,7 @@ def test_a_config_it_cannot_plan_is_refused_in_one_line(tables, coeffs, config, 
         plan(tables, None, config=text, samples=10, coefficients_=coeffs)
 
 
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_command_line_reads_a_config_file(tmp_path, capsys):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({**LLAMA3_CONFIG, "num_experts": 64}))
@@ -334,6 +335,7 @@ def test_bad_input_names_the_parameter_and_what_is_allowed(tables, coeffs, input
     assert str(error.value).startswith(named)
 
 
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_command_line_json_has_the_promised_fields(capsys):
     code = main(["plan", "--model", "Llama3 8B", "--samples", "287113", "--method", "lora",
                  "--deadline", "3", "--budget", "100", "--json"])
@@ -358,6 +360,7 @@ def test_command_line_json_has_the_promised_fields(capsys):
                                 "micro_batch": None, "price": None, "deadline": 3.0, "budget": 100.0}
 
 
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_command_line_prints_a_table_and_the_recommendation(capsys):
     code = main(["plan", "--model", "Gemma 2 9B", "--tokens", "100000000", "--hardware", "gpu-nodes"])
     out = capsys.readouterr().out
@@ -490,6 +493,7 @@ def test_gpu_and_gpus_pick_one_option_of_the_catalog(tables, coeffs):
     (["--gpus", "0"], "error: argument --gpus: found '0'; expected a whole number from 1 to 1,024 GPUs"),
     (["--lora-rank", "0"], "error: argument --lora-rank: found '0'; expected a whole number from 1 to 4,096"),
 ])
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_a_gpu_or_count_the_catalog_does_not_offer_gets_one_line(capsys, argv, message):
     code = main(["plan", "--model", "Llama 3.1 8B", "--samples", "1000", *argv])
     captured = capsys.readouterr()
@@ -512,6 +516,7 @@ def test_the_longest_sequence_is_the_last_that_fits_at_micro_batch_one(tables, c
         assert not over["fits"] and over["memory_needed_mib"] > over["memory_per_device_mib"]
 
 
+@pytest.mark.usefixtures("cli_reuses_tables")
 def test_the_largest_micro_batch_and_longest_sequence_are_printed(capsys):
     code = main(["plan", "--model", "Llama 3.1 8B", "--samples", "1000", "--method", "lora", "--gpu", "RTX 4090",
                  "--max-sequence-length"])
