@@ -259,15 +259,14 @@ def rename_everywhere(data_dir, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize("new_name", ["Llama three", MARKUP, "Llama3 8B (ours)"])
-def test_a_model_renamed_in_every_file_loads_and_costs(data_copy, new_name):
+def test_a_model_renamed_in_every_file_loads_and_costs(data_copy, tables, new_name):
     """The cost page matches references by the model's size from models.csv, not by '8B' in its name."""
     rename_everywhere(data_copy, "Llama3 8B", new_name.replace('"', '""'))
-    tables = load(data_copy)
-    assert new_name in set(tables.guide["model"])
-    costs = cost.cost_table(tables)
+    renamed = load(data_copy)
+    assert new_name in set(renamed.guide["model"])
     prices = {"H100": 2.69, "A100 80GB": 1.39}
-    even = cost.break_even_table(tables, costs, prices)
-    original = cost.break_even_table(load(), cost.cost_table(load()), prices)
+    even = cost.break_even_table(renamed, cost.cost_table(renamed), prices)
+    original = cost.break_even_table(tables, cost.cost_table(tables), prices)
     assert even["H100 reference"].tolist() == original["H100 reference"].tolist()
 
 
