@@ -59,9 +59,12 @@ def run_of(row: dict, defaults: dict) -> tuple:
 
 
 def modelled_gib(m: dict, row: dict, run: dict) -> float:
-    """The kernel's memory per GPU for a measured run, before any reserve: states (sharded or not)
-    and the micro-batch's activations and logits (FlashAttention: no attention scores kept)."""
+    """The kernel's memory per GPU for a measured run, before any reserve: states (sharded or not),
+    the unsharded gradients FSDP's no_sync keeps where the run's code accumulates under it, and the
+    micro-batch's activations and logits (FlashAttention: no attention scores kept)."""
     states = kernel.device_state_bytes(m, run, int(row["gpus"]))
+    if row.get("fsdp_no_sync") == "yes":
+        states += kernel.no_sync_gradient_bytes(m, run)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
     return (states + int(row["micro_batch"]) * sample) / GIB
 

@@ -123,6 +123,21 @@ def test_fsdp_cpu_offload_leaves_two_gathered_layers_on_the_device(tables):
     assert kernel.device_state_bytes(m, {**run, "optimizer": "adamw"}, 2) > 23 * 2**30
 
 
+def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_gradients(tables):
+    """Llama2 7B LoRA on two GPUs (LitGPT's 2023 FSDP runs): beside its half of the BF16 base, each
+    GPU holds the blocks' full BF16 gradients, frozen weights included; the embeddings hold none."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 7B")
+    m = kernel.model_coefficients(row)
+    run = {"method": "lora", "checkpointing": "full", "optimizer": "adamw-bf16", "loss": "chunked", "lora_rank": 8,
+           "lora_targets": "attention", "qlora_format": "nf4", "sharding": "sharded"}
+    measured = {"gpus": 2, "sequence_length": 1304, "micro_batch": 1}
+    without = evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "no"}, run)
+    blocks = m["params"] - m["embedding_params"]
+    assert evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "yes"}, run) - without == pytest.approx(
+        2 * blocks / 2**30)
+    assert kernel.no_sync_gradient_bytes(m, {**run, "method": "full"}) == 2 * m["params"]
+
+
 def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counted_as_they_live(tables):
     row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama3 8B")
     m = kernel.model_coefficients(row)

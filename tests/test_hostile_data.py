@@ -188,6 +188,9 @@ BAD_EDITS = {
     "adapter rank on full fine-tuning": (MEASUREMENTS, replace(b",8,full,adamw,full,,,,replicated",
                                                                b",8,full,adamw,full,8,,,replicated"),
                                          ["column 'lora_rank'", "expected an empty cell for full fine-tuning"]),
+    "FSDP no_sync on one GPU": (MEASUREMENTS, replace(b",replicated,unstated,no,6.24,", b",replicated,yes,no,6.24,"),
+                                ["line 2 (data row 1), column 'fsdp_no_sync'", "found 'yes'",
+                                 "expected 'no' or 'unstated'"]),
     "GPU memory in GB": (GPUS, replace(b"RTX 3090,24576,", b"RTX 3090,24,"),
                          ["gpus.csv, line 2 (data row 1), column 'memory_mib'", "from 8192 to 1048576"]),
     # The training stacks' defaults for the planner's knobs.

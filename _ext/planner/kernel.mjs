@@ -512,6 +512,11 @@ export function model_name(inputs) {
   return "model" in inputs ? inputs.model : render(TEXT.config_name, { name: inputs.config.name });
 }
 
+export function no_sync_gradient_bytes(m, run) {
+  const trained_all = run.method === "full" || embeddings_trained(m, run);
+  return C.constants.frozen_bf16_bytes * (trained_all ? m.params : m.params - m.embedding_params);
+}
+
 export function stack_default(defaults, knob, method, devices) {
   const scope = devices === 1 ? "one-gpu" : "multi-gpu";
   for (const row of defaults) {

@@ -676,6 +676,17 @@ def device_state_bytes(m, run: dict, devices: int):
     return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
 
 
+def no_sync_gradient_bytes(m, run: dict):
+    """What FSDP's no_sync adds while gradients are accumulated: 'the full model gradients (instead of
+    gradient shards)' (no_sync's docstring, pytorch/pytorch torch/distributed/fsdp/fully_sharded_data_parallel.py
+    at 005df1d6), in BF16, of every unit that holds a trained weight; with use_orig_params a unit's frozen
+    weights get gradients as if trained (PyTorch's FSDP docs, pytorch.org/docs/2.1/fsdp.html). So the whole
+    model in a full fine-tune or where embeddings are trained, else the blocks (each holds adapters).
+    Used for measured runs whose code says so (data/finetune_measurements.csv, fsdp_no_sync)."""
+    trained_all = run["method"] == "full" or embeddings_trained(m, run)
+    return FROZEN_BF16_BYTES * (m["params"] if trained_all else m["params"] - m["embedding_params"])
+
+
 def stack_default(defaults: list, knob: str, method: str, devices: int):
     """A stack's own default for a knob in a run of `method` on `devices` devices, or None where it
     states none. `defaults`: the stack's rows of data/stack_defaults.csv ({knob, value, applies_to})."""
