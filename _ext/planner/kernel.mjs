@@ -385,9 +385,17 @@ export function state_bytes(m, run) {
   return k.qlora_bits[run.qlora_format] / 8 * blocks + k.frozen_bf16_bytes * (frozen - blocks) + per_trained * trained;
 }
 
-export function device_state_bytes(m, run, devices) {
-  if (run.optimizer === "offloaded") return C.constants.offload_gathered_layers * state_bytes(m, run) / m.layers;
-  return state_bytes(m, run) / (run.sharding === "sharded" ? devices : 1);
+export function device_state_bytes(m, run, devices, gathers = true) {
+  if (run.optimizer === "offloaded") return C.constants.gathered_layers * state_bytes(m, run) / m.layers;
+  if (run.sharding === "sharded" && devices > 1) {
+    return state_bytes(m, run) / devices + (gathers ? gathered_bytes(m, run) : 0);
+  }
+  return state_bytes(m, run);
+}
+
+export function gathered_bytes(m, run) {
+  const k = C.constants;
+  return (k.gathered_layers * weight_bytes(m, run) + k.communicated_bytes * trained_parameters(m, run)) / m.layers;
 }
 
 // --- time: never faster than the hardware --------------------------------------------------------
@@ -542,7 +550,7 @@ export function option(coeffs, name, inputs) {
   const m = model_of(coeffs, inputs), hw = coeffs.hardware[name], MIB = C.constants.mib;
   const run = run_knobs(coeffs, inputs, hw.devices);
   const length = inputs.sequence_length, tokens = run_tokens(inputs);
-  const states_mib = device_state_bytes(m, run, hw.devices) / MIB;
+  const states_mib = device_state_bytes(m, run, hw.devices, hw.gathers_layers) / MIB;
   const per_sample_mib = sample_bytes(m, length, run, hw.attention_scores_kept) / MIB;
   const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
   const split = batch_split(hw, inputs, largest);

@@ -44,14 +44,18 @@ CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attentio
 # 8-bit AdamW keeps them in CUDA unified memory, outside PyTorch's allocator, which the driver moves to
 # the CPU under memory pressure: they do not count against the device (2 + 2). offloaded: FSDP's CPU
 # offload keeps weights, gradients and optimizer state in CPU memory; a device holds only the layers
-# it has gathered (OFFLOAD_GATHERED_LAYERS), weights and gradients in BF16 (2 + 2).
+# it has gathered (GATHERED_LAYERS), weights and gradients in BF16 (2 + 2).
 OPTIMIZERS = {"adamw": "AdamW, FP32 master weights and moments", "adamw-bf16": "AdamW in BF16",
               "adamw-8bit": "8-bit AdamW", "paged-adamw-8bit": "paged 8-bit AdamW",
               "offloaded": "weights, gradients and optimizer state offloaded to the CPU (FSDP)"}
 OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 4,
                    "offloaded": 4}
-# The layer FSDP computes and the one it prefetches (forward and backward prefetch, PyTorch's default).
-OFFLOAD_GATHERED_LAYERS = 2
+# The layer FSDP computes and the one it prefetches (forward and backward prefetch, PyTorch's default):
+# with BACKWARD_PRE 'at the peak, it holds the current set of parameters, next set of parameters, and
+# current set of gradients in memory' (pytorch/pytorch torch/distributed/fsdp/api.py at 0aafd810,
+# BackwardPrefetch). A sharded device holds them, unsharded, beside its shard; DeepSpeed ZeRO-3 bounds
+# its gathered weights by stage3_max_live_parameters instead, not modelled apart.
+GATHERED_LAYERS = 2
 # LoRA: the frozen base in BF16, no gradients or optimizer state (Hu et al. 2021, section 4).
 # QLoRA: block weights in 4-bit NormalFloat, 0.5 bits per parameter of FP32 block constants, or
 # 0.127 with the constants quantized again (Dettmers et al. 2023, section 3); embeddings, output
@@ -86,7 +90,7 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
-             "offload_gathered_layers": OFFLOAD_GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
+             "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
              "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
@@ -668,12 +672,23 @@ def state_bytes(m, run: dict):
     return QLORA_BITS[run["qlora_format"]] / 8 * blocks + FROZEN_BF16_BYTES * (frozen - blocks) + per_trained * trained
 
 
-def device_state_bytes(m, run: dict, devices: int):
-    """The states one device holds: a share of them when sharded, all of them when replicated, the
-    layers it has gathered when they are offloaded to the CPU."""
+def device_state_bytes(m, run: dict, devices: int, gathers=True):
+    """The states one device holds: all of them when replicated; when sharded over several, a share
+    of them and, on a GPU stack that gathers layer by layer (FSDP, ZeRO-3; `gathers`), the layers it
+    has gathered (gathered_bytes); the gathered layers alone when they are offloaded to the CPU. The
+    MoAI flavors' sharding is not described layer by layer: a share alone."""
     if run["optimizer"] == "offloaded":
-        return OFFLOAD_GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
-    return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
+        return GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
+    if run["sharding"] == "sharded" and devices > 1:
+        return state_bytes(m, run) / devices + (gathered_bytes(m, run) if gathers else 0)
+    return state_bytes(m, run)
+
+
+def gathered_bytes(m, run: dict):
+    """What a sharded device holds unsharded at its peak: the weights of the layer it computes and
+    of the one it prefetches, as a pass gathers them (weight_bytes), and the current layer's
+    gradients of its trained weights in BF16."""
+    return (GATHERED_LAYERS * weight_bytes(m, run) + COMMUNICATED_BYTES * trained_parameters(m, run)) / m["layers"]
 
 
 def no_sync_gradient_bytes(m, run: dict):
@@ -882,7 +897,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     m, hw = model_of(coeffs, inputs), coeffs["hardware"][name]
     run = run_knobs(coeffs, inputs, hw["devices"])
     length, tokens = inputs["sequence_length"], run_tokens(inputs)
-    states_mib = device_state_bytes(m, run, hw["devices"]) / MIB
+    states_mib = device_state_bytes(m, run, hw["devices"], hw["gathers_layers"]) / MIB
     per_sample_mib = sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB
     largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
     split = batch_split(hw, inputs, largest)
