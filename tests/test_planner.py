@@ -55,9 +55,9 @@ def test_flops_per_token_full_and_lora_by_hand(tables, coeffs):
 def test_memory_and_batch_split_by_hand(tables, coeffs):
     option = llama(tables, coeffs).options.loc["2xlarge"]
     states = 16 * 8_030_261_248 / 16 / 2**20  # 16 bytes per parameter over 16 GCDs: 7,658.25 MiB
-    # Per token: checkpointed inputs 32 × 2 × 4,096 + one layer 34 × 4,096 + scores 5 × 32 × 1,024
-    # + logits 10 × 128,256 = 1,847,808 bytes; a sample of 1,024 tokens is 1,804.5 MiB.
-    sample = 1_847_808 * 1024 / 2**20
+    # Per token: checkpointed inputs 32 × 2 × 4,096 + one layer 18 × 4,096 + 8 × 14,336 (its gated MLP)
+    # + scores 5 × 32 × 1,024 + logits 10 × 128,256 = 1,896,960 bytes; a sample of 1,024 tokens is 1,852.5 MiB.
+    sample = 1_896_960 * 1024 / 2**20
     reserve = coeffs["hardware"]["2xlarge"]["reserve_mib"]
     assert option["states_mib"] == pytest.approx(states)
     assert option["largest_micro_batch"] == math.floor((65520 - reserve - states) / sample) == 18
@@ -99,11 +99,13 @@ def test_the_stacks_knobs_by_hand(tables, coeffs):
     chunked = with_(loss="chunked", micro_batch=1)
     assert sample / base["micro_batch"] - (chunked["memory_needed_mib"] - chunked["reserve_mib"]
                                           - chunked["states_mib"]) == pytest.approx(8 * vocab * t / 2**20)
-    # Recomputation: none keeps every layer's 34·h bytes per token (FlashAttention keeps no scores).
+    # Recomputation: none keeps every layer's 18·h + 8·f bytes per token (a gated MLP f = 14,336 wide;
+    # FlashAttention keeps no scores).
     none = with_(checkpointing="none", micro_batch=1)
     full = with_(micro_batch=1)
     kept = (none["memory_needed_mib"] - full["memory_needed_mib"]) * 2**20 / t
-    assert kept == pytest.approx(layers * 34 * d - (layers * 2 * d + 34 * d))
+    layer = 18 * d + 8 * 14336
+    assert kept == pytest.approx(layers * layer - (layers * 2 * d + layer))
     # LoRA rank 64 on the attention only: 64 × 32 × ((4,096 + 4,096) × 2 + (4,096 + 1,024) × 2) adapters.
     adapters = 64 * 32 * ((4096 + 4096) * 2 + (4096 + 1024) * 2)
     lora = with_(method="lora", lora_rank=64, lora_targets="attention")

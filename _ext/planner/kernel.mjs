@@ -324,7 +324,8 @@ export function model_coefficients(config) {
     attention_adapter_params_per_rank: adapter_parameters_per_rank(a, "attention"),
     embedding_params: embedding_parameters(config),
   };
-  for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size"]) out[key] = a[key];
+  for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size", "ffn_size",
+                     "ffn_matrices"]) out[key] = a[key];
   return out;
 }
 
@@ -359,7 +360,8 @@ export function activation_bytes_per_token(m, sequence_length, checkpointing = "
   const k = C.constants;
   let scores = scores_kept ? k.attention_bytes_per_head_token * m.attention_heads * sequence_length : 0;
   if (checkpointing === "selective") scores = 0;
-  const layer = k.activation_bytes_per_hidden * m.hidden_size + scores;
+  const mlp = k.activation_bytes_per_ffn_matrix * (m.ffn_matrices - 1) * m.ffn_size;
+  const layer = k.activation_bytes_per_hidden * m.hidden_size + mlp + scores;
   if (checkpointing === "full") return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
   return m.layers * layer;
 }

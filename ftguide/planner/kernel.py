@@ -20,10 +20,16 @@ MIB = 2**20
 # FP32 moments (8) per parameter (Rajbhandari et al. 2020, ZeRO, section 3.1). FP32 training needs
 # 4 + 4 + 8: the same 16 bytes.
 STATE_BYTES_PER_PARAM = 16
-# Activations kept per token and layer without recomputation: 34·h + 5·a·T bytes (Korthikanti et
-# al. 2022, equation 1, 16-bit, no tensor parallelism). With full recomputation only each layer's
-# BF16 input (2·h bytes) is kept, and one layer's activations are rebuilt at a time.
-ACTIVATION_BYTES_PER_HIDDEN = 34
+# Activations kept per token and layer without recomputation: 34·h + 5·a·T bytes for GPT's block
+# (Korthikanti et al. 2022, equation 1, 16-bit, no tensor parallelism), whose MLP (f = 4h wide) keeps
+# its input (2h), the GeLU's input (2f), the second matrix's input (2f) and a dropout mask (h): 3h + 4f
+# of the 34h. A gated MLP (SwiGLU: down(act(gate(x)) · up(x))) keeps its input (2h), the gate's and the
+# up projection's outputs, the activation's output and their product, the down projection's input
+# (2f each): 3h + 8f with the mask. So 18·h + 4·f per MLP matrix beyond the first + 5·a·T; for GPT
+# (f = 4h) the paper's 34·h. With full recomputation only each layer's BF16 input (2·h bytes) is kept,
+# and one layer's activations are rebuilt at a time.
+ACTIVATION_BYTES_PER_HIDDEN = 18
+ACTIVATION_BYTES_PER_FFN_MATRIX = 4
 ATTENTION_BYTES_PER_HEAD_TOKEN = 5
 CHECKPOINT_BYTES_PER_HIDDEN = 2
 # Logits of the loss, bytes per token and vocabulary entry. full: BF16 logits (2), their FP32 copy
@@ -86,6 +92,7 @@ COMMUNICATED_BYTES = 2
 GATHERS_PER_MICRO_STEP = 2
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
+             "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX,
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
@@ -598,7 +605,8 @@ def model_coefficients(config) -> dict:
             "adapter_params_per_rank": adapter_parameters_per_rank(a),
             "attention_adapter_params_per_rank": adapter_parameters_per_rank(a, "attention"),
             "embedding_params": embedding_parameters(config),
-            **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size")}}
+            **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size",
+                                       "ffn_size", "ffn_matrices")}}
 
 
 # --- FLOPs, bytes, states -----------------------------------------------------------------------
@@ -636,12 +644,13 @@ def flops_per_token(m, sequence_length, run=FULL):
 
 def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True):
     """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
-    with none every layer; selective recomputation drops the attention scores (5·a·T), which
-    FlashAttention never keeps."""
+    with none every layer (its MLP's share from its width and matrices, plain or gated); selective
+    recomputation drops the attention scores (5·a·T), which FlashAttention never keeps."""
     scores = ATTENTION_BYTES_PER_HEAD_TOKEN * m["attention_heads"] * sequence_length if scores_kept else 0
     if checkpointing == "selective":
         scores = 0
-    layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + scores
+    mlp = ACTIVATION_BYTES_PER_FFN_MATRIX * (m["ffn_matrices"] - 1) * m["ffn_size"]
+    layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + mlp + scores
     if checkpointing == "full":
         return m["layers"] * CHECKPOINT_BYTES_PER_HIDDEN * m["hidden_size"] + layer
     return m["layers"] * layer
