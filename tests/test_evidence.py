@@ -139,6 +139,23 @@ def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_g
     assert kernel.no_sync_gradient_bytes(m, {**run, "method": "full"}) == 2 * m["params"]
 
 
+def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):
+    """Llama2 7B QLoRA on one GPU without recomputation (LitGPT's 2023 runs): each layer also keeps the
+    BF16 inputs of its 4-bit projections (attention 4,096, output projection 4,096, MLP 4,096, down
+    projection 11,008), 2 bytes each, for every token; a LoRA run does not."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 7B")
+    m = kernel.model_coefficients(row)
+    run = {"method": "qlora", "checkpointing": "none", "optimizer": "adamw", "loss": "chunked", "lora_rank": 8,
+           "lora_targets": "attention", "qlora_format": "nf4", "sharding": "replicated"}
+    measured = {"gpus": 1, "sequence_length": 1304, "micro_batch": 1}
+    kept = evidence.modelled_gib(m, measured, {**run, "qlora_keeps_inputs": True}) - evidence.modelled_gib(
+        m, measured, {**run, "qlora_keeps_inputs": False})
+    assert kept == pytest.approx(1304 * 32 * 2 * (3 * 4096 + 11008) / 2**30)
+    lora = {**run, "method": "lora", "qlora_keeps_inputs": True}
+    assert evidence.modelled_gib(m, measured, lora) == evidence.modelled_gib(
+        m, measured, {**lora, "qlora_keeps_inputs": False})
+
+
 def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counted_as_they_live(tables):
     row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama3 8B")
     m = kernel.model_coefficients(row)

@@ -250,6 +250,15 @@ def test_no_sync_gradients_are_the_same(js, tables):
     assert differences(python, script) == []
 
 
+def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False]]
+    python = [[kernel.activation_bytes_per_token(m, 2048, *case) for case in cases] for m in models]
+    script = js.evaluate("([models, cases]) => models.map((m) => cases.map((c) => "
+                         "kernel.activation_bytes_per_token(m, 2048, ...c)))", [models, cases])
+    assert differences(python, script) == []
+
+
 def test_an_mfu_of_zero_is_refused_in_both(js):
     with pytest.raises(kernel.PlanError, match=kernel.TEXT["mfu_positive"]):
         kernel.bounded_seconds(10.0, 0)

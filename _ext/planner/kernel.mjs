@@ -356,12 +356,14 @@ export function flops_per_token(m, sequence_length, run = FULL) {
   return frozen + output_trained + 6 * adapter_parameters(m, run) + attention;
 }
 
-export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true) {
+export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true,
+  keeps_inputs = false) {
   const k = C.constants;
   let scores = scores_kept ? k.attention_bytes_per_head_token * m.attention_heads * sequence_length : 0;
   if (checkpointing === "selective") scores = 0;
   const mlp = k.activation_bytes_per_ffn_matrix * (m.ffn_matrices - 1) * m.ffn_size;
-  const layer = k.activation_bytes_per_hidden * m.hidden_size + mlp + scores;
+  let layer = k.activation_bytes_per_hidden * m.hidden_size + mlp + scores;
+  if (keeps_inputs) layer += k.saved_input_bytes * (2 * m.hidden_size + m.attention_width + m.ffn_size);
   if (checkpointing === "full") return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
   return m.layers * layer;
 }
@@ -371,7 +373,8 @@ export function logit_bytes_per_token(m, loss = "full") {
 }
 
 export function sample_bytes(m, sequence_length, run, scores_kept = true) {
-  const per_token = activation_bytes_per_token(m, sequence_length, run.checkpointing, scores_kept) +
+  const keeps_inputs = run.method === "qlora" && run.qlora_keeps_inputs === true;
+  const per_token = activation_bytes_per_token(m, sequence_length, run.checkpointing, scores_kept, keeps_inputs) +
     logit_bytes_per_token(m, run.loss);
   return per_token * sequence_length;
 }

@@ -30,6 +30,13 @@ STATE_BYTES_PER_PARAM = 16
 # and one layer's activations are rebuilt at a time.
 ACTIVATION_BYTES_PER_HIDDEN = 18
 ACTIVATION_BYTES_PER_FFN_MATRIX = 4
+# bitsandbytes before 0.43.2 kept each 4-bit projection's input for a backward pass that never used
+# it ('fix QLoRA mem bug: delete useless buffered activation', bitsandbytes-foundation/bitsandbytes
+# 9e753741: MatMul4Bit's 'ctx.tensors = (A, B)' became '(None, B)'). A QLoRA layer then keeps, beyond
+# what the same LoRA layer keeps, the BF16 inputs of its projections: the attention's (h), its output
+# projection's (the attention width), the MLP's (h) and its down projection's (f). Only measured runs
+# that say so (data/finetune_measurements.csv, qlora_keeps_inputs); the planner plans current releases.
+SAVED_INPUT_BYTES = 2
 ATTENTION_BYTES_PER_HEAD_TOKEN = 5
 CHECKPOINT_BYTES_PER_HIDDEN = 2
 # Logits of the loss, bytes per token and vocabulary entry. full: BF16 logits (2), their FP32 copy
@@ -92,7 +99,7 @@ COMMUNICATED_BYTES = 2
 GATHERS_PER_MICRO_STEP = 2
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
-             "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX,
+             "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX, "saved_input_bytes": SAVED_INPUT_BYTES,
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
@@ -642,15 +649,18 @@ def flops_per_token(m, sequence_length, run=FULL):
     return frozen + output_trained + 6 * adapter_parameters(m, run) + attention
 
 
-def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True):
+def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True, keeps_inputs=False):
     """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
     with none every layer (its MLP's share from its width and matrices, plain or gated); selective
-    recomputation drops the attention scores (5·a·T), which FlashAttention never keeps."""
+    recomputation drops the attention scores (5·a·T), which FlashAttention never keeps. `keeps_inputs`:
+    a QLoRA layer that also keeps its 4-bit projections' inputs (SAVED_INPUT_BYTES)."""
     scores = ATTENTION_BYTES_PER_HEAD_TOKEN * m["attention_heads"] * sequence_length if scores_kept else 0
     if checkpointing == "selective":
         scores = 0
     mlp = ACTIVATION_BYTES_PER_FFN_MATRIX * (m["ffn_matrices"] - 1) * m["ffn_size"]
     layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + mlp + scores
+    if keeps_inputs:
+        layer += SAVED_INPUT_BYTES * (2 * m["hidden_size"] + m["attention_width"] + m["ffn_size"])
     if checkpointing == "full":
         return m["layers"] * CHECKPOINT_BYTES_PER_HIDDEN * m["hidden_size"] + layer
     return m["layers"] * layer
@@ -662,7 +672,8 @@ def logit_bytes_per_token(m, loss="full"):
 
 def sample_bytes(m, sequence_length, run: dict, scores_kept=True):
     """Activations and logits of one sample on a device."""
-    per_token = (activation_bytes_per_token(m, sequence_length, run["checkpointing"], scores_kept)
+    keeps_inputs = run["method"] == "qlora" and run.get("qlora_keeps_inputs") is True
+    per_token = (activation_bytes_per_token(m, sequence_length, run["checkpointing"], scores_kept, keeps_inputs)
                  + logit_bytes_per_token(m, run["loss"]))
     return per_token * sequence_length
 
