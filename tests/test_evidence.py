@@ -156,6 +156,17 @@ def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables
         m, measured, {**lora, "qlora_keeps_inputs": False})
 
 
+def test_offloaded_recomputation_keeps_only_the_layer_rebuilt_on_the_device(tables):
+    """unsloth's offloaded checkpointing keeps each layer's input in CPU memory: of full recomputation's
+    activations the device keeps the layer rebuilt (Llama3 8B: 18·h + 8·f), not the 32 inputs (2·h each)."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama3 8B")
+    m = kernel.model_coefficients(row)
+    full = kernel.activation_bytes_per_token(m, 2048, "full", scores_kept=False)
+    offloaded = kernel.activation_bytes_per_token(m, 2048, "offloaded", scores_kept=False)
+    assert offloaded == 18 * 4096 + 8 * 14336
+    assert full - offloaded == 32 * 2 * 4096
+
+
 def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counted_as_they_live(tables):
     row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama3 8B")
     m = kernel.model_coefficients(row)

@@ -201,7 +201,7 @@ BAD_EDITS = {
     "stack default from another knob's values": (STACKS, replace(b"transformers,checkpointing,full,all,",
                                                                  b"transformers,checkpointing,fused,all,"),
                                                  ["line 2 (data row 1), column 'value'", "knob 'checkpointing'",
-                                                  "['full', 'selective', 'none']"]),
+                                                  "['full', 'offloaded', 'selective', 'none']"]),
     "stack default rank in words": (STACKS, replace(b"transformers,lora_rank,16,", b"transformers,lora_rank,16k,"),
                                     ["column 'value'", "text matching"]),
     "sharding default for one GPU": (STACKS, replace(b"transformers,sharding,replicated,multi-gpu,",

@@ -471,7 +471,7 @@ def test_help_names_what_every_input_allows(capsys):
         main(["plan", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "(;" not in out
-    for values in ("'full', 'selective', 'none'", "'adamw', 'adamw-bf16'", "'full', 'chunked', 'fused'",
+    for values in ("'full', 'offloaded', 'selective', 'none'", "'adamw', 'adamw-bf16'", "'full', 'chunked', 'fused'",
                    "'all-linear', 'attention'", "'nf4-dq', 'nf4'", "'sharded', 'replicated'"):
         assert values in out
     assert "'Nx GPU' (e.g. '1x RTX 3090'): N of 1, 2, 4, 8 for a GPU of 'RTX 3090', 'RTX 4090'" in out

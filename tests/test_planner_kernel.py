@@ -252,7 +252,8 @@ def test_no_sync_gradients_are_the_same(js, tables):
 
 def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):
     models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
-    cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False]]
+    cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False],
+             ["offloaded", False, False]]
     python = [[kernel.activation_bytes_per_token(m, 2048, *case) for case in cases] for m in models]
     script = js.evaluate("([models, cases]) => models.map((m) => cases.map((c) => "
                          "kernel.activation_bytes_per_token(m, 2048, ...c)))", [models, cases])

@@ -365,6 +365,7 @@ export function activation_bytes_per_token(m, sequence_length, checkpointing = "
   let layer = k.activation_bytes_per_hidden * m.hidden_size + mlp + scores;
   if (keeps_inputs) layer += k.saved_input_bytes * (2 * m.hidden_size + m.attention_width + m.ffn_size);
   if (checkpointing === "full") return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
+  if (checkpointing === "offloaded") return layer;
   return m.layers * layer;
 }
 

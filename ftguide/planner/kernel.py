@@ -47,9 +47,14 @@ CHECKPOINT_BYTES_PER_HIDDEN = 2
 LOSSES = {"full": "full logits (Transformers)", "chunked": "chunked (torchtune)", "fused": "fused (Liger, unsloth)"}
 LOSS_BYTES = {"full": 10, "chunked": 2, "fused": 0}
 LOGIT_BYTES = LOSS_BYTES["full"]
-# Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; selective
-# drops the attention scores (Korthikanti et al. 2022, section 5); none keeps every layer.
-CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attention only)", "none": "none"}
+# Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; offloaded
+# recomputes as full but keeps each layer's input in CPU memory, so only the layer rebuilt is on the
+# device (unsloth's use_gradient_checkpointing="unsloth": 'Saves VRAM by smartly offloading to RAM',
+# 'hidden_states.to("cpu", non_blocking = True)', Unsloth_Offloaded_Gradient_Checkpointer in
+# unslothai/unsloth unsloth/models/_utils.py at 6dad5dd9); selective drops the attention scores
+# (Korthikanti et al. 2022, section 5); none keeps every layer.
+CHECKPOINTING = {"full": "full recomputation", "offloaded": "full, layer inputs offloaded to the CPU (unsloth)",
+                 "selective": "selective (attention only)", "none": "none"}
 # Bytes per trainable parameter on the device: weights, gradients and optimizer state. adamw: BF16
 # weights and gradients, FP32 master weights and moments, 2 + 2 + 4 + 8 (ZeRO, section 3.1); adamw-bf16:
 # BF16 weights, gradients and moments, 2 + 2 + 4 (torchtune's bf16 recipes); 8-bit AdamW keeps 2
@@ -651,8 +656,9 @@ def flops_per_token(m, sequence_length, run=FULL):
 
 def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True, keeps_inputs=False):
     """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
-    with none every layer (its MLP's share from its width and matrices, plain or gated); selective
-    recomputation drops the attention scores (5·a·T), which FlashAttention never keeps. `keeps_inputs`:
+    with the inputs offloaded the layer rebuilt alone, with none every layer (its MLP's share from its
+    width and matrices, plain or gated); selective recomputation drops the attention scores (5·a·T),
+    which FlashAttention never keeps. `keeps_inputs`:
     a QLoRA layer that also keeps its 4-bit projections' inputs (SAVED_INPUT_BYTES)."""
     scores = ATTENTION_BYTES_PER_HEAD_TOKEN * m["attention_heads"] * sequence_length if scores_kept else 0
     if checkpointing == "selective":
@@ -663,6 +669,8 @@ def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_
         layer += SAVED_INPUT_BYTES * (2 * m["hidden_size"] + m["attention_width"] + m["ffn_size"])
     if checkpointing == "full":
         return m["layers"] * CHECKPOINT_BYTES_PER_HIDDEN * m["hidden_size"] + layer
+    if checkpointing == "offloaded":
+        return layer
     return m["layers"] * layer
 
 
