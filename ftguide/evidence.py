@@ -55,13 +55,18 @@ def run_of(row: dict, defaults: dict) -> tuple:
         run[knob] = int(value) if knob == "lora_rank" else value
     if run["qlora_format"] not in kernel.QLORA_BITS:  # GPTQ 4-bit: counted as NF4 without double quantization
         run["qlora_format"] = "nf4"
+    if row.get("qlora_keeps_inputs") == "yes":  # bitsandbytes before 0.43.2 (kernel.SAVED_INPUT_BYTES)
+        run["qlora_keeps_inputs"] = True
     return run, assumed
 
 
 def modelled_gib(m: dict, row: dict, run: dict) -> float:
-    """The kernel's memory per GPU for a measured run, before any reserve: states (sharded or not)
-    and the micro-batch's activations and logits (FlashAttention: no attention scores kept)."""
+    """The kernel's memory per GPU for a measured run, before any reserve: states (sharded or not),
+    the unsharded gradients FSDP's no_sync keeps where the run's code accumulates under it, and the
+    micro-batch's activations and logits (FlashAttention: no attention scores kept)."""
     states = kernel.device_state_bytes(m, run, int(row["gpus"]))
+    if row.get("fsdp_no_sync") == "yes":
+        states += kernel.no_sync_gradient_bytes(m, run)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
     return (states + int(row["micro_batch"]) * sample) / GIB
 
@@ -239,8 +244,8 @@ MEMORY_REASONS = (
     ("knob assumed", lambda row, memory: any(knob in row["assumed"] for knob in KNOBS_THAT_MOVE_MEMORY),
      "the source does not state a knob that moves memory; its stack's default (else the planner's) was assumed"),
     ("QLoRA buffers", lambda row, memory: row["error"] < 0 and row["method"] == "qlora",
-     "QLoRA measured above its 4-bit base and activations: quantisation and dequantisation buffers "
-     "are not modelled"),
+     "QLoRA measured above its 4-bit base and activations: buffers the kernel does not count (the inputs "
+     "bitsandbytes before 0.43.2 kept for each 4-bit projection are counted only where the row says so)"),
     ("under", lambda row, memory: row["error"] < 0, "a cost the kernel does not model"),
     ("over", lambda row, memory: True,
      "the run keeps less than the kernel counts: a saving its stated knobs do not name"),

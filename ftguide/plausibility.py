@@ -522,6 +522,13 @@ def _measurements(tables: dict, at) -> list:
         if pd.notna(row.peak_memory_gib) and pd.isna(row.memory_kind):
             out.append(f"{where('memory_kind')}: the cell is empty; expected what the memory figure counts "
                        "(reserved, allocated, nvidia-smi or unstated)")
+        if row.get("qlora_keeps_inputs") == "yes" and row.method != "qlora":
+            out.append(f"{where('qlora_keeps_inputs')}: found 'yes' for method {shown(row.method)}; expected 'no' or "
+                       "'unstated' (only a qlora run has 4-bit layers that keep their inputs)")
+        if row.get("fsdp_no_sync") == "yes" and not (row.sharding == "sharded" and row.gpus > 1 and row.grad_accum > 1):
+            out.append(f"{where('fsdp_no_sync')}: found 'yes' for a run {shown(row.sharding)} on {row.gpus:g} GPU(s) "
+                       f"with gradient accumulation {shown(row.grad_accum)}; expected 'no' or 'unstated' (FSDP's "
+                       "no_sync only holds unsharded gradients where a sharded run accumulates over micro-batches)")
         if pd.isna(row.peak_memory_gib) and pd.notna(row.memory_kind):
             out.append(f"{where('memory_kind')}: found {shown(row.memory_kind)}; expected an empty cell (there is "
                        "no memory figure)")

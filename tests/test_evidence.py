@@ -104,7 +104,8 @@ def test_modelled_memory_is_the_kernels(tables):
            "lora_targets": "all-linear", "qlora_format": "nf4-dq", "sharding": "replicated"}
     adapters = 16 * m["adapter_params_per_rank"]
     states = 2 * m["params"] + 6 * adapters
-    per_token = 32 * 2 * 4096 + 34 * 4096 + 2 * 128256  # recomputation, no scores (FlashAttention), bf16 logits
+    # Recomputation (a gated MLP 14,336 wide in the layer rebuilt), no scores (FlashAttention), BF16 logits.
+    per_token = 32 * 2 * 4096 + 18 * 4096 + 8 * 14336 + 2 * 128256
     expected = (states + 2 * 2048 * per_token) / 2**30
     measured = {"gpus": 1, "sequence_length": 2048, "micro_batch": 2}
     assert evidence.modelled_gib(m, measured, run) == pytest.approx(expected)
@@ -121,6 +122,49 @@ def test_fsdp_cpu_offload_leaves_two_gathered_layers_on_the_device(tables):
     everything = kernel.state_bytes(m, run)
     assert kernel.device_state_bytes(m, run, 2) == pytest.approx(2 * everything / m["layers"])
     assert kernel.device_state_bytes(m, {**run, "optimizer": "adamw"}, 2) > 23 * 2**30
+
+
+def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_gradients(tables):
+    """Llama2 7B LoRA on two GPUs (LitGPT's 2023 FSDP runs): beside its half of the BF16 base, each
+    GPU holds the blocks' full BF16 gradients, frozen weights included; the embeddings hold none."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 7B")
+    m = kernel.model_coefficients(row)
+    run = {"method": "lora", "checkpointing": "full", "optimizer": "adamw-bf16", "loss": "chunked", "lora_rank": 8,
+           "lora_targets": "attention", "qlora_format": "nf4", "sharding": "sharded"}
+    measured = {"gpus": 2, "sequence_length": 1304, "micro_batch": 1}
+    without = evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "no"}, run)
+    blocks = m["params"] - m["embedding_params"]
+    assert evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "yes"}, run) - without == pytest.approx(
+        2 * blocks / 2**30)
+    assert kernel.no_sync_gradient_bytes(m, {**run, "method": "full"}) == 2 * m["params"]
+
+
+def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):
+    """Llama2 7B QLoRA on one GPU without recomputation (LitGPT's 2023 runs): each layer also keeps the
+    BF16 inputs of its 4-bit projections (attention 4,096, output projection 4,096, MLP 4,096, down
+    projection 11,008), 2 bytes each, for every token; a LoRA run does not."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 7B")
+    m = kernel.model_coefficients(row)
+    run = {"method": "qlora", "checkpointing": "none", "optimizer": "adamw", "loss": "chunked", "lora_rank": 8,
+           "lora_targets": "attention", "qlora_format": "nf4", "sharding": "replicated"}
+    measured = {"gpus": 1, "sequence_length": 1304, "micro_batch": 1}
+    kept = evidence.modelled_gib(m, measured, {**run, "qlora_keeps_inputs": True}) - evidence.modelled_gib(
+        m, measured, {**run, "qlora_keeps_inputs": False})
+    assert kept == pytest.approx(1304 * 32 * 2 * (3 * 4096 + 11008) / 2**30)
+    lora = {**run, "method": "lora", "qlora_keeps_inputs": True}
+    assert evidence.modelled_gib(m, measured, lora) == evidence.modelled_gib(
+        m, measured, {**lora, "qlora_keeps_inputs": False})
+
+
+def test_offloaded_recomputation_keeps_only_the_layer_rebuilt_on_the_device(tables):
+    """unsloth's offloaded checkpointing keeps each layer's input in CPU memory: of full recomputation's
+    activations the device keeps the layer rebuilt (Llama3 8B: 18·h + 8·f), not the 32 inputs (2·h each)."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama3 8B")
+    m = kernel.model_coefficients(row)
+    full = kernel.activation_bytes_per_token(m, 2048, "full", scores_kept=False)
+    offloaded = kernel.activation_bytes_per_token(m, 2048, "offloaded", scores_kept=False)
+    assert offloaded == 18 * 4096 + 8 * 14336
+    assert full - offloaded == 32 * 2 * 4096
 
 
 def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counted_as_they_live(tables):

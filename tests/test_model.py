@@ -137,7 +137,7 @@ def test_memory_terms_llama3_2xlarge_by_hand(tables):
     assert row["tokens_per_gcd"] == tokens
     assert row["states_mib"] == pytest.approx(8_030_261_248 * 16 / 16 / MIB)
     assert row["logits_mib"] == pytest.approx(tokens * 128256 * 10 / MIB)
-    layer = 34 * 4096 + 5 * 32 * 1024
+    layer = 18 * 4096 + 8 * 14336 + 5 * 32 * 1024  # a gated MLP 14,336 wide: 4 bytes per width and extra matrix
     assert row["activations_full_mib"] == pytest.approx(tokens * 32 * layer / MIB)
     assert row["activations_recompute_mib"] == pytest.approx(tokens * (32 * 2 * 4096 + layer) / MIB)
     predicted = row["states_mib"] + row["activations_recompute_mib"] + row["logits_mib"] + 1000

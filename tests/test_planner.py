@@ -55,9 +55,9 @@ def test_flops_per_token_full_and_lora_by_hand(tables, coeffs):
 def test_memory_and_batch_split_by_hand(tables, coeffs):
     option = llama(tables, coeffs).options.loc["2xlarge"]
     states = 16 * 8_030_261_248 / 16 / 2**20  # 16 bytes per parameter over 16 GCDs: 7,658.25 MiB
-    # Per token: checkpointed inputs 32 × 2 × 4,096 + one layer 34 × 4,096 + scores 5 × 32 × 1,024
-    # + logits 10 × 128,256 = 1,847,808 bytes; a sample of 1,024 tokens is 1,804.5 MiB.
-    sample = 1_847_808 * 1024 / 2**20
+    # Per token: checkpointed inputs 32 × 2 × 4,096 + one layer 18 × 4,096 + 8 × 14,336 (its gated MLP)
+    # + scores 5 × 32 × 1,024 + logits 10 × 128,256 = 1,896,960 bytes; a sample of 1,024 tokens is 1,852.5 MiB.
+    sample = 1_896_960 * 1024 / 2**20
     reserve = coeffs["hardware"]["2xlarge"]["reserve_mib"]
     assert option["states_mib"] == pytest.approx(states)
     assert option["largest_micro_batch"] == math.floor((65520 - reserve - states) / sample) == 18
@@ -71,8 +71,13 @@ def test_qlora_and_lora_states_by_hand(tables, coeffs):
     rest = 8_030_261_248 - block
     lora = llama(tables, coeffs, method="lora").options.loc[H100]
     qlora = llama(tables, coeffs, method="qlora").options.loc[H100]
-    assert lora["states_mib"] == pytest.approx((2 * 8_030_261_248 + 16 * ADAPTERS) / 8 / 2**20)
-    assert qlora["states_mib"] == pytest.approx((4.127 / 8 * block + 2 * rest + 16 * ADAPTERS) / 8 / 2**20)
+    # Sharded over 8 GPUs, each also holds two gathered layers' weights (BF16 base, 4-bit blocks for
+    # QLoRA, adapters beside) and the current layer's adapter gradients, all over 32 layers.
+    lora_gathered = (2 * (2 * 8_030_261_248 + 2 * ADAPTERS) + 2 * ADAPTERS) / 32
+    qlora_gathered = (2 * (4.127 / 8 * block + 2 * rest + 2 * ADAPTERS) + 2 * ADAPTERS) / 32
+    assert lora["states_mib"] == pytest.approx(((2 * 8_030_261_248 + 16 * ADAPTERS) / 8 + lora_gathered) / 2**20)
+    assert qlora["states_mib"] == pytest.approx(
+        ((4.127 / 8 * block + 2 * rest + 16 * ADAPTERS) / 8 + qlora_gathered) / 2**20)
 
 
 def test_the_stacks_knobs_by_hand(tables, coeffs):
@@ -82,9 +87,11 @@ def test_the_stacks_knobs_by_hand(tables, coeffs):
     base = llama(tables, coeffs, hardware_choice=H100).options.loc[H100]
     def with_(**knobs):
         return llama(tables, coeffs, hardware_choice=H100, **knobs).options.loc[H100]
-    # Optimizer: 8-bit AdamW keeps 6 bytes per parameter, BF16 AdamW 8, instead of 16; sharded over 8.
-    assert with_(optimizer="adamw-8bit")["states_mib"] == pytest.approx(6 * params / 8 / 2**20)
-    assert with_(optimizer="adamw-bf16")["states_mib"] == pytest.approx(8 * params / 8 / 2**20)
+    # Optimizer: 8-bit AdamW keeps 6 bytes per parameter, BF16 AdamW 8, instead of 16; sharded over 8,
+    # beside two gathered layers' BF16 weights and one layer's BF16 gradients (6 bytes a weight, 32 layers).
+    gathered = 6 * params / layers
+    assert with_(optimizer="adamw-8bit")["states_mib"] == pytest.approx((6 * params / 8 + gathered) / 2**20)
+    assert with_(optimizer="adamw-bf16")["states_mib"] == pytest.approx((8 * params / 8 + gathered) / 2**20)
     # Replicated (DDP): every GPU holds all 16 bytes per parameter.
     assert with_(sharding="replicated")["states_mib"] == pytest.approx(16 * params / 2**20)
     # Loss: chunked keeps 2 bytes per token and vocabulary entry, fused none, instead of 10.
@@ -92,20 +99,25 @@ def test_the_stacks_knobs_by_hand(tables, coeffs):
     chunked = with_(loss="chunked", micro_batch=1)
     assert sample / base["micro_batch"] - (chunked["memory_needed_mib"] - chunked["reserve_mib"]
                                           - chunked["states_mib"]) == pytest.approx(8 * vocab * t / 2**20)
-    # Recomputation: none keeps every layer's 34·h bytes per token (FlashAttention keeps no scores).
+    # Recomputation: none keeps every layer's 18·h + 8·f bytes per token (a gated MLP f = 14,336 wide;
+    # FlashAttention keeps no scores).
     none = with_(checkpointing="none", micro_batch=1)
     full = with_(micro_batch=1)
     kept = (none["memory_needed_mib"] - full["memory_needed_mib"]) * 2**20 / t
-    assert kept == pytest.approx(layers * 34 * d - (layers * 2 * d + 34 * d))
+    layer = 18 * d + 8 * 14336
+    assert kept == pytest.approx(layers * layer - (layers * 2 * d + layer))
     # LoRA rank 64 on the attention only: 64 × 32 × ((4,096 + 4,096) × 2 + (4,096 + 1,024) × 2) adapters.
     adapters = 64 * 32 * ((4096 + 4096) * 2 + (4096 + 1024) * 2)
     lora = with_(method="lora", lora_rank=64, lora_targets="attention")
-    assert lora["states_mib"] == pytest.approx((2 * params + 16 * adapters) / 8 / 2**20)
+    lora_gathered = (2 * (2 * params + 2 * adapters) + 2 * adapters) / layers
+    assert lora["states_mib"] == pytest.approx(((2 * params + 16 * adapters) / 8 + lora_gathered) / 2**20)
     assert lora["flops_per_token"] == 4 * MATMUL + 6 * adapters + ATTENTION
     # QLoRA without double quantization: 4.5 bits per block weight instead of 4.127.
     block = MATMUL - vocab * d
     q = with_(method="qlora", qlora_format="nf4")
-    assert q["states_mib"] == pytest.approx((4.5 / 8 * block + 2 * (params - block) + 16 * ADAPTERS) / 8 / 2**20)
+    q_weights = 4.5 / 8 * block + 2 * (params - block) + 2 * ADAPTERS
+    q_gathered = (2 * q_weights + 2 * ADAPTERS) / layers
+    assert q["states_mib"] == pytest.approx(((q_weights + 14 * ADAPTERS) / 8 + q_gathered) / 2**20)
 
 
 LLAMA3_CONFIG = {"_name_or_path": "meta-llama/Meta-Llama-3-8B", "model_type": "llama", "hidden_size": 4096,
@@ -462,7 +474,7 @@ def test_help_names_what_every_input_allows(capsys):
         main(["plan", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "(;" not in out
-    for values in ("'full', 'selective', 'none'", "'adamw', 'adamw-bf16'", "'full', 'chunked', 'fused'",
+    for values in ("'full', 'offloaded', 'selective', 'none'", "'adamw', 'adamw-bf16'", "'full', 'chunked', 'fused'",
                    "'all-linear', 'attention'", "'nf4-dq', 'nf4'", "'sharded', 'replicated'"):
         assert values in out
     assert "'Nx GPU' (e.g. '1x RTX 3090'): N of 1, 2, 4, 8 for a GPU of 'RTX 3090', 'RTX 4090'" in out

@@ -239,6 +239,27 @@ def test_model_arithmetic_is_the_same(js, tables):
     assert differences(python, js.evaluate("(configs) => configs.map(kernel.model_coefficients)", configs)) == []
 
 
+def test_no_sync_gradients_are_the_same(js, tables):
+    """The unsharded gradients of FSDP's no_sync (the evidence's measured runs use it) agree in both."""
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    runs = [{"method": "lora", "lora_targets": "attention"}, {"method": "full", "lora_targets": "attention"},
+            {"method": "lora", "lora_targets": "all-linear+embeddings"}]
+    python = [[kernel.no_sync_gradient_bytes(m, run) for run in runs] for m in models]
+    script = js.evaluate("([models, runs]) => models.map((m) => runs.map((r) => kernel.no_sync_gradient_bytes(m, r)))",
+                         [models, runs])
+    assert differences(python, script) == []
+
+
+def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False],
+             ["offloaded", False, False]]
+    python = [[kernel.activation_bytes_per_token(m, 2048, *case) for case in cases] for m in models]
+    script = js.evaluate("([models, cases]) => models.map((m) => cases.map((c) => "
+                         "kernel.activation_bytes_per_token(m, 2048, ...c)))", [models, cases])
+    assert differences(python, script) == []
+
+
 def test_an_mfu_of_zero_is_refused_in_both(js):
     with pytest.raises(kernel.PlanError, match=kernel.TEXT["mfu_positive"]):
         kernel.bounded_seconds(10.0, 0)

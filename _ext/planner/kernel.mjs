@@ -324,7 +324,8 @@ export function model_coefficients(config) {
     attention_adapter_params_per_rank: adapter_parameters_per_rank(a, "attention"),
     embedding_params: embedding_parameters(config),
   };
-  for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size"]) out[key] = a[key];
+  for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size", "ffn_size",
+                     "ffn_matrices"]) out[key] = a[key];
   return out;
 }
 
@@ -355,12 +356,16 @@ export function flops_per_token(m, sequence_length, run = FULL) {
   return frozen + output_trained + 6 * adapter_parameters(m, run) + attention;
 }
 
-export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true) {
+export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true,
+  keeps_inputs = false) {
   const k = C.constants;
   let scores = scores_kept ? k.attention_bytes_per_head_token * m.attention_heads * sequence_length : 0;
   if (checkpointing === "selective") scores = 0;
-  const layer = k.activation_bytes_per_hidden * m.hidden_size + scores;
+  const mlp = k.activation_bytes_per_ffn_matrix * (m.ffn_matrices - 1) * m.ffn_size;
+  let layer = k.activation_bytes_per_hidden * m.hidden_size + mlp + scores;
+  if (keeps_inputs) layer += k.saved_input_bytes * (2 * m.hidden_size + m.attention_width + m.ffn_size);
   if (checkpointing === "full") return m.layers * k.checkpoint_bytes_per_hidden * m.hidden_size + layer;
+  if (checkpointing === "offloaded") return layer;
   return m.layers * layer;
 }
 
@@ -369,7 +374,8 @@ export function logit_bytes_per_token(m, loss = "full") {
 }
 
 export function sample_bytes(m, sequence_length, run, scores_kept = true) {
-  const per_token = activation_bytes_per_token(m, sequence_length, run.checkpointing, scores_kept) +
+  const keeps_inputs = run.method === "qlora" && run.qlora_keeps_inputs === true;
+  const per_token = activation_bytes_per_token(m, sequence_length, run.checkpointing, scores_kept, keeps_inputs) +
     logit_bytes_per_token(m, run.loss);
   return per_token * sequence_length;
 }
@@ -385,9 +391,17 @@ export function state_bytes(m, run) {
   return k.qlora_bits[run.qlora_format] / 8 * blocks + k.frozen_bf16_bytes * (frozen - blocks) + per_trained * trained;
 }
 
-export function device_state_bytes(m, run, devices) {
-  if (run.optimizer === "offloaded") return C.constants.offload_gathered_layers * state_bytes(m, run) / m.layers;
-  return state_bytes(m, run) / (run.sharding === "sharded" ? devices : 1);
+export function device_state_bytes(m, run, devices, gathers = true) {
+  if (run.optimizer === "offloaded") return C.constants.gathered_layers * state_bytes(m, run) / m.layers;
+  if (run.sharding === "sharded" && devices > 1) {
+    return state_bytes(m, run) / devices + (gathers ? gathered_bytes(m, run) : 0);
+  }
+  return state_bytes(m, run);
+}
+
+export function gathered_bytes(m, run) {
+  const k = C.constants;
+  return (k.gathered_layers * weight_bytes(m, run) + k.communicated_bytes * trained_parameters(m, run)) / m.layers;
 }
 
 // --- time: never faster than the hardware --------------------------------------------------------
@@ -512,6 +526,11 @@ export function model_name(inputs) {
   return "model" in inputs ? inputs.model : render(TEXT.config_name, { name: inputs.config.name });
 }
 
+export function no_sync_gradient_bytes(m, run) {
+  const trained_all = run.method === "full" || embeddings_trained(m, run);
+  return C.constants.frozen_bf16_bytes * (trained_all ? m.params : m.params - m.embedding_params);
+}
+
 export function stack_default(defaults, knob, method, devices) {
   const scope = devices === 1 ? "one-gpu" : "multi-gpu";
   for (const row of defaults) {
@@ -537,7 +556,7 @@ export function option(coeffs, name, inputs) {
   const m = model_of(coeffs, inputs), hw = coeffs.hardware[name], MIB = C.constants.mib;
   const run = run_knobs(coeffs, inputs, hw.devices);
   const length = inputs.sequence_length, tokens = run_tokens(inputs);
-  const states_mib = device_state_bytes(m, run, hw.devices) / MIB;
+  const states_mib = device_state_bytes(m, run, hw.devices, hw.gathers_layers) / MIB;
   const per_sample_mib = sample_bytes(m, length, run, hw.attention_scores_kept) / MIB;
   const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
   const split = batch_split(hw, inputs, largest);

@@ -69,7 +69,8 @@ def moai_flavors(tables, guide_epochs=1) -> dict:
         "mfu": float(fitted["mfu"]), "mfu_low": float(fitted["mfu_low"]), "mfu_high": float(fitted["mfu_high"]),
         "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows one), "
                       "start-up taken out (model page)",
-        "measured": True, "note": "", "attention_scores_kept": True, "nodes": int(row["nodes"]),
+        "measured": True, "note": "", "attention_scores_kept": True, "gathers_layers": False,
+        "nodes": int(row["nodes"]),
         "intra_node_gb_s": None, "inter_node_gb_s": None, "caveats": [],
         "startup_min": float(fitted["overhead_min"])} for row in tables.accelerators.to_dict(orient="records")}
 
@@ -103,7 +104,7 @@ def gpu_options(tables) -> dict:
                   "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
-                  "attention_scores_kept": False, "startup_min": 0.0,
+                  "attention_scores_kept": False, "gathers_layers": True, "startup_min": 0.0,
                   "intra_node_gb_s": optional(row["intra_node_gb_s"]),
                   "inter_node_gb_s": optional(row["inter_node_gb_s"]),
                   "caveats": caveats(tables, row["gpu"])}

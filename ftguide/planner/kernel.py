@@ -20,10 +20,23 @@ MIB = 2**20
 # FP32 moments (8) per parameter (Rajbhandari et al. 2020, ZeRO, section 3.1). FP32 training needs
 # 4 + 4 + 8: the same 16 bytes.
 STATE_BYTES_PER_PARAM = 16
-# Activations kept per token and layer without recomputation: 34·h + 5·a·T bytes (Korthikanti et
-# al. 2022, equation 1, 16-bit, no tensor parallelism). With full recomputation only each layer's
-# BF16 input (2·h bytes) is kept, and one layer's activations are rebuilt at a time.
-ACTIVATION_BYTES_PER_HIDDEN = 34
+# Activations kept per token and layer without recomputation: 34·h + 5·a·T bytes for GPT's block
+# (Korthikanti et al. 2022, equation 1, 16-bit, no tensor parallelism), whose MLP (f = 4h wide) keeps
+# its input (2h), the GeLU's input (2f), the second matrix's input (2f) and a dropout mask (h): 3h + 4f
+# of the 34h. A gated MLP (SwiGLU: down(act(gate(x)) · up(x))) keeps its input (2h), the gate's and the
+# up projection's outputs, the activation's output and their product, the down projection's input
+# (2f each): 3h + 8f with the mask. So 18·h + 4·f per MLP matrix beyond the first + 5·a·T; for GPT
+# (f = 4h) the paper's 34·h. With full recomputation only each layer's BF16 input (2·h bytes) is kept,
+# and one layer's activations are rebuilt at a time.
+ACTIVATION_BYTES_PER_HIDDEN = 18
+ACTIVATION_BYTES_PER_FFN_MATRIX = 4
+# bitsandbytes before 0.43.2 kept each 4-bit projection's input for a backward pass that never used
+# it ('fix QLoRA mem bug: delete useless buffered activation', bitsandbytes-foundation/bitsandbytes
+# 9e753741: MatMul4Bit's 'ctx.tensors = (A, B)' became '(None, B)'). A QLoRA layer then keeps, beyond
+# what the same LoRA layer keeps, the BF16 inputs of its projections: the attention's (h), its output
+# projection's (the attention width), the MLP's (h) and its down projection's (f). Only measured runs
+# that say so (data/finetune_measurements.csv, qlora_keeps_inputs); the planner plans current releases.
+SAVED_INPUT_BYTES = 2
 ATTENTION_BYTES_PER_HEAD_TOKEN = 5
 CHECKPOINT_BYTES_PER_HIDDEN = 2
 # Logits of the loss, bytes per token and vocabulary entry. full: BF16 logits (2), their FP32 copy
@@ -34,9 +47,14 @@ CHECKPOINT_BYTES_PER_HIDDEN = 2
 LOSSES = {"full": "full logits (Transformers)", "chunked": "chunked (torchtune)", "fused": "fused (Liger, unsloth)"}
 LOSS_BYTES = {"full": 10, "chunked": 2, "fused": 0}
 LOGIT_BYTES = LOSS_BYTES["full"]
-# Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; selective
-# drops the attention scores (Korthikanti et al. 2022, section 5); none keeps every layer.
-CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attention only)", "none": "none"}
+# Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; offloaded
+# recomputes as full but keeps each layer's input in CPU memory, so only the layer rebuilt is on the
+# device (unsloth's use_gradient_checkpointing="unsloth": 'Saves VRAM by smartly offloading to RAM',
+# 'hidden_states.to("cpu", non_blocking = True)', Unsloth_Offloaded_Gradient_Checkpointer in
+# unslothai/unsloth unsloth/models/_utils.py at 6dad5dd9); selective drops the attention scores
+# (Korthikanti et al. 2022, section 5); none keeps every layer.
+CHECKPOINTING = {"full": "full recomputation", "offloaded": "full, layer inputs offloaded to the CPU (unsloth)",
+                 "selective": "selective (attention only)", "none": "none"}
 # Bytes per trainable parameter on the device: weights, gradients and optimizer state. adamw: BF16
 # weights and gradients, FP32 master weights and moments, 2 + 2 + 4 + 8 (ZeRO, section 3.1); adamw-bf16:
 # BF16 weights, gradients and moments, 2 + 2 + 4 (torchtune's bf16 recipes); 8-bit AdamW keeps 2
@@ -44,14 +62,18 @@ CHECKPOINTING = {"full": "full recomputation", "selective": "selective (attentio
 # 8-bit AdamW keeps them in CUDA unified memory, outside PyTorch's allocator, which the driver moves to
 # the CPU under memory pressure: they do not count against the device (2 + 2). offloaded: FSDP's CPU
 # offload keeps weights, gradients and optimizer state in CPU memory; a device holds only the layers
-# it has gathered (OFFLOAD_GATHERED_LAYERS), weights and gradients in BF16 (2 + 2).
+# it has gathered (GATHERED_LAYERS), weights and gradients in BF16 (2 + 2).
 OPTIMIZERS = {"adamw": "AdamW, FP32 master weights and moments", "adamw-bf16": "AdamW in BF16",
               "adamw-8bit": "8-bit AdamW", "paged-adamw-8bit": "paged 8-bit AdamW",
               "offloaded": "weights, gradients and optimizer state offloaded to the CPU (FSDP)"}
 OPTIMIZER_BYTES = {"adamw": STATE_BYTES_PER_PARAM, "adamw-bf16": 8, "adamw-8bit": 6, "paged-adamw-8bit": 4,
                    "offloaded": 4}
-# The layer FSDP computes and the one it prefetches (forward and backward prefetch, PyTorch's default).
-OFFLOAD_GATHERED_LAYERS = 2
+# The layer FSDP computes and the one it prefetches (forward and backward prefetch, PyTorch's default):
+# with BACKWARD_PRE 'at the peak, it holds the current set of parameters, next set of parameters, and
+# current set of gradients in memory' (pytorch/pytorch torch/distributed/fsdp/api.py at 0aafd810,
+# BackwardPrefetch). A sharded device holds them, unsharded, beside its shard; DeepSpeed ZeRO-3 bounds
+# its gathered weights by stage3_max_live_parameters instead, not modelled apart.
+GATHERED_LAYERS = 2
 # LoRA: the frozen base in BF16, no gradients or optimizer state (Hu et al. 2021, section 4).
 # QLoRA: block weights in 4-bit NormalFloat, 0.5 bits per parameter of FP32 block constants, or
 # 0.127 with the constants quantized again (Dettmers et al. 2023, section 3); embeddings, output
@@ -82,11 +104,12 @@ COMMUNICATED_BYTES = 2
 GATHERS_PER_MICRO_STEP = 2
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
+             "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX, "saved_input_bytes": SAVED_INPUT_BYTES,
              "attention_bytes_per_head_token": ATTENTION_BYTES_PER_HEAD_TOKEN,
              "checkpoint_bytes_per_hidden": CHECKPOINT_BYTES_PER_HIDDEN, "loss_bytes": LOSS_BYTES,
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
-             "offload_gathered_layers": OFFLOAD_GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
+             "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
              "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
@@ -594,7 +617,8 @@ def model_coefficients(config) -> dict:
             "adapter_params_per_rank": adapter_parameters_per_rank(a),
             "attention_adapter_params_per_rank": adapter_parameters_per_rank(a, "attention"),
             "embedding_params": embedding_parameters(config),
-            **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size")}}
+            **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size",
+                                       "ffn_size", "ffn_matrices")}}
 
 
 # --- FLOPs, bytes, states -----------------------------------------------------------------------
@@ -630,16 +654,23 @@ def flops_per_token(m, sequence_length, run=FULL):
     return frozen + output_trained + 6 * adapter_parameters(m, run) + attention
 
 
-def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True):
+def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True, keeps_inputs=False):
     """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
-    with none every layer; selective recomputation drops the attention scores (5·a·T), which
-    FlashAttention never keeps."""
+    with the inputs offloaded the layer rebuilt alone, with none every layer (its MLP's share from its
+    width and matrices, plain or gated); selective recomputation drops the attention scores (5·a·T),
+    which FlashAttention never keeps. `keeps_inputs`:
+    a QLoRA layer that also keeps its 4-bit projections' inputs (SAVED_INPUT_BYTES)."""
     scores = ATTENTION_BYTES_PER_HEAD_TOKEN * m["attention_heads"] * sequence_length if scores_kept else 0
     if checkpointing == "selective":
         scores = 0
-    layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + scores
+    mlp = ACTIVATION_BYTES_PER_FFN_MATRIX * (m["ffn_matrices"] - 1) * m["ffn_size"]
+    layer = ACTIVATION_BYTES_PER_HIDDEN * m["hidden_size"] + mlp + scores
+    if keeps_inputs:
+        layer += SAVED_INPUT_BYTES * (2 * m["hidden_size"] + m["attention_width"] + m["ffn_size"])
     if checkpointing == "full":
         return m["layers"] * CHECKPOINT_BYTES_PER_HIDDEN * m["hidden_size"] + layer
+    if checkpointing == "offloaded":
+        return layer
     return m["layers"] * layer
 
 
@@ -649,7 +680,8 @@ def logit_bytes_per_token(m, loss="full"):
 
 def sample_bytes(m, sequence_length, run: dict, scores_kept=True):
     """Activations and logits of one sample on a device."""
-    per_token = (activation_bytes_per_token(m, sequence_length, run["checkpointing"], scores_kept)
+    keeps_inputs = run["method"] == "qlora" and run.get("qlora_keeps_inputs") is True
+    per_token = (activation_bytes_per_token(m, sequence_length, run["checkpointing"], scores_kept, keeps_inputs)
                  + logit_bytes_per_token(m, run["loss"]))
     return per_token * sequence_length
 
@@ -668,12 +700,34 @@ def state_bytes(m, run: dict):
     return QLORA_BITS[run["qlora_format"]] / 8 * blocks + FROZEN_BF16_BYTES * (frozen - blocks) + per_trained * trained
 
 
-def device_state_bytes(m, run: dict, devices: int):
-    """The states one device holds: a share of them when sharded, all of them when replicated, the
-    layers it has gathered when they are offloaded to the CPU."""
+def device_state_bytes(m, run: dict, devices: int, gathers=True):
+    """The states one device holds: all of them when replicated; when sharded over several, a share
+    of them and, on a GPU stack that gathers layer by layer (FSDP, ZeRO-3; `gathers`), the layers it
+    has gathered (gathered_bytes); the gathered layers alone when they are offloaded to the CPU. The
+    MoAI flavors' sharding is not described layer by layer: a share alone."""
     if run["optimizer"] == "offloaded":
-        return OFFLOAD_GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
-    return state_bytes(m, run) / (devices if run["sharding"] == "sharded" else 1)
+        return GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
+    if run["sharding"] == "sharded" and devices > 1:
+        return state_bytes(m, run) / devices + (gathered_bytes(m, run) if gathers else 0)
+    return state_bytes(m, run)
+
+
+def gathered_bytes(m, run: dict):
+    """What a sharded device holds unsharded at its peak: the weights of the layer it computes and
+    of the one it prefetches, as a pass gathers them (weight_bytes), and the current layer's
+    gradients of its trained weights in BF16."""
+    return (GATHERED_LAYERS * weight_bytes(m, run) + COMMUNICATED_BYTES * trained_parameters(m, run)) / m["layers"]
+
+
+def no_sync_gradient_bytes(m, run: dict):
+    """What FSDP's no_sync adds while gradients are accumulated: 'the full model gradients (instead of
+    gradient shards)' (no_sync's docstring, pytorch/pytorch torch/distributed/fsdp/fully_sharded_data_parallel.py
+    at 005df1d6), in BF16, of every unit that holds a trained weight; with use_orig_params a unit's frozen
+    weights get gradients as if trained (PyTorch's FSDP docs, pytorch.org/docs/2.1/fsdp.html). So the whole
+    model in a full fine-tune or where embeddings are trained, else the blocks (each holds adapters).
+    Used for measured runs whose code says so (data/finetune_measurements.csv, fsdp_no_sync)."""
+    trained_all = run["method"] == "full" or embeddings_trained(m, run)
+    return FROZEN_BF16_BYTES * (m["params"] if trained_all else m["params"] - m["embedding_params"])
 
 
 def stack_default(defaults: list, knob: str, method: str, devices: int):
@@ -871,7 +925,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     m, hw = model_of(coeffs, inputs), coeffs["hardware"][name]
     run = run_knobs(coeffs, inputs, hw["devices"])
     length, tokens = inputs["sequence_length"], run_tokens(inputs)
-    states_mib = device_state_bytes(m, run, hw["devices"]) / MIB
+    states_mib = device_state_bytes(m, run, hw["devices"], hw["gathers_layers"]) / MIB
     per_sample_mib = sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB
     largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
     split = batch_split(hw, inputs, largest)
