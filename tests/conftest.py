@@ -12,10 +12,12 @@ from ftguide import DATA_DIR, cli, load
 from tests.helpers import ROOT, execute_page, start_build_in_background
 
 CHROMIUM = Path("/usr/bin/chromium")
-# Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, and
-# none of the browser's own background traffic, which would count as requests leaving the site.
+# Headless flags for Debian's Chromium (see the toolchain notes): no sandbox as root, no GPU, none
+# of the browser's own background traffic, which would count as requests leaving the site, and no
+# host name resolves but the loopback's, so a page's request for the network fails, as offline.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,10 @@ class Visit:
     def __init__(self, browser, site_url: str, page_path: str, viewport: dict):
         self.requests, self.left_site, self.failed, self.console_errors = [], [], [], []
         context = browser.new_context(viewport=viewport)
-        context.route("**/*", functools.partial(self._only_local, site_url))
         page = context.new_page()
+        # Watched, not intercepted (a route would hold every request for Python to let through):
+        # the browser cannot resolve any host but the loopback (conftest.CHROMIUM_ARGS).
+        page.on("request", functools.partial(self._record, site_url))
         page.set_default_timeout(20_000)
         page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
         page.on("pageerror", lambda error: self.console_errors.append(str(error)))
@@ -87,14 +89,10 @@ class Visit:
         return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:200]}"
                 for v in violations if v["impact"] in BLOCKING]
 
-    def _only_local(self, site_url, route):
-        url = route.request.url
-        self.requests.append(url)
-        if url.startswith(site_url) or url.startswith(("data:", "blob:", "about:")):
-            route.continue_()
-        else:  # the network is off for the site: record the attempt and refuse it
-            self.left_site.append(url)
-            route.abort()
+    def _record(self, site_url, request):
+        self.requests.append(request.url)
+        if not request.url.startswith((site_url, "data:", "blob:", "about:")):
+            self.left_site.append(request.url)
 
     def close(self):
         self.context.close()
@@ -410,3 +408,17 @@ def test_a_wide_tables_caption_wraps_within_its_box(visits):
         const frame = box.getBoundingClientRect(), caption = table.querySelector('caption').getBoundingClientRect();
         return [[frame.left, frame.right], [caption.left, caption.right]]; })()""")
     assert box[0] - 1 <= caption[0] and caption[1] <= box[1] + 1
+
+
+def test_a_request_for_the_network_is_caught_and_fails(browser, tmp_path):
+    """The self-containment check can fail: a page asking a CDN for a script and an image has both
+    requests recorded as leaving the site, and neither reaches the network."""
+    (tmp_path / "page.html").write_text('<!DOCTYPE html><title>t</title><script src="https://cdn.example.org/x.js">'
+                                        '</script><img src="https://example.org/a.png" alt="a">')
+    with serve(tmp_path) as url:
+        visit = Visit(browser, url, "page.html", DESKTOP)
+        try:
+            assert sorted(visit.left_site) == ["https://cdn.example.org/x.js", "https://example.org/a.png"]
+            assert len(visit.recorded_failed) == 2 and all("ERR_NAME_NOT_RESOLVED" in f for f in visit.recorded_failed)
+        finally:
+            visit.close()
