@@ -17,6 +17,7 @@ the pages see exactly what was checked.
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,13 @@ from frictionless.formats import CsvControl
 
 from ftguide.plausibility import add_derived, findings
 from ftguide.text import shown
+
+# Frictionless validates with jsonschema, imported on the first validation, and that import also
+# builds an RFC 3987 grammar when the optional rfc3987-syntax is installed (it is, for Jupyter's
+# event schemas): 1.2 to 1.6 s of every process that loads data/ (a page, a command, a test worker)
+# for an "iri" format check Frictionless never asks for (it passes no format checker). Kept out,
+# jsonschema goes without that one format; a process that imported jsonschema before keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 PACKAGE_FILE = "datapackage.json"

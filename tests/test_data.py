@@ -134,3 +134,11 @@ def test_command_line_validation_exit_codes(data_copy, capsys):
     assert missing.value.code == 2
     assert capsys.readouterr().err == ("error: argument --data-dir: found '/nonexistent'; expected a folder "
                                        "holding datapackage.json\n")
+
+
+def test_loading_the_data_builds_no_rfc3987_grammar():
+    """A fresh process that loads data/ (a page, a command) does not import rfc3987-syntax, whose
+    import alone compiles a grammar (over a second) for a format Frictionless never checks."""
+    probe = "import sys; from ftguide import load; load(); print(sys.modules.get('rfc3987_syntax') is None)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"
