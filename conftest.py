@@ -19,7 +19,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def runs_the_notebooks(config) -> bool:
     """nbval is on, and pytest was given no path (the testpaths) or a folder outside tests/: a run
     meant to cover the notebooks, not one file or the tests alone."""
-    if not (config.option.nbval or config.option.nbval_lax):
+    if not (config.getoption("nbval", False) or config.getoption("nbval_lax", False)):  # no:nbval: neither
         return False
     if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
         return True
