@@ -66,12 +66,17 @@ def run_of(row: dict, defaults: dict) -> tuple:
 def modelled_gib(m: dict, row: dict, run: dict) -> float:
     """The kernel's memory per GPU for a measured run, before any reserve: states (sharded or not),
     the unsharded gradients FSDP's no_sync keeps where the run's code accumulates under it, and the
-    micro-batch's activations and logits (FlashAttention: no attention scores kept)."""
+    larger of the micro-batch's activations and logits (FlashAttention: no attention scores kept)
+    and, where the run steps under DeepSpeed ZeRO-3, the FP32 copy of one sub-group's gradients (made
+    at the optimizer step, when the activations are gone)."""
     states = kernel.device_state_bytes(m, run, int(row["gpus"]))
     if row.get("fsdp_no_sync") == "yes":
         states += kernel.no_sync_gradient_bytes(m, run)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
-    return (states + int(row["micro_batch"]) * sample) / GIB
+    sub_group = row.get("zero3_sub_group_size")
+    step = 0.0 if sub_group is None or sub_group != sub_group else kernel.fp32_gradient_group_bytes(
+        m, run, int(row["gpus"]), float(sub_group))
+    return (states + max(int(row["micro_batch"]) * sample, step)) / GIB
 
 
 def measured_runs(tables) -> pd.DataFrame:

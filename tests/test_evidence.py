@@ -139,6 +139,23 @@ def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_g
     assert kernel.no_sync_gradient_bytes(m, {**run, "method": "full"}) == 2 * m["params"]
 
 
+def test_a_zero3_optimizer_step_adds_one_sub_groups_fp32_gradients_when_larger_than_the_activations(tables):
+    """Qwen 1.8B full fine-tuning on one GPU under ZeRO-3, sub-groups of 10^9 parameters: the step
+    casts 10^9 gradients to FP32 (4 GB), more than a 256-token micro-batch's activations, so the
+    peak is the states and that; a tiny sub-group leaves the activations' peak."""
+    m = kernel.model_coefficients(next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Qwen 1.8B"))
+    run = {"method": "full", "checkpointing": "full", "optimizer": "adamw", "loss": "full", "lora_rank": 8,
+           "lora_targets": "all-linear", "qlora_format": "nf4", "sharding": "sharded"}
+    measured = {"gpus": 1, "sequence_length": 256, "micro_batch": 1}
+    without = evidence.modelled_gib(m, measured, run)
+    states = 16 * m["params"] / 2**30
+    with_step = evidence.modelled_gib(m, {**measured, "zero3_sub_group_size": 1e9}, run)
+    assert with_step == pytest.approx(states + 4e9 / 2**30)
+    assert evidence.modelled_gib(m, {**measured, "zero3_sub_group_size": 10.0}, run) == pytest.approx(without)
+    # Four GPUs: each steps its own share, a quarter of the parameters, smaller than 10^9.
+    assert kernel.fp32_gradient_group_bytes(m, run, 4, 1e9) == pytest.approx(4 * m["params"] / 4)
+
+
 def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):
     """Llama2 7B QLoRA on one GPU without recomputation (LitGPT's 2023 runs): each layer also keeps the
     BF16 inputs of its 4-bit projections (attention 4,096, output projection 4,096, MLP 4,096, down
