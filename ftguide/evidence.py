@@ -317,7 +317,8 @@ def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
     misses = throughput[~throughput["inside"]].copy()
     misses["class"] = (misses["tokens_per_s_per_gpu"] < misses["predicted_low"]).map({True: "slower", False: "faster"})
     misses["why"] = ("measured " + misses["class"] + " than the other sources' runs with as much arithmetic per "
-                     "micro-batch: fixed costs or efficiency that FLOPs and the QLoRA factor do not capture")
+                     "micro-batch: fixed costs or efficiency that FLOPs, the QLoRA factor and (on several GPUs) the "
+                     "modelled communication do not capture")
     return misses
 
 
