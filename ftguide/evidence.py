@@ -12,7 +12,10 @@ again without the source being predicted, so no source is judged on numbers it h
   A run measured as allocated memory counts its tensors alone: no reserve, and it sets none.
 - Throughput: model-FLOP utilisation (MFU) as a power of the FLOPs of one micro-batch, with a
   factor for QLoRA's dequantisation, fitted on the other sources' rows, with the range their
-  residuals span (5th to 95th percentile).
+  residuals span (5th to 95th percentile). As the planner does, a multi-GPU run's time is its
+  arithmetic at that MFU plus the kernel's communication: the curve is fitted on the measured time
+  less the modelled communication, and each run is predicted as the planner predicts a plan, so the
+  score judges both terms.
 A knob a source does not state takes its stack's default (data/stack_defaults.csv) for the run's
 method and GPU count, else the planner's, and the row says which it assumed and from where.
 """
@@ -63,12 +66,17 @@ def run_of(row: dict, defaults: dict) -> tuple:
 def modelled_gib(m: dict, row: dict, run: dict) -> float:
     """The kernel's memory per GPU for a measured run, before any reserve: states (sharded or not),
     the unsharded gradients FSDP's no_sync keeps where the run's code accumulates under it, and the
-    micro-batch's activations and logits (FlashAttention: no attention scores kept)."""
+    larger of the micro-batch's activations and logits (FlashAttention: no attention scores kept)
+    and, where the run steps under DeepSpeed ZeRO-3, the FP32 copy of one sub-group's gradients (made
+    at the optimizer step, when the activations are gone)."""
     states = kernel.device_state_bytes(m, run, int(row["gpus"]))
     if row.get("fsdp_no_sync") == "yes":
         states += kernel.no_sync_gradient_bytes(m, run)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
-    return (states + int(row["micro_batch"]) * sample) / GIB
+    sub_group = row.get("zero3_sub_group_size")
+    step = 0.0 if sub_group is None or sub_group != sub_group else kernel.fp32_gradient_group_bytes(
+        m, run, int(row["gpus"]), float(sub_group))
+    return (states + max(int(row["micro_batch"]) * sample, step)) / GIB
 
 
 def measured_runs(tables) -> pd.DataFrame:
@@ -140,8 +148,8 @@ def fit_mfu(work: pd.Series, mfu: pd.Series, qlora: pd.Series = None) -> dict:
 
 
 def fit_runs(runs: pd.DataFrame) -> dict:
-    """fit_mfu over measured runs (utilisation_runs)."""
-    return fit_mfu(runs["flops_per_micro_batch"], runs["mfu"], runs["method"] == "qlora")
+    """fit_mfu over measured runs (utilisation_runs): the utilisation of their arithmetic alone."""
+    return fit_mfu(runs["flops_per_micro_batch"], runs["compute_mfu"], runs["method"] == "qlora")
 
 
 def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> tuple:
@@ -154,16 +162,46 @@ def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> 
 MIN_GPU_ROWS = 10  # runs on one GPU, from at least two sources, before it gets a curve of its own
 
 
+def communication_seconds_per_token(m: dict, row: dict, gpu: dict) -> float:
+    """The kernel's communication of a measured run (kernel.communication_seconds: what the planner
+    adds to a plan's central and long times), in seconds per token on one GPU, over the links of
+    data/gpus.csv. Like a plan, the run sits on nodes of up to kernel.GPUS_PER_NODE GPUs: the data
+    say no more (Qwen's 'multinode' LoRA ran on two servers of two A100s; modelled on one node, its
+    communication is 0.08% of the measured step instead of about 0.4%)."""
+    gpus = int(row["gpus"])
+    hw = {"gpus": gpus, "devices": gpus, "intra_node_gb_s": optional(gpu["intra_node_gb_s"]),
+          "inter_node_gb_s": optional(gpu["inter_node_gb_s"])}
+    split = {"micro_batch": int(row["micro_batch"]), "grad_accum": int(optional(row["grad_accum"]) or 1)}
+    tokens = float(gpus * row["sequence_length"] * row["micro_batch"] * split["grad_accum"])  # one optimizer step
+    run = {**row["run"], "sequence_length": int(row["sequence_length"])}
+    return kernel.communication_seconds(m, hw, run, split, tokens) / (tokens / gpus)
+
+
+def optional(value):
+    return None if value is None or value != value else value
+
+
 def utilisation_runs(tables) -> pd.DataFrame:
-    """Measured BF16 runs with a known peak: their MFU and tokens per micro-batch."""
+    """Measured BF16 runs with a known peak: their MFU (of the measured time), the modelled
+    communication, the MFU of their arithmetic alone (the measured time less that communication,
+    or all of it where the model's communication would take the whole step: then it was hidden),
+    and their tokens per micro-batch."""
     runs = measured_runs(tables)
-    peaks = tables.gpus.set_index("gpu")["peak_bf16_tflops"] * 1e12
+    gpus = tables.gpus.set_index("gpu")
+    peaks = gpus["peak_bf16_tflops"] * 1e12
     runs = runs[runs["tokens_per_s_per_gpu"].notna() & (runs["precision"] == "BF16")
                 & runs["gpu"].map(peaks).notna()].reset_index(drop=True)
     runs["peak_flops"] = runs["gpu"].map(peaks)
     runs["tokens_per_micro_batch"] = runs["micro_batch"] * runs["sequence_length"]
     runs["flops_per_micro_batch"] = runs["tokens_per_micro_batch"] * runs["flops_per_token"]
     runs["mfu"] = kernel.utilisation(runs["tokens_per_s_per_gpu"], runs["flops_per_token"], runs["peak_flops"])
+    models = {row["model"]: kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")}
+    runs["communication_s_per_token"] = [
+        communication_seconds_per_token(models[row["model"]], row, gpus.loc[row["gpu"]])
+        for row in runs.to_dict(orient="records")]
+    measured_s = 1 / runs["tokens_per_s_per_gpu"]
+    compute_s = (measured_s - runs["communication_s_per_token"]).where(lambda s: s > 0, measured_s)
+    runs["compute_mfu"] = kernel.utilisation(1 / compute_s, runs["flops_per_token"], runs["peak_flops"])
     return runs
 
 
@@ -194,7 +232,7 @@ def memory_band(tables) -> float:
 def throughput_table(tables) -> pd.DataFrame:
     """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
     GPU of the catalog with a known peak): the GPU's own curve where the other sources measured it
-    often enough, else every GPU's, as the planner chooses."""
+    often enough, else every GPU's, as the planner chooses, with the run's modelled communication."""
     runs = utilisation_runs(tables)
     ranges = []
     for row in runs.itertuples():
@@ -203,8 +241,12 @@ def throughput_table(tables) -> pd.DataFrame:
         low, high = mfu_range(fits.get(row.gpu, fits["every GPU"]), row.flops_per_micro_batch, row.method)
         ranges.append((low, high))
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
-    speed = runs["peak_flops"] / runs["flops_per_token"]  # tokens/s at 100% of peak
-    runs["predicted_low"], runs["predicted_high"] = runs["mfu_low"] * speed, runs["mfu_high"] * speed
+    # As kernel.option times a plan: the slow end adds the communication to the arithmetic, the fast
+    # end hides it behind the arithmetic (never faster than the communication alone).
+    at_peak_s = runs["flops_per_token"] / runs["peak_flops"]  # seconds a token takes at 100% of peak
+    communication_s = runs["communication_s_per_token"]
+    runs["predicted_low"] = 1 / (at_peak_s / runs["mfu_low"] + communication_s)
+    runs["predicted_high"] = 1 / np.maximum(at_peak_s / runs["mfu_high"], communication_s)
     runs["inside"] = runs["tokens_per_s_per_gpu"].between(runs["predicted_low"], runs["predicted_high"])
     return runs
 
@@ -275,7 +317,8 @@ def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
     misses = throughput[~throughput["inside"]].copy()
     misses["class"] = (misses["tokens_per_s_per_gpu"] < misses["predicted_low"]).map({True: "slower", False: "faster"})
     misses["why"] = ("measured " + misses["class"] + " than the other sources' runs with as much arithmetic per "
-                     "micro-batch: fixed costs or efficiency that FLOPs and the QLoRA factor do not capture")
+                     "micro-batch: fixed costs or efficiency that FLOPs, the QLoRA factor and (on several GPUs) the "
+                     "modelled communication do not capture")
     return misses
 
 

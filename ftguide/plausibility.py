@@ -529,6 +529,13 @@ def _measurements(tables: dict, at) -> list:
             out.append(f"{where('fsdp_no_sync')}: found 'yes' for a run {shown(row.sharding)} on {row.gpus:g} GPU(s) "
                        f"with gradient accumulation {shown(row.grad_accum)}; expected 'no' or 'unstated' (FSDP's "
                        "no_sync only holds unsharded gradients where a sharded run accumulates over micro-batches)")
+        sub_group = row.get("zero3_sub_group_size")
+        if pd.notna(sub_group) and row.gpus > 1 and row.sharding != "sharded":
+            out.append(f"{where('zero3_sub_group_size')}: found {shown(sub_group)} for a run {shown(row.sharding)} on "
+                       f"{row.gpus:g} GPUs; expected an empty cell (ZeRO-3 shards the states over the GPUs)")
+        if pd.notna(sub_group) and sub_group != int(sub_group):
+            out.append(f"{where('zero3_sub_group_size')}: found {shown(sub_group)}; expected a whole number of "
+                       "parameters")
         if pd.isna(row.peak_memory_gib) and pd.notna(row.memory_kind):
             out.append(f"{where('memory_kind')}: found {shown(row.memory_kind)}; expected an empty cell (there is "
                        "no memory figure)")

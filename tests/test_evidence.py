@@ -139,6 +139,23 @@ def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_g
     assert kernel.no_sync_gradient_bytes(m, {**run, "method": "full"}) == 2 * m["params"]
 
 
+def test_a_zero3_optimizer_step_adds_one_sub_groups_fp32_gradients_when_larger_than_the_activations(tables):
+    """Qwen 1.8B full fine-tuning on one GPU under ZeRO-3, sub-groups of 10^9 parameters: the step
+    casts 10^9 gradients to FP32 (4 GB), more than a 256-token micro-batch's activations, so the
+    peak is the states and that; a tiny sub-group leaves the activations' peak."""
+    m = kernel.model_coefficients(next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Qwen 1.8B"))
+    run = {"method": "full", "checkpointing": "full", "optimizer": "adamw", "loss": "full", "lora_rank": 8,
+           "lora_targets": "all-linear", "qlora_format": "nf4", "sharding": "sharded"}
+    measured = {"gpus": 1, "sequence_length": 256, "micro_batch": 1}
+    without = evidence.modelled_gib(m, measured, run)
+    states = 16 * m["params"] / 2**30
+    with_step = evidence.modelled_gib(m, {**measured, "zero3_sub_group_size": 1e9}, run)
+    assert with_step == pytest.approx(states + 4e9 / 2**30)
+    assert evidence.modelled_gib(m, {**measured, "zero3_sub_group_size": 10.0}, run) == pytest.approx(without)
+    # Four GPUs: each steps its own share, a quarter of the parameters, smaller than 10^9.
+    assert kernel.fp32_gradient_group_bytes(m, run, 4, 1e9) == pytest.approx(4 * m["params"] / 4)
+
+
 def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):
     """Llama2 7B QLoRA on one GPU without recomputation (LitGPT's 2023 runs): each layer also keeps the
     BF16 inputs of its 4-bit projections (attention 4,096, output projection 4,096, MLP 4,096, down
@@ -202,3 +219,23 @@ def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables)
     width = (throughput["predicted_high"] / throughput["predicted_low"]).median()
     summary = evidence.summary(evidence.memory_table(tables), throughput)
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
+
+
+def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_communication(tables):
+    """Qwen 72B LoRA under ZeRO-3 on four A100 80GB of one node (600 GB/s both ways): per micro-step
+    two all-gathers of the BF16 weights and a reduce-scatter of the adapters' gradients, each moving
+    3/4 of its bytes at 300 GB/s. The curve is fitted on the measured time less that; the range adds
+    it to the arithmetic at the slow end and hides it at the fast end."""
+    runs = evidence.throughput_table(tables)
+    row = runs[runs["id"] == "qwen-72b-lora-zero3-a100-80gb-4gpu-s256"].iloc[0]
+    m = kernel.model_coefficients(next(r for r in tables.models.to_dict(orient="records") if r["model"] == row.model))
+    moved = 2 * kernel.weight_bytes(m, row.run) + 2 * kernel.trained_parameters(m, row.run)
+    per_token = 3 / 4 * moved / 300e9 / (row.micro_batch * row.sequence_length)
+    assert row.communication_s_per_token == pytest.approx(per_token) and per_token > 0
+    at_peak = row.flops_per_token / row.peak_flops
+    assert row.compute_mfu == pytest.approx(at_peak / (1 / row.tokens_per_s_per_gpu - per_token))
+    assert row.predicted_low == pytest.approx(1 / (at_peak / row.mfu_low + per_token))
+    assert row.predicted_high == pytest.approx(1 / max(at_peak / row.mfu_high, per_token))
+    one_gpu = runs[runs["gpus"] == 1]
+    assert (one_gpu["communication_s_per_token"] == 0).all()
+    assert one_gpu["compute_mfu"].tolist() == pytest.approx(one_gpu["mfu"].tolist())

@@ -192,9 +192,20 @@ BAD_EDITS = {
                                                                  b",all-linear,,yes,replicated,"),
                                            ["line 2 (data row 1), column 'qlora_keeps_inputs'", "found 'yes'",
                                             "only a qlora run"]),
-    "FSDP no_sync on one GPU": (MEASUREMENTS, replace(b",replicated,unstated,no,6.24,", b",replicated,yes,no,6.24,"),
+    "FSDP no_sync on one GPU": (MEASUREMENTS, replace(b",replicated,unstated,,no,6.24,", b",replicated,yes,,no,6.24,"),
                                 ["line 2 (data row 1), column 'fsdp_no_sync'", "found 'yes'",
                                  "expected 'no' or 'unstated'"]),
+    "ZeRO-3 sub-group of half a parameter": (MEASUREMENTS, replace(b",replicated,unstated,,no,6.24,",
+                                                                   b",replicated,unstated,2.5,no,6.24,"),
+                                             ["line 2 (data row 1), column 'zero3_sub_group_size'", "found '2.5'",
+                                              "expected a whole number of parameters"]),
+    "ZeRO-3 sub-group on a replicated multi-GPU run": (
+        MEASUREMENTS, replace(b",1,lora,transformers,BF16,256,1,8,full,adamw-bf16,full,64,all-linear,,unstated,"
+                              b"replicated,unstated,,",
+                              b",2,lora,transformers,BF16,256,1,8,full,adamw-bf16,full,64,all-linear,,unstated,"
+                              b"replicated,unstated,1e9,"),
+        ["line 2 (data row 1), column 'zero3_sub_group_size'", "for a run 'replicated' on 2 GPUs",
+         "expected an empty cell"]),
     "GPU memory in GB": (GPUS, replace(b"RTX 3090,24576,", b"RTX 3090,24,"),
                          ["gpus.csv, line 2 (data row 1), column 'memory_mib'", "from 8192 to 1048576"]),
     # The training stacks' defaults for the planner's knobs.

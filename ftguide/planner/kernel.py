@@ -102,6 +102,7 @@ MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
 # volume); DDP all-reduces the gradients once per optimizer step. Weights and gradients move in BF16.
 COMMUNICATED_BYTES = 2
 GATHERS_PER_MICRO_STEP = 2
+FP32_BYTES = 4
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX, "saved_input_bytes": SAVED_INPUT_BYTES,
@@ -110,7 +111,8 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "frozen_bf16_bytes": FROZEN_BF16_BYTES, "qlora_bits": QLORA_BITS, "optimizer_bytes": OPTIMIZER_BYTES,
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
              "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
-             "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE}
+             "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE,
+             "fp32_bytes": FP32_BYTES}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -728,6 +730,17 @@ def no_sync_gradient_bytes(m, run: dict):
     Used for measured runs whose code says so (data/finetune_measurements.csv, fsdp_no_sync)."""
     trained_all = run["method"] == "full" or embeddings_trained(m, run)
     return FROZEN_BF16_BYTES * (m["params"] if trained_all else m["params"] - m["embedding_params"])
+
+
+def fp32_gradient_group_bytes(m, run: dict, devices: int, sub_group_size: float):
+    """What DeepSpeed ZeRO-3's optimizer step adds: it steps a device's partition one sub-group at a
+    time, first casting the sub-group's gradients to FP32 beside the BF16 ones
+    (_prepare_fp32_grad_for_sub_group: 'self.flatten(self.averaged_gradients[sub_group_id]).to(
+    self.fp32_partitioned_groups_flat[sub_group_id].dtype)'; microsoft/DeepSpeed
+    deepspeed/runtime/zero/stage3.py at 02288bc1, v0.12.4): 4 bytes × the trained parameters of a
+    sub-group, at most the device's share. Used for measured runs whose configuration says so
+    (data/finetune_measurements.csv, zero3_sub_group_size)."""
+    return FP32_BYTES * min(sub_group_size, trained_parameters(m, run) / devices)
 
 
 def stack_default(defaults: list, knob: str, method: str, devices: int):
