@@ -116,9 +116,10 @@ def memory_table(tables) -> pd.DataFrame:
     """Predicted against measured peak memory per GPU, every row judged leave-one-source-out."""
     runs = measured_runs(tables)
     runs = runs[runs["peak_memory_gib"].notna()].reset_index(drop=True)
-    fitted = [reserve_without(runs, row.source, row.stack, row.memory_kind) for row in runs.itertuples()]
-    runs["reserve_gib"] = [gib for gib, _ in fitted]
-    runs["reserve_from"] = [label for _, label in fitted]
+    keys = list(zip(runs["source"], runs["stack"], runs["memory_kind"], strict=True))
+    fitted = {key: reserve_without(runs, *key) for key in set(keys)}  # one fit per source, stack and kind
+    runs["reserve_gib"] = [fitted[key][0] for key in keys]
+    runs["reserve_from"] = [fitted[key][1] for key in keys]
     runs["predicted_gib"] = runs["modelled_gib"] + runs["reserve_gib"]
     runs["error"] = runs["predicted_gib"] / runs["peak_memory_gib"] - 1
     runs["within"] = runs["error"].abs() <= MEMORY_TOLERANCE
