@@ -179,7 +179,8 @@ def communication_seconds_per_token(m: dict, row: dict, gpu: dict) -> float:
 
 
 def optional(value):
-    return None if value is None or value != value else value
+    """A number from data/, or None where its cell is empty."""
+    return None if pd.isna(value) else float(value)
 
 
 def utilisation_runs(tables) -> pd.DataFrame:
@@ -242,12 +243,12 @@ def throughput_table(tables) -> pd.DataFrame:
         low, high = mfu_range(fits.get(row.gpu, fits["every GPU"]), row.flops_per_micro_batch, row.method)
         ranges.append((low, high))
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
-    # As kernel.option times a plan: the slow end adds the communication to the arithmetic, the fast
-    # end hides it behind the arithmetic (never faster than the communication alone).
-    at_peak_s = runs["flops_per_token"] / runs["peak_flops"]  # seconds a token takes at 100% of peak
-    communication_s = runs["communication_s_per_token"]
-    runs["predicted_low"] = 1 / (at_peak_s / runs["mfu_low"] + communication_s)
-    runs["predicted_high"] = 1 / np.maximum(at_peak_s / runs["mfu_high"], communication_s)
+    # As kernel.option times a plan (kernel.run_seconds, no start-up): a token's seconds at 100% of
+    # peak, at the MFU range, with the communication hidden at the fast end and added at the slow end.
+    seconds = [kernel.run_seconds(row.flops_per_token / row.peak_flops, (row.mfu_low, row.mfu_high, row.mfu_low), 0.0,
+                                  row.communication_s_per_token) for row in runs.itertuples()]
+    runs["predicted_high"] = [1 / fastest for fastest, _, _ in seconds]
+    runs["predicted_low"] = [1 / slowest for _, slowest, _ in seconds]
     runs["inside"] = runs["tokens_per_s_per_gpu"].between(runs["predicted_low"], runs["predicted_high"])
     return runs
 

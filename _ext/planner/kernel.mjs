@@ -419,6 +419,14 @@ export function bounded_seconds(at_peak_s, mfu, overhead_s = 0.0) {
   return Math.max(overhead_s, 0.0) + at_peak_s / Math.min(mfu, 1.0);
 }
 
+// (shortest, longest, central) seconds of a run for its MFU range (low, high, central); the shortest
+// hides the communication behind the arithmetic, the longest and the central add all of it.
+export function run_seconds(at_peak_s, mfus, startup_s, communication_s) {
+  const [mfu_low, mfu_high, mfu] = mfus;
+  const [short_s, long_s, central_s] = [mfu_high, mfu_low, mfu].map((value) => bounded_seconds(at_peak_s, value, startup_s));
+  return [Math.max(short_s, Math.max(startup_s, 0.0) + communication_s), long_s + communication_s, central_s + communication_s];
+}
+
 // --- communication: sharded state over the links of data/gpus.csv -----------------------------------
 
 export function weight_bytes(m, run) {
@@ -570,9 +578,8 @@ export function option(coeffs, name, inputs) {
   const startup_s = hw.startup_min * 60;
   const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length * flops, inputs.method);
   const communication_s = communication_seconds(m, hw, run, split, tokens);
-  const [short_s, long_s, central_s] = [mfu_high, mfu_low, mfu].map((value) => bounded_seconds(at_peak_s, value, startup_s));
-  const hours_low = Math.max(short_s, Math.max(startup_s, 0.0) + communication_s) / 3600;
-  const hours_high = (long_s + communication_s) / 3600, hours = (central_s + communication_s) / 3600;
+  const [hours_low, hours_high, hours] = run_seconds(at_peak_s, [mfu_low, mfu_high, mfu], startup_s, communication_s)
+    .map((s) => s / 3600);
   const longest = longest_sequence(m, hw, run, states_mib, sequence_length_limit(coeffs));
   const price = inputs.price === null ? hw.price : inputs.price;
   const out = {

@@ -105,8 +105,8 @@ def gpu_options(tables) -> dict:
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
                   "attention_scores_kept": False, "gathers_layers": True, "startup_min": 0.0,
-                  "intra_node_gb_s": optional(row["intra_node_gb_s"]),
-                  "inter_node_gb_s": optional(row["inter_node_gb_s"]),
+                  "intra_node_gb_s": evidence.optional(row["intra_node_gb_s"]),
+                  "inter_node_gb_s": evidence.optional(row["inter_node_gb_s"]),
                   "caveats": caveats(tables, row["gpu"])}
         nodes = NODE_COUNTS if option["inter_node_gb_s"] is not None else ()
         for count in (*GPU_COUNTS, *(n * GPU_COUNTS[-1] for n in nodes)):
@@ -115,10 +115,6 @@ def gpu_options(tables) -> dict:
                                              "nodes": max(count // GPU_COUNTS[-1], 1), **option,
                                              **beyond_evidence(option, count, curves["every GPU"]["max_gpus"])}
     return out
-
-
-def optional(value):
-    return None if pd.isna(value) else float(value)
 
 
 def caveats(tables, gpu: str) -> list:

@@ -786,6 +786,15 @@ def bounded_seconds(at_peak_s, mfu, overhead_s=0.0):
     return max(overhead_s, 0.0) + at_peak_s / min(mfu, 1.0)
 
 
+def run_seconds(at_peak_s, mfus, startup_s, communication_s):
+    """(shortest, longest, central) seconds of a run for its MFU range (low, high, central): start-up
+    and the arithmetic (bounded_seconds); the shortest hides the communication behind the arithmetic,
+    the longest and the central add all of it."""
+    mfu_low, mfu_high, mfu = mfus
+    short_s, long_s, central_s = (bounded_seconds(at_peak_s, value, startup_s) for value in (mfu_high, mfu_low, mfu))
+    return max(short_s, max(startup_s, 0.0) + communication_s), long_s + communication_s, central_s + communication_s
+
+
 # --- communication: sharded state over the links of data/gpus.csv ---------------------------------
 
 def weight_bytes(m, run: dict):
@@ -948,10 +957,8 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     startup_s = hw["startup_min"] * 60
     mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length * flops, inputs["method"])
     communication_s = communication_seconds(m, hw, run, split, tokens)
-    short_s, long_s, central_s = (bounded_seconds(at_peak_s, value, startup_s) for value in (mfu_high, mfu_low, mfu))
-    # The short time hides the communication behind the arithmetic; the central and long hide none of it.
-    hours_low = max(short_s, max(startup_s, 0.0) + communication_s) / 3600
-    hours_high, hours = (long_s + communication_s) / 3600, (central_s + communication_s) / 3600
+    hours_low, hours_high, hours = (s / 3600 for s in run_seconds(at_peak_s, (mfu_low, mfu_high, mfu), startup_s,
+                                                                  communication_s))
     longest = longest_sequence(m, hw, run, states_mib, sequence_length_limit(coeffs))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
