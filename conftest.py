@@ -9,8 +9,11 @@ path pytest is given.
 
 from pathlib import Path
 
-import nbval.plugin
 import pytest
+
+# Before anything imports jsonschema (jupytext and nbval do, through nbformat): the package keeps
+# rfc3987-syntax, whose import compiles a grammar for over a second, out of every test process.
+import ftguide  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -32,6 +35,8 @@ def pytest_collection_finish(session):
     """`pytest --nbval-lax` over the notebooks that leaves one out is a broken set-up, not a pass."""
     if not runs_the_notebooks(session.config):
         return
+    import nbval.plugin  # only where nbval runs: `make test` leaves it out (-p no:nbval)
+
     collected = {item.parent.path for item in session.items if isinstance(item.parent, nbval.plugin.IPyNbFile)}
     pages = {path.stem: path for path in NOTEBOOKS.glob("*.md")}
     missing = sorted(f"{stem}.md" for stem in set(pages) - {path.stem for path in collected})

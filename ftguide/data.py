@@ -92,6 +92,11 @@ def schema(data_dir=DATA_DIR) -> frictionless.Package:
 
 def validate(data_dir=DATA_DIR) -> None:
     """Raise DataError for the first malformed file, or for every implausible value at once."""
+    _validated_tables(data_dir)
+
+
+def _validated_tables(data_dir) -> dict[str, pd.DataFrame]:
+    """Every file read as the validator read it, once it passed (what `validate` checks)."""
     data_dir = Path(data_dir)
     package = schema(data_dir)
     lines = {resource.name: _check_file(data_dir, resource) for resource in package.resources}
@@ -113,6 +118,7 @@ def validate(data_dir=DATA_DIR) -> None:
     problems = findings(data_dir, package, lines, tables)
     if problems:
         raise DataError("\n".join(problems))
+    return tables
 
 
 def read_table(data_dir, name: str, package=None) -> pd.DataFrame:
@@ -327,20 +333,17 @@ def _header_mismatch(header: list, names: list) -> str:
 
 def load(data_dir=DATA_DIR) -> GuideData:
     """Validate every CSV, then return the tables with the guide's derived columns."""
-    data_dir = Path(data_dir)
-    validate(data_dir)
-    package = schema(data_dir)
-    read = lambda name: read_table(data_dir, name, package)  # noqa: E731
-    accelerators = read("accelerators")
-    datasets = read("datasets").astype({"train_samples": "Int64"})
-    guide = add_derived(read("parameter_guide"), accelerators)
-    models = read("models").astype({"head_dim": "Int64"})
+    read = _validated_tables(data_dir)
+    accelerators = read["accelerators"]
+    datasets = read["datasets"].astype({"train_samples": "Int64"})
+    guide = add_derived(read["parameter_guide"], accelerators)
+    models = read["models"].astype({"head_dim": "Int64"})
     return GuideData(guide=guide, accelerators=accelerators, models=models,
-                     datasets=datasets, prices=read("prices"),
-                     throughput_references=read("throughput_references"),
-                     vendor_measurements=read("vendor_measurements"),
-                     gpus=read("gpus"), finetune_measurements=read("finetune_measurements"),
-                     stack_defaults=read("stack_defaults"), software_caveats=read("software_caveats"))
+                     datasets=datasets, prices=read["prices"],
+                     throughput_references=read["throughput_references"],
+                     vendor_measurements=read["vendor_measurements"],
+                     gpus=read["gpus"], finetune_measurements=read["finetune_measurements"],
+                     stack_defaults=read["stack_defaults"], software_caveats=read["software_caveats"])
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:
