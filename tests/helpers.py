@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import jupytext
+import pytest
 import yaml
 from nbclient import NotebookClient
 
@@ -105,6 +106,11 @@ def start_build_in_background(output: Path, lock) -> None:
     subprocess.Popen(["sh", "-c", script, str(output), *gate_build_command(output)], cwd=ROOT,
                      pass_fds=[lock.fileno()],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# A whole page run (a kernel, data/, every figure) is left to `make test-all` (and CI); `make test`
+# checks the functions the pages call (issue 22: `make test` at most twice a fresh `make site`).
+runs_a_page = pytest.mark.e2e
 
 
 def execute_page(name: str, root: Path, parameters: str = "") -> list:

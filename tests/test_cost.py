@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from ftguide import DataError, cost, load, validate
 from ftguide.cli import main
 from ftguide.planner import scenarios
-from tests.helpers import guide_row as row_of, rewrite
+from tests.helpers import guide_row as row_of, rewrite, runs_a_page
 
 PRICES = "prices.csv"
 
@@ -428,6 +428,7 @@ def test_cheapest_per_model_by_hand():
     assert best["per_m"].tolist() == [1.0, 3.0, 9.0]
 
 
+@runs_a_page
 def test_cost_page_follows_prices_csv_and_its_picks_agree_with_its_cost_table(data_copy, run_page):
     """One run of the page (pages are slow to run) on 2.00 instead of 1.50 per MI250 GPU-hour in
     prices.csv: the Llama3 8B 2xlarge run costs 58.67, not 44.00. The page's pick table against its

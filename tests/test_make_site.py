@@ -58,6 +58,7 @@ def test_data_change_reaches_the_page_and_bad_data_keeps_the_last_good_site(repo
     assert "93,292" in guide_page(repo_copy), "the last good site must stay in place"
 
 
+@pytest.mark.e2e  # a second build of the site, beside the gate build
 def test_notebooks_refuse_bad_data_even_without_the_make_check(repo_copy, tmp_path):
     """The build itself fails (nb_execution_raise_on_error), not only the pre-check in make."""
     csv = repo_copy / "data" / "parameter_guide.csv"

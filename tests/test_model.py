@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 from ftguide import DataError, load, model, validate
 from ftguide.audit import second_source, timer_evidence
 from ftguide.planner import kernel
+from tests.helpers import runs_a_page
 
 MI250 = 362.1e12
 MIB = 2**20
@@ -240,6 +241,7 @@ def test_page_values_are_the_numbers_the_page_showed(tables):
 
 # --- the page follows data/ --------------------------------------------------------------------
 
+@runs_a_page
 def test_the_model_page_changes_when_data_changes(data_copy, run_page):
     """One run of the page on a changed training time: the fitted start-up it shows is the one the
     changed data gives, not the one of data/ (pages are slow to run: the original is computed)."""

@@ -24,6 +24,7 @@ from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
 from ftguide.planner.scenarios import sensitivity
 from ftguide.planner.text import format_plan
+from tests.helpers import rewrite, runs_a_page
 
 H100 = "8x H100 SXM"
 LLAMA_SAMPLES = 287113
@@ -443,11 +444,11 @@ def test_command_line_bad_input_exits_2_with_one_line(capsys, argv, message):
 
 # --- the page follows data/ ---------------------------------------------------------------------
 
+@runs_a_page
 def test_the_planner_page_follows_a_node_price_and_a_new_model(data_copy, run_page):
     """A dearer H100 node in prices.csv and a renamed model in models.csv reach the page's tables."""
     from bs4 import BeautifulSoup
 
-    from tests.helpers import rewrite
 
     rewrite(data_copy / "prices.csv", lambda text: text.replace(",on-demand,2.69,1,", ",on-demand,10.00,1,"))
     rewrite(data_copy / "models.csv", lambda text: text.replace("Gemma 2 9B,", "Gemma Two 9B,"))

@@ -16,7 +16,7 @@ from ftguide.scaling import (
     page_values,
     scaling_table,
 )
-from tests.helpers import ROOT, guide_row as row, rewrite
+from tests.helpers import ROOT, guide_row as row, rewrite, runs_a_page
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +183,7 @@ def test_efficiency_view_orders_by_model_then_gpus_and_names_missing_baselines(t
     assert list(view.columns[2:6]) == ["Sequence (tokens)", "MI250 GPUs", "Scaling efficiency (%)", "Speed-up (×)"]
 
 
+@runs_a_page
 def test_page_reads_scaling_from_time_and_says_the_throughput_column_is_rejected(data_copy, run_page):
     """Issue 13: the page's reading of throughput scaling must not rest on the guide's throughput
     column, which implies more than 100% of peak (the audit page)."""
