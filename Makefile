@@ -54,11 +54,13 @@ site: setup
 
 # Fast: unit tests, the gate build and the built site in a browser; no network needed. Two workers
 # (pytest-xdist) share one gate build, started in the background while the tests that need no site
-# run first (tests/conftest.py); --dist loadgroup keeps each page's browser tests on one worker.
+# run first (tests/conftest.py); --dist loadgroup keeps each page's browser tests on one worker, and
+# --no-loadscope-reorder keeps that order (xdist would run the largest groups, the pages, first and
+# leave both workers waiting for the build).
 # No nbval here (only test-all runs notebooks through it): its plugin would import jsonschema
 # before ftguide can keep rfc3987-syntax's grammar out (ftguide/data.py), a second per worker.
 test: setup chromium
-	$(PYTEST) -m "not e2e" -n 2 --dist loadgroup -p no:nbval
+	$(PYTEST) -m "not e2e" -n 2 --dist loadgroup --no-loadscope-reorder -p no:nbval
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, the gate build and a clean build are identical, `make site` end to end).
