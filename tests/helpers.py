@@ -108,9 +108,13 @@ def start_build_in_background(output: Path, lock) -> None:
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-# A whole page run (a kernel, data/, every figure) is left to `make test-all` (and CI); `make test`
-# checks the functions the pages call (issue 22: `make test` at most twice a fresh `make site`).
+# What `make test` leaves to `make test-all` (and CI), to take at most twice a fresh `make site`
+# (issue 22): a whole page run (a kernel, data/, every figure), whose functions `make test` checks;
+# and the phone's width, where `make test` sees each page and the planner at a desktop's.
 runs_a_page = pytest.mark.e2e
+at_a_phone = pytest.mark.e2e
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def execute_page(name: str, root: Path, parameters: str = "") -> list:

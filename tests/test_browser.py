@@ -19,10 +19,8 @@ from bs4 import BeautifulSoup, SoupStrainer
 pytest.importorskip("playwright.sync_api")
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.helpers import ROOT, serve, toc_files
+from tests.helpers import DESKTOP, PHONE, ROOT, at_a_phone, serve, toc_files
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 # label-content-name-mismatch is an "experimental" axe rule, off by default: the theme's header
 # buttons broke it, so it is switched on here to keep them fixed.
 AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
@@ -38,10 +36,9 @@ REDIRECTS = {"index.html": "book/intro.html"}
 NOTEBOOK_PAGES = [page for page in PAGES if page.startswith("notebooks/")]
 
 
-# The phone-width visit of every page is left to `make test-all` (and CI): a second visit of each
-# page would double the browser's share of `make test` (issue 22: at most twice a fresh build).
-AT_A_PHONE = pytest.mark.e2e
-VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone", marks=AT_A_PHONE)]
+# The phone-width visit of every page is `make test-all`'s (helpers.at_a_phone): a second visit of
+# each page would double the browser's share of `make test`.
+VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone", marks=at_a_phone)]
 
 
 def on_one_worker(pages: list[str]) -> list:
@@ -170,7 +167,7 @@ def test_no_serious_accessibility_violation_on_a_phone(visits, page_path):
     assert visits(page_path, PHONE).axe_blocking == [], f"axe at {PHONE['width']} px"
 
 
-@AT_A_PHONE
+@at_a_phone
 @pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_no_horizontal_scrolling_on_a_phone(visits, page_path):
     visit = visits(page_path, PHONE)
@@ -340,7 +337,7 @@ def test_dark_mode_switches_the_colours(browser, site_url):
 
 # Issue 24: figures and tables that fit the reader's screen, and a glossary one click away.
 
-@AT_A_PHONE
+@at_a_phone
 @pytest.mark.parametrize("page_path", on_one_worker(PAGES))
 def test_no_figure_is_wider_than_a_phone(visits, page_path):
     """At 390 px every figure, image and SVG lies within the viewport, and no figure's box scrolls
@@ -408,7 +405,7 @@ def test_glossary_links_resolve_to_their_term(built_site):
     assert set(linked) <= terms, f"links to no term: {set(linked) - terms}"
 
 
-@AT_A_PHONE
+@at_a_phone
 def test_a_phone_shows_the_first_options_until_the_reader_asks_for_all(browser, site_url):
     context = browser.new_context(viewport=PHONE)  # its own: the test opens the disclosure
     page = context.new_page()

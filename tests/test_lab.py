@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import ROOT
 
 SETTINGS = Path("share/jupyter/lab/settings/overrides.json")
@@ -43,6 +45,7 @@ def test_lab_starts_jupyterlab_from_the_venv_after_the_overrides(tmp_path):
     assert (tmp_path / "started").read_text() == f"{ROOT}: lab notebooks{as_root}\n"
 
 
+@pytest.mark.e2e  # runs JupyterLab's command line (seconds), like the Binder environment's tests
 def test_jupyterlab_reads_settings_where_make_lab_puts_them():
     """JupyterLab reads overrides.json from <application directory>/settings; in .venv that is
     .venv/share/jupyter/lab, the folder make lab writes to."""

@@ -17,12 +17,10 @@ from ftguide.planner import kernel
 from ftguide.planner.coefficients import coefficients
 from ftguide.planner.run import plan
 from ftguide.planner.text import option_table
-from tests.helpers import serve
+from tests.helpers import DESKTOP, PHONE, at_a_phone, serve
 from tests.test_planner_kernel import differences
 
 PAGE = "notebooks/planner.html"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +167,7 @@ def test_the_address_keeps_the_plan(browser, site_url, tables):
     assert errors == []
 
 
+@at_a_phone
 def test_the_form_fits_a_phone(browser, site_url):
     context, page, errors = open_planner(browser, site_url, PHONE, "?model=Llama2+13B&samples=1000&deadline=1")
     assert page.evaluate("[document.documentElement.scrollWidth, innerWidth]") == [PHONE["width"]] * 2
@@ -212,15 +211,20 @@ def test_the_planner_works_from_a_file_address(browser, built_site, tables):
 
 
 def test_the_form_is_in_the_first_screen_and_its_answer_fits(browser, site_url):
-    """At 1280 px the form starts in the first screen and the plan's table needs no sideways scroll;
-    at 390 px the one-line summary stays in view while the reader types, and a number written as a
-    reader writes it (50k) is read as the command line reads it."""
+    """At 1280 px the form starts in the first screen and the plan's table needs no sideways scroll."""
     context, page, errors = open_planner(browser, site_url)
     assert page.locator("#planner-form").bounding_box()["y"] < DESKTOP["height"]
     box = page.locator("#planner-result .planner-table").first
     assert box.evaluate("(node) => node.scrollWidth <= node.clientWidth")
     context.close()
-    context, page, errors_phone = open_planner(browser, site_url, PHONE)
+    assert errors == []
+
+
+@at_a_phone
+def test_on_a_phone_the_summary_stays_in_view_while_the_reader_types(browser, site_url):
+    """At 390 px the one-line summary stays in view while the reader types, and a number written as
+    a reader writes it (50k) is read as the command line reads it."""
+    context, page, errors = open_planner(browser, site_url, PHONE)
     page.fill("#planner-size", "50k")
     page.focus("#planner-deadline")
     summary = page.locator("#planner-summary")
@@ -230,4 +234,4 @@ def test_the_form_is_in_the_first_screen_and_its_answer_fits(browser, site_url):
     assert shown["inputs"]["samples"] == 50_000
     assert summary.inner_text() == kernel.summary_line(shown)
     context.close()
-    assert errors == errors_phone == []
+    assert errors == []
