@@ -333,17 +333,17 @@ def _header_mismatch(header: list, names: list) -> str:
 
 def load(data_dir=DATA_DIR) -> GuideData:
     """Validate every CSV, then return the tables with the guide's derived columns."""
-    read = _validated_tables(data_dir)
-    accelerators = read["accelerators"]
-    datasets = read["datasets"].astype({"train_samples": "Int64"})
-    guide = add_derived(read["parameter_guide"], accelerators)
-    models = read["models"].astype({"head_dim": "Int64"})
+    tables = _validated_tables(data_dir)
+    accelerators = tables["accelerators"]
+    datasets = tables["datasets"].astype({"train_samples": "Int64"})
+    guide = add_derived(tables["parameter_guide"], accelerators)
+    models = tables["models"].astype({"head_dim": "Int64"})
     return GuideData(guide=guide, accelerators=accelerators, models=models,
-                     datasets=datasets, prices=read["prices"],
-                     throughput_references=read["throughput_references"],
-                     vendor_measurements=read["vendor_measurements"],
-                     gpus=read["gpus"], finetune_measurements=read["finetune_measurements"],
-                     stack_defaults=read["stack_defaults"], software_caveats=read["software_caveats"])
+                     datasets=datasets, prices=tables["prices"],
+                     throughput_references=tables["throughput_references"],
+                     vendor_measurements=tables["vendor_measurements"],
+                     gpus=tables["gpus"], finetune_measurements=tables["finetune_measurements"],
+                     stack_defaults=tables["stack_defaults"], software_caveats=tables["software_caveats"])
 
 
 def column_labels(data_dir=DATA_DIR) -> dict:
