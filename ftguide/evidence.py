@@ -73,9 +73,8 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     if row.get("fsdp_no_sync") == "yes":
         states += kernel.no_sync_gradient_bytes(m, run)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
-    sub_group = row.get("zero3_sub_group_size")
-    step = 0.0 if sub_group is None or sub_group != sub_group else kernel.fp32_gradient_group_bytes(
-        m, run, int(row["gpus"]), float(sub_group))
+    sub_group = optional(row.get("zero3_sub_group_size"))
+    step = 0.0 if sub_group is None else kernel.fp32_gradient_group_bytes(m, run, int(row["gpus"]), sub_group)
     return (states + max(int(row["micro_batch"]) * sample, step)) / GIB
 
 
