@@ -95,11 +95,12 @@ def test_the_stacks_knobs_by_hand(tables, coeffs):
     assert with_(optimizer="adamw-bf16")["states_mib"] == pytest.approx((8 * params / 8 + gathered) / 2**20)
     # Replicated (DDP): every GPU holds all 16 bytes per parameter.
     assert with_(sharding="replicated")["states_mib"] == pytest.approx(16 * params / 2**20)
-    # Loss: chunked keeps 2 bytes per token and vocabulary entry, fused none, instead of 10.
+    # Loss: 16-bit logits keep 6 bytes per token and vocabulary entry, chunked 2, fused none, instead of 10.
     sample = base["memory_needed_mib"] - base["reserve_mib"] - base["states_mib"]
-    chunked = with_(loss="chunked", micro_batch=1)
-    assert sample / base["micro_batch"] - (chunked["memory_needed_mib"] - chunked["reserve_mib"]
-                                          - chunked["states_mib"]) == pytest.approx(8 * vocab * t / 2**20)
+    for loss, saved in (("full-16bit", 4), ("chunked", 8), ("fused", 10)):
+        other = with_(loss=loss, micro_batch=1)
+        assert sample / base["micro_batch"] - (other["memory_needed_mib"] - other["reserve_mib"]
+                                              - other["states_mib"]) == pytest.approx(saved * vocab * t / 2**20)
     # Recomputation: none keeps every layer's 18·h + 8·f bytes per token (a gated MLP f = 14,336 wide;
     # FlashAttention keeps no scores).
     none = with_(checkpointing="none", micro_batch=1)
@@ -475,8 +476,9 @@ def test_help_names_what_every_input_allows(capsys):
         main(["plan", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "(;" not in out
-    for values in ("'full', 'offloaded', 'selective', 'none'", "'adamw', 'adamw-bf16'", "'full', 'chunked', 'fused'",
-                   "'all-linear', 'attention'", "'nf4-dq', 'nf4'", "'sharded', 'replicated'"):
+    for values in ("'full', 'offloaded', 'selective', 'none'", "'adamw', 'adamw-bf16'",
+                   "'full', 'full-16bit', 'chunked', 'fused'", "'all-linear', 'attention'", "'nf4-dq', 'nf4'",
+                   "'sharded', 'replicated'"):
         assert values in out
     assert "'Nx GPU' (e.g. '1x RTX 3090'): N of 1, 2, 4, 8 for a GPU of 'RTX 3090', 'RTX 4090'" in out
     assert "N of 16, 32 (2 and 4 nodes of 8) for one of 'A100 40GB', 'A100 80GB', 'H100 SXM', 'H200'" in out

@@ -44,8 +44,16 @@ CHECKPOINT_BYTES_PER_HIDDEN = 2
 # computes it. chunked: the BF16 logits only, upcast one chunk at a time (torchtune's
 # CEWithChunkedOutputLoss). fused: the loss computed with the output projection, chunk by chunk,
 # so no logits of the whole sequence are kept (Liger's and unsloth's fused linear cross-entropy).
-LOSSES = {"full": "full logits (Transformers)", "chunked": "chunked (torchtune)", "fused": "fused (Liger, unsloth)"}
-LOSS_BYTES = {"full": 10, "chunked": 2, "fused": 0}
+# full-16bit: a model whose own loss takes the cross-entropy of its 16-bit logits, run where nothing
+# upcasts them: the logits (2), their shifted copy (2) and the 16-bit log-softmax kept (2). Qwen's
+# modeling_qwen.py does so ('shift_logits = lm_logits[..., :-1, :].contiguous()', then
+# CrossEntropyLoss, no float(); undefdev/Qwen-7B-Chat, a copy of the Hugging Face repository, at
+# 04df5dd5), and under DeepSpeed, Accelerate turns on no autocast that would upcast the softmax
+# ('self.distributed_type not in (DistributedType.DEEPSPEED, ...)' before 'self.native_amp = True';
+# huggingface/accelerate src/accelerate/accelerator.py at b565a6c5).
+LOSSES = {"full": "full logits (Transformers)", "full-16bit": "full logits in 16 bits (no FP32 upcast)",
+          "chunked": "chunked (torchtune)", "fused": "fused (Liger, unsloth)"}
+LOSS_BYTES = {"full": 10, "full-16bit": 6, "chunked": 2, "fused": 0}
 LOGIT_BYTES = LOSS_BYTES["full"]
 # Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; offloaded
 # recomputes as full but keeps each layer's input in CPU memory, so only the layer rebuilt is on the
