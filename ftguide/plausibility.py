@@ -556,6 +556,10 @@ def _measurements(tables: dict, at) -> list:
             out.append(f"{where('fsdp_no_sync')}: found 'yes' for a run {shown(row.sharding)} on {row.gpus:g} GPU(s) "
                        f"with gradient accumulation {shown(row.grad_accum)}; expected 'no' or 'unstated' (FSDP's "
                        "no_sync only holds unsharded gradients where a sharded run accumulates over micro-batches)")
+        if row.get("foreach_step") == "yes" and row.optimizer not in kernel.SECOND_MOMENT_BYTES:
+            adamw = kernel.listing(kernel.SECOND_MOMENT_BYTES)
+            out.append(f"{where('foreach_step')}: found 'yes' for optimizer {shown(row.optimizer)}; expected 'no' or "
+                       f"'unstated' (the foreach step is torch.optim.AdamW's: optimizer {adamw})")
         sub_group = row.get("zero3_sub_group_size")
         if pd.notna(sub_group) and row.gpus > 1 and row.sharding != "sharded":
             out.append(f"{where('zero3_sub_group_size')}: found {shown(sub_group)} for a run {shown(row.sharding)} on "

@@ -156,6 +156,26 @@ def test_a_zero3_optimizer_step_adds_one_sub_groups_fp32_gradients_when_larger_t
     assert kernel.fp32_gradient_group_bytes(m, run, 4, 1e9) == pytest.approx(4 * m["params"] / 4)
 
 
+def test_torchs_foreach_adamw_step_adds_the_square_roots_of_the_second_moments(tables):
+    """Qwen 1.8B full fine-tuning on one GPU stepped by torch.optim.AdamW's foreach implementation
+    with BF16 moments (ms-swift's runs): the step takes 2 bytes per parameter beside the 8 of the
+    states, more than a 256-token micro-batch; FP32 moments take 4; a LoRA run's adapters take less
+    than its micro-batch, so its peak is unchanged; sharded over 2 GPUs, each steps half."""
+    m = kernel.model_coefficients(next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Qwen 1.8B"))
+    run = {"method": "full", "checkpointing": "full", "optimizer": "adamw-bf16", "loss": "full", "lora_rank": 8,
+           "lora_targets": "all-linear", "qlora_format": "nf4", "sharding": "replicated"}
+    measured = {"gpus": 1, "sequence_length": 256, "micro_batch": 1}
+    stepped = evidence.modelled_gib(m, {**measured, "foreach_step": "yes"}, run)
+    assert stepped == pytest.approx((8 + 2) * m["params"] / 2**30)
+    assert evidence.modelled_gib(m, {**measured, "foreach_step": "unstated"}, run) < 8.5 * m["params"] / 2**30
+    assert kernel.foreach_step_bytes(m, {**run, "optimizer": "adamw"}, 1) == 4 * m["params"]
+    assert kernel.foreach_step_bytes(m, {**run, "optimizer": "adamw-8bit"}, 1) == 0
+    assert kernel.foreach_step_bytes(m, {**run, "sharding": "sharded"}, 2) == 2 * m["params"] / 2
+    lora = {**run, "method": "lora", "lora_targets": "attention"}
+    assert evidence.modelled_gib(m, {**measured, "foreach_step": "yes"}, lora) == pytest.approx(
+        evidence.modelled_gib(m, {**measured, "foreach_step": "no"}, lora))
+
+
 def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):
     """Llama2 7B QLoRA on one GPU without recomputation (LitGPT's 2023 runs): each layer also keeps the
     BF16 inputs of its 4-bit projections (attention 4,096, output projection 4,096, MLP 4,096, down

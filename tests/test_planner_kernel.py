@@ -263,6 +263,20 @@ def test_zero3_fp32_gradient_groups_are_the_same(js, tables):
     assert differences(python, script) == []
 
 
+def test_foreach_adamw_steps_are_the_same(js, tables):
+    """The square roots torch's foreach AdamW takes at its step (the evidence's measured runs use it) agree in both."""
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    full = {"method": "full", "lora_targets": "attention", "sharding": "replicated"}
+    cases = [[{**full, "optimizer": "adamw"}, 1], [{**full, "optimizer": "adamw-bf16", "sharding": "sharded"}, 8],
+             [{**full, "optimizer": "paged-adamw-8bit"}, 1],
+             [{"method": "lora", "lora_rank": 64, "lora_targets": "all-linear+embeddings", "optimizer": "adamw-bf16",
+               "sharding": "replicated"}, 2]]
+    python = [[kernel.foreach_step_bytes(m, *case) for case in cases] for m in models]
+    script = js.evaluate("([models, cases]) => models.map((m) => cases.map(([r, d]) => "
+                         "kernel.foreach_step_bytes(m, r, d)))", [models, cases])
+    assert differences(python, script) == []
+
+
 def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):
     models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
     cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False],

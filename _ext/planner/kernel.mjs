@@ -543,6 +543,11 @@ export function fp32_gradient_group_bytes(m, run, devices, sub_group_size) {
   return C.constants.fp32_bytes * Math.min(sub_group_size, trained_parameters(m, run) / devices);
 }
 
+export function foreach_step_bytes(m, run, devices) {
+  const share = trained_parameters(m, run) / (run.sharding === "sharded" ? devices : 1);
+  return (C.constants.second_moment_bytes[run.optimizer] ?? 0) * share;
+}
+
 export function stack_default(defaults, knob, method, devices) {
   const scope = devices === 1 ? "one-gpu" : "multi-gpu";
   for (const row of defaults) {

@@ -111,6 +111,13 @@ MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
 COMMUNICATED_BYTES = 2
 GATHERS_PER_MICRO_STEP = 2
 FP32_BYTES = 4
+# torch.optim.AdamW's foreach implementation, PyTorch's default on CUDA, takes at its step the square
+# root of the second moments of every parameter it steps at once: 'exp_avg_sq_sqrt =
+# torch._foreach_sqrt(device_exp_avg_sqs)' (pytorch/pytorch torch/optim/adamw.py at 002d2f0b,
+# _multi_tensor_adamw), a new tensor per parameter in the moments' dtype: FP32 beside FP32 master
+# weights (adamw), BF16 beside BF16 ones (adamw-bf16). The fused implementation and other optimizers
+# (DeepSpeed's, bitsandbytes') take none.
+SECOND_MOMENT_BYTES = {"adamw": FP32_BYTES, "adamw-bf16": 2}
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX, "saved_input_bytes": SAVED_INPUT_BYTES,
@@ -120,7 +127,7 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
              "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
              "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE,
-             "fp32_bytes": FP32_BYTES}
+             "fp32_bytes": FP32_BYTES, "second_moment_bytes": SECOND_MOMENT_BYTES}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -749,6 +756,14 @@ def fp32_gradient_group_bytes(m, run: dict, devices: int, sub_group_size: float)
     sub-group, at most the device's share. Used for measured runs whose configuration says so
     (data/finetune_measurements.csv, zero3_sub_group_size)."""
     return FP32_BYTES * min(sub_group_size, trained_parameters(m, run) / devices)
+
+
+def foreach_step_bytes(m, run: dict, devices: int):
+    """What torch.optim.AdamW's foreach step adds (SECOND_MOMENT_BYTES): the square roots of the
+    second moments of the trained parameters a device steps, its share where they are sharded. Used
+    for measured runs whose code says so (data/finetune_measurements.csv, foreach_step)."""
+    share = trained_parameters(m, run) / (devices if run["sharding"] == "sharded" else 1)
+    return SECOND_MOMENT_BYTES.get(run["optimizer"], 0) * share
 
 
 def stack_default(defaults: list, knob: str, method: str, devices: int):
