@@ -68,8 +68,8 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     the unsharded gradients FSDP's no_sync keeps where the run's code accumulates under it, and the
     larger of the micro-batch's activations and logits (FlashAttention: no attention scores kept)
     and what the optimizer step takes, when the activations are gone: where the run steps under
-    DeepSpeed ZeRO-3, the FP32 copy of one sub-group's gradients; where it steps with
-    torch.optim.AdamW's foreach implementation, the square roots of its second moments."""
+    DeepSpeed ZeRO-3, the FP32 copy of one sub-group's gradients; where it steps with PyTorch's
+    foreach AdamW (knob adamw_step), the square roots of its second moments."""
     gpus = int(row["gpus"])
     states = kernel.device_state_bytes(m, run, gpus)
     if row.get("fsdp_no_sync") == "yes":
@@ -77,8 +77,7 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
     sub_group = optional(row.get("zero3_sub_group_size"))
     step = 0.0 if sub_group is None else kernel.fp32_gradient_group_bytes(m, run, gpus, sub_group)
-    if row.get("foreach_step") == "yes":
-        step = max(step, kernel.foreach_step_bytes(m, run, gpus))
+    step = max(step, kernel.optimizer_step_bytes(m, run, gpus))
     return (states + max(int(row["micro_batch"]) * sample, step)) / GIB
 
 

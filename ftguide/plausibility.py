@@ -556,10 +556,10 @@ def _measurements(tables: dict, at) -> list:
             out.append(f"{where('fsdp_no_sync')}: found 'yes' for a run {shown(row.sharding)} on {row.gpus:g} GPU(s) "
                        f"with gradient accumulation {shown(row.grad_accum)}; expected 'no' or 'unstated' (FSDP's "
                        "no_sync only holds unsharded gradients where a sharded run accumulates over micro-batches)")
-        if row.get("foreach_step") == "yes" and row.optimizer not in kernel.SECOND_MOMENT_BYTES:
+        if row.get("adamw_step") == "foreach" and row.optimizer not in kernel.SECOND_MOMENT_BYTES:
             adamw = kernel.listing(kernel.SECOND_MOMENT_BYTES)
-            out.append(f"{where('foreach_step')}: found 'yes' for optimizer {shown(row.optimizer)}; expected 'no' or "
-                       f"'unstated' (the foreach step is torch.optim.AdamW's: optimizer {adamw})")
+            out.append(f"{where('adamw_step')}: found 'foreach' for optimizer {shown(row.optimizer)}; expected "
+                       f"'in-place' or 'unstated' (the foreach step is torch.optim.AdamW's: optimizer {adamw})")
         sub_group = row.get("zero3_sub_group_size")
         if pd.notna(sub_group) and row.gpus > 1 and row.sharding != "sharded":
             out.append(f"{where('zero3_sub_group_size')}: found {shown(sub_group)} for a run {shown(row.sharding)} on "
@@ -702,7 +702,8 @@ def _vendor_value(row, flavors: pd.DataFrame, params: dict) -> str | None:
 # What each planner knob takes (the kernel's vocabularies; a LoRA rank is a whole number), and the runs
 # a knob concerns: adapters for the LoRA knobs, QLoRA for the quantized format, several GPUs for sharding.
 KNOB_VALUES = {"checkpointing": kernel.CHECKPOINTING, "optimizer": kernel.OPTIMIZERS, "loss": kernel.LOSSES,
-               "lora_targets": kernel.LORA_TARGETS, "qlora_format": kernel.QLORA_FORMATS, "sharding": kernel.SHARDING}
+               "lora_targets": kernel.LORA_TARGETS, "qlora_format": kernel.QLORA_FORMATS, "sharding": kernel.SHARDING,
+               "adamw_step": kernel.ADAMW_STEPS}
 LORA_RANK_RANGE = (1, 4096)
 GPU_COUNTS = ("one-gpu", "multi-gpu")
 RUNS = {(method, gpus) for method in kernel.METHODS for gpus in GPU_COUNTS}

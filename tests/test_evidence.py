@@ -23,8 +23,10 @@ def test_an_unstated_knob_takes_its_stacks_default_else_the_planners_and_says_so
     # The stack's LoRA optimizer; its loss default is for full fine-tuning on one GPU only, its
     # sharding for several GPUs: the planner's defaults stand in.
     assert run == {"method": "lora", "checkpointing": "none", "optimizer": "adamw-bf16", "loss": "full",
-                   "lora_rank": 64, "lora_targets": "attention", "qlora_format": "nf4-dq", "sharding": "sharded"}
-    assert assumed == ["optimizer (stack)", "loss (planner)", "sharding (planner)"]  # LoRA has no QLoRA format
+                   "lora_rank": 64, "lora_targets": "attention", "qlora_format": "nf4-dq", "sharding": "sharded",
+                   "adamw_step": "in-place"}
+    # LoRA has no QLoRA format
+    assert assumed == ["optimizer (stack)", "loss (planner)", "sharding (planner)", "adamw_step (planner)"]
     run, _ = evidence.run_of({**row, "method": "full", "gpus": 4, "sharding": ""}, defaults)
     assert (run["optimizer"], run["loss"], run["sharding"]) == ("adamw", "full", "sharded")
 
@@ -157,23 +159,23 @@ def test_a_zero3_optimizer_step_adds_one_sub_groups_fp32_gradients_when_larger_t
 
 
 def test_torchs_foreach_adamw_step_adds_the_square_roots_of_the_second_moments(tables):
-    """Qwen 1.8B full fine-tuning on one GPU stepped by torch.optim.AdamW's foreach implementation
-    with BF16 moments (ms-swift's runs): the step takes 2 bytes per parameter beside the 8 of the
-    states, more than a 256-token micro-batch; FP32 moments take 4; a LoRA run's adapters take less
-    than its micro-batch, so its peak is unchanged; sharded over 2 GPUs, each steps half."""
+    """Qwen 1.8B full fine-tuning on one GPU stepped by PyTorch's foreach AdamW with BF16 moments
+    (ms-swift's runs): the step takes 2 bytes per parameter beside the 8 of the states, more than a
+    256-token micro-batch; FP32 moments take 4; in place, or with 8-bit AdamW, nothing; a LoRA run's
+    adapters take less than its micro-batch, so its peak is unchanged; sharded over 2 GPUs, each
+    steps half."""
     m = kernel.model_coefficients(next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Qwen 1.8B"))
     run = {"method": "full", "checkpointing": "full", "optimizer": "adamw-bf16", "loss": "full", "lora_rank": 8,
-           "lora_targets": "all-linear", "qlora_format": "nf4", "sharding": "replicated"}
+           "lora_targets": "all-linear", "qlora_format": "nf4", "sharding": "replicated", "adamw_step": "foreach"}
     measured = {"gpus": 1, "sequence_length": 256, "micro_batch": 1}
-    stepped = evidence.modelled_gib(m, {**measured, "foreach_step": "yes"}, run)
-    assert stepped == pytest.approx((8 + 2) * m["params"] / 2**30)
-    assert evidence.modelled_gib(m, {**measured, "foreach_step": "unstated"}, run) < 8.5 * m["params"] / 2**30
-    assert kernel.foreach_step_bytes(m, {**run, "optimizer": "adamw"}, 1) == 4 * m["params"]
-    assert kernel.foreach_step_bytes(m, {**run, "optimizer": "adamw-8bit"}, 1) == 0
-    assert kernel.foreach_step_bytes(m, {**run, "sharding": "sharded"}, 2) == 2 * m["params"] / 2
+    assert evidence.modelled_gib(m, measured, run) == pytest.approx((8 + 2) * m["params"] / 2**30)
+    assert evidence.modelled_gib(m, measured, {**run, "adamw_step": "in-place"}) < 8.5 * m["params"] / 2**30
+    assert kernel.optimizer_step_bytes(m, {**run, "optimizer": "adamw"}, 1) == 4 * m["params"]
+    assert kernel.optimizer_step_bytes(m, {**run, "optimizer": "adamw-8bit"}, 1) == 0
+    assert kernel.optimizer_step_bytes(m, {**run, "sharding": "sharded"}, 2) == 2 * m["params"] / 2
     lora = {**run, "method": "lora", "lora_targets": "attention"}
-    assert evidence.modelled_gib(m, {**measured, "foreach_step": "yes"}, lora) == pytest.approx(
-        evidence.modelled_gib(m, {**measured, "foreach_step": "no"}, lora))
+    assert evidence.modelled_gib(m, measured, lora) == pytest.approx(
+        evidence.modelled_gib(m, measured, {**lora, "adamw_step": "in-place"}))
 
 
 def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):

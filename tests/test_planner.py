@@ -67,6 +67,25 @@ def test_memory_and_batch_split_by_hand(tables, coeffs):
     assert option["optimizer_steps"] == math.ceil(LLAMA_SAMPLES / 128) == 2244
 
 
+def test_pytorchs_foreach_adamw_step_by_hand(tables, coeffs):
+    """Llama3 8B in full on 2 A100 40GB, BF16 AdamW sharded: each GPU holds half the states (4 bytes a
+    parameter, about 30 GiB) and two gathered layers. Stepped in place, micro-batches fit beside them;
+    PyTorch's foreach AdamW also takes a BF16 copy of its half of the second moments at the step (1
+    byte a parameter, 7.5 GiB), once the activations are freed: that passes the 40 GiB, so nothing
+    fits, and the memory needed says by how much."""
+    two = "2x A100 40GB"
+    base = {"method": "full", "optimizer": "adamw-bf16", "hardware_choice": two}
+    in_place = llama(tables, coeffs, **base).options.loc[two]
+    foreach = llama(tables, coeffs, **base, adamw_step="foreach").options.loc[two]
+    params = 8_030_261_248
+    assert in_place["states_mib"] == foreach["states_mib"] > 8 * params / 2 / 2**20
+    assert in_place["fits"] and in_place["largest_micro_batch"] >= 1 and in_place["max_sequence_length"] > 1024
+    assert not foreach["fits"] and foreach["largest_micro_batch"] == 0 and foreach["max_sequence_length"] == 0
+    assert foreach["memory_needed_mib"] == pytest.approx(
+        foreach["reserve_mib"] + foreach["states_mib"] + 2 * params / 2 / 2**20)
+    assert foreach["knobs"]["adamw_step"] == "foreach" and in_place["knobs"]["adamw_step"] == "in-place"
+
+
 def test_qlora_and_lora_states_by_hand(tables, coeffs):
     block = MATMUL - 128256 * 4096  # the output layer stays in BF16
     rest = 8_030_261_248 - block
@@ -369,7 +388,8 @@ def test_command_line_json_has_the_promised_fields(capsys):
                                 "mean_sample_length": None,
                                 "epochs": 1.0, "method": "lora", "stack": "planner", "checkpointing": "full",
                                 "optimizer": "adamw", "loss": "full", "lora_rank": 16, "lora_targets": "all-linear",
-                                "qlora_format": "nf4-dq", "sharding": "sharded", "hardware": "all", "gpu": None,
+                                "qlora_format": "nf4-dq", "sharding": "sharded", "adamw_step": "in-place",
+                                "hardware": "all", "gpu": None,
                                 "gpus": None, "batch": 128,
                                 "micro_batch": None, "price": None, "deadline": 3.0, "budget": 100.0}
 
@@ -478,7 +498,7 @@ def test_help_names_what_every_input_allows(capsys):
     assert "(;" not in out
     for values in ("'full', 'offloaded', 'selective', 'none'", "'adamw', 'adamw-bf16'",
                    "'full', 'full-16bit', 'chunked', 'fused'", "'all-linear', 'attention'", "'nf4-dq', 'nf4'",
-                   "'sharded', 'replicated'"):
+                   "'sharded', 'replicated'", "'in-place', 'foreach'"):
         assert values in out
     assert "'Nx GPU' (e.g. '1x RTX 3090'): N of 1, 2, 4, 8 for a GPU of 'RTX 3090', 'RTX 4090'" in out
     assert "N of 16, 32 (2 and 4 nodes of 8) for one of 'A100 40GB', 'A100 80GB', 'H100 SXM', 'H200'" in out
@@ -641,7 +661,7 @@ def test_a_chosen_stack_says_which_defaults_it_set(tables, coeffs):
     knobs = {o["hardware"]: o["knobs"] for o in result.json["options"]}
     assert len(notes) == len({k["sharding"] for k in knobs.values()}) == 2
     assert all("optimizer" not in note and "qlora_format" not in note and "lora_rank 16" in note for note in notes)
-    assert f"sharding {knobs['1x H100 SXM']['sharding']} (on 1x H100 SXM)" in notes[0]
+    assert f"sharding {knobs['1x H100 SXM']['sharding']}, adamw_step in-place (on 1x H100 SXM)" in notes[0]
     assert not [note for note in plan(tables, "Llama 3.1 8B", samples=1000, coefficients_=coeffs).notes
                 if note.startswith("With stack")]
 

@@ -263,17 +263,18 @@ def test_zero3_fp32_gradient_groups_are_the_same(js, tables):
     assert differences(python, script) == []
 
 
-def test_foreach_adamw_steps_are_the_same(js, tables):
-    """The square roots torch's foreach AdamW takes at its step (the evidence's measured runs use it) agree in both."""
+def test_optimizer_steps_are_the_same(js, tables):
+    """What the optimizer step takes (PyTorch's foreach AdamW) agrees in both."""
     models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
-    full = {"method": "full", "lora_targets": "attention", "sharding": "replicated"}
+    full = {"method": "full", "lora_targets": "attention", "sharding": "replicated", "adamw_step": "foreach"}
     cases = [[{**full, "optimizer": "adamw"}, 1], [{**full, "optimizer": "adamw-bf16", "sharding": "sharded"}, 8],
-             [{**full, "optimizer": "paged-adamw-8bit"}, 1],
+             [{**full, "optimizer": "paged-adamw-8bit"}, 1], [{**full, "optimizer": "offloaded"}, 2],
+             [{**full, "optimizer": "adamw", "adamw_step": "in-place"}, 1],
              [{"method": "lora", "lora_rank": 64, "lora_targets": "all-linear+embeddings", "optimizer": "adamw-bf16",
-               "sharding": "replicated"}, 2]]
-    python = [[kernel.foreach_step_bytes(m, *case) for case in cases] for m in models]
+               "sharding": "replicated", "adamw_step": "foreach"}, 2]]
+    python = [[kernel.optimizer_step_bytes(m, *case) for case in cases] for m in models]
     script = js.evaluate("([models, cases]) => models.map((m) => cases.map(([r, d]) => "
-                         "kernel.foreach_step_bytes(m, r, d)))", [models, cases])
+                         "kernel.optimizer_step_bytes(m, r, d)))", [models, cases])
     assert differences(python, script) == []
 
 

@@ -91,7 +91,8 @@ export function check_number(spec, raw) {
 }
 
 export const PLANNER_STACK = "planner";
-export const STACK_KNOBS = ["checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding"];
+export const STACK_KNOBS = ["checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding",
+  "adamw_step"];
 export const UNUSED_KNOBS = { full: ["lora_rank", "lora_targets", "qlora_format"], lora: ["qlora_format"], qlora: [] };
 
 export function choices(coeffs, spec) {
@@ -462,10 +463,10 @@ export function communication_seconds(m, hw, run, split, tokens) {
   return micro_steps / (split.grad_accum || 1) * 2 * gradients;
 }
 
-export function longest_sequence(m, hw, run, states_mib, high) {
+export function longest_sequence(m, hw, run, states_mib, step_mib, high) {
   const room = hw.device_memory_mib - hw.reserve_mib - states_mib;
   const fits = (length) => sample_bytes(m, length, run, hw.attention_scores_kept) / C.constants.mib <= room;
-  if (!fits(1)) return 0;
+  if (step_mib > room || !fits(1)) return 0;
   let low = 1, up = high + 1;
   while (up - low > 1) {
     const middle = Math.floor((low + up) / 2);
@@ -543,7 +544,8 @@ export function fp32_gradient_group_bytes(m, run, devices, sub_group_size) {
   return C.constants.fp32_bytes * Math.min(sub_group_size, trained_parameters(m, run) / devices);
 }
 
-export function foreach_step_bytes(m, run, devices) {
+export function optimizer_step_bytes(m, run, devices) {
+  if (run.adamw_step !== "foreach" || run.optimizer === "offloaded") return 0;
   const share = trained_parameters(m, run) / (run.sharding === "sharded" ? devices : 1);
   return (C.constants.second_moment_bytes[run.optimizer] ?? 0) * share;
 }
@@ -575,7 +577,9 @@ export function option(coeffs, name, inputs) {
   const length = inputs.sequence_length, tokens = run_tokens(inputs);
   const states_mib = device_state_bytes(m, run, hw.devices, hw.gathers_layers) / MIB;
   const per_sample_mib = sample_bytes(m, length, run, hw.attention_scores_kept) / MIB;
-  const largest = Math.max(Math.floor((hw.device_memory_mib - hw.reserve_mib - states_mib) / per_sample_mib), 0);
+  const step_mib = optimizer_step_bytes(m, run, hw.devices) / MIB; // taken once the activations are freed
+  const room = hw.device_memory_mib - hw.reserve_mib - states_mib;
+  const largest = step_mib <= room ? Math.max(Math.floor(room / per_sample_mib), 0) : 0;
   const split = batch_split(hw, inputs, largest);
   const fits = split.micro_batch !== null;
   const flops = flops_per_token(m, length, run);
@@ -585,7 +589,7 @@ export function option(coeffs, name, inputs) {
   const communication_s = communication_seconds(m, hw, run, split, tokens);
   const [hours_low, hours_high, hours] = run_seconds(at_peak_s, [mfu_low, mfu_high, mfu], startup_s, communication_s)
     .map((s) => s / 3600);
-  const longest = longest_sequence(m, hw, run, states_mib, sequence_length_limit(coeffs));
+  const longest = longest_sequence(m, hw, run, states_mib, step_mib, sequence_length_limit(coeffs));
   const price = inputs.price === null ? hw.price : inputs.price;
   const out = {
     hardware: name, kind: hw.kind, gpu: hw.gpu, gpus: hw.gpus, devices: hw.devices,
@@ -594,7 +598,8 @@ export function option(coeffs, name, inputs) {
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
-    memory_needed_mib: hw.reserve_mib + states_mib + per_sample_mib * (split.micro_batch || inputs.micro_batch || 1),
+    memory_needed_mib: hw.reserve_mib + states_mib
+      + Math.max(per_sample_mib * (split.micro_batch || inputs.micro_batch || 1), step_mib),
     memory_gib: null,
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,

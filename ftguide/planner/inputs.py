@@ -83,6 +83,9 @@ INPUTS = (
           choices="qlora_formats", default="nf4-dq", empty="the stack's default, else nf4-dq", section="stack"),
     Input("sharding", "Sharding", "weights, gradients and optimizer state sharded or replicated", kind="choice",
           choices="sharding", default="sharded", empty="the stack's default, else sharded", section="stack"),
+    Input("adamw_step", "AdamW step", "how AdamW steps: PyTorch's default (foreach) takes a copy of the second "
+          "moments", kind="choice", choices="adamw_steps", default="in-place",
+          empty="the stack's default, else in-place", section="stack"),
     Input("hardware", "Hardware", "every option, a group of them, or one option", kind="choice",
           choices="hardware", default="all", empty="all"),
     Input("gpu", "GPU (optional)", "only the options of this GPU", kind="choice", choices="catalog",

@@ -118,6 +118,8 @@ FP32_BYTES = 4
 # weights (adamw), BF16 beside BF16 ones (adamw-bf16). The fused implementation and other optimizers
 # (DeepSpeed's, bitsandbytes') take none.
 SECOND_MOMENT_BYTES = {"adamw": FP32_BYTES, "adamw-bf16": 2}
+ADAMW_STEPS = {"in-place": "in place (fused AdamW, DeepSpeed's, Apex's, bitsandbytes')",
+               "foreach": "PyTorch's default AdamW (foreach): a copy of the second moments at the step"}
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX, "saved_input_bytes": SAVED_INPUT_BYTES,
@@ -134,11 +136,13 @@ METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # empty takes the chosen stack's default for the run's method and GPU count; PLANNER_STACK keeps the
 # planner's own defaults (inputs.py).
 PLANNER_STACK = "planner"
-STACK_KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding")
+STACK_KNOBS = ("checkpointing", "optimizer", "loss", "lora_rank", "lora_targets", "qlora_format", "sharding",
+               "adamw_step")
 # The knobs a method has no use for (a full fine-tune has no LoRA rank).
 UNUSED_KNOBS = {"full": ("lora_rank", "lora_targets", "qlora_format"), "lora": ("qlora_format",), "qlora": ()}
 CHOICES = {"methods": METHODS, "checkpointing": CHECKPOINTING, "optimizers": OPTIMIZERS, "losses": LOSSES,
-           "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING}
+           "lora_targets": LORA_TARGETS, "qlora_formats": QLORA_FORMATS, "sharding": SHARDING,
+           "adamw_steps": ADAMW_STEPS}
 HARDWARE_GROUPS = {"all": "every option", "moai": "the MoAI flavors", "gpus": "every GPU option (1 GPU to 4 nodes)",
                    "gpu-nodes": "the 8-GPU nodes", "gpu-clusters": "2 and 4 nodes of 8 GPUs"}
 GROUP_KINDS = {"moai": ["MoAI flavor"], "gpus": ["GPU", "GPU node", "GPU cluster"], "gpu-nodes": ["GPU node"],
@@ -236,7 +240,7 @@ TEXT = {
                     "the heads divide",
     "missing": "missing",
     "config_name": "{name} (config.json)",
-    "stack_summary": "Training stack: its defaults, recomputation, optimizer, loss, LoRA, QLoRA, sharding",
+    "stack_summary": "Training stack: its defaults, recomputation, optimizer, loss, LoRA, QLoRA, sharding, AdamW step",
     "stack_default_option": "the stack's default (else {default})",
     "group_legend": "Dataset size per epoch, given as",
     "hardware_column": "Hardware",
@@ -758,10 +762,13 @@ def fp32_gradient_group_bytes(m, run: dict, devices: int, sub_group_size: float)
     return FP32_BYTES * min(sub_group_size, trained_parameters(m, run) / devices)
 
 
-def foreach_step_bytes(m, run: dict, devices: int):
-    """What torch.optim.AdamW's foreach step adds (SECOND_MOMENT_BYTES): the square roots of the
-    second moments of the trained parameters a device steps, its share where they are sharded. Used
-    for measured runs whose code says so (data/finetune_measurements.csv, foreach_step)."""
+def optimizer_step_bytes(m, run: dict, devices: int):
+    """What the optimizer step takes beside the states, once the activations are freed: with
+    PyTorch's foreach AdamW (adamw_step 'foreach'), the square roots of the second moments of the
+    trained parameters a device steps (SECOND_MOMENT_BYTES), its share where they are sharded; else
+    nothing. Never with the states offloaded to the CPU, where the step runs."""
+    if run.get("adamw_step") != "foreach" or run["optimizer"] == "offloaded":
+        return 0
     share = trained_parameters(m, run) / (devices if run["sharding"] == "sharded" else 1)
     return SECOND_MOMENT_BYTES.get(run["optimizer"], 0) * share
 
@@ -864,15 +871,16 @@ def communication_seconds(m, hw: dict, run: dict, split: dict, tokens: float) ->
     return micro_steps / (split["grad_accum"] or 1) * 2 * gradients
 
 
-def longest_sequence(m, hw: dict, run: dict, states_mib: float, high: int) -> int:
+def longest_sequence(m, hw: dict, run: dict, states_mib: float, step_mib: float, high: int) -> int:
     """The longest sequence of which one sample fits on a device beside the states (micro-batch 1),
-    up to `high`; 0 if none. A sample's memory grows with its length, so halving finds it."""
+    up to `high`; 0 if none, or if the optimizer step does not fit. A sample's memory grows with its
+    length, so halving finds it."""
     room = hw["device_memory_mib"] - hw["reserve_mib"] - states_mib
 
     def fits(length):
         return sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB <= room
 
-    if not fits(1):
+    if step_mib > room or not fits(1):
         return 0
     low, up = 1, high + 1  # fits(low); up is past the end or does not fit
     while up - low > 1:
@@ -972,7 +980,9 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     length, tokens = inputs["sequence_length"], run_tokens(inputs)
     states_mib = device_state_bytes(m, run, hw["devices"], hw["gathers_layers"]) / MIB
     per_sample_mib = sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB
-    largest = max(math.floor((hw["device_memory_mib"] - hw["reserve_mib"] - states_mib) / per_sample_mib), 0)
+    step_mib = optimizer_step_bytes(m, run, hw["devices"]) / MIB  # taken once the activations are freed
+    room = hw["device_memory_mib"] - hw["reserve_mib"] - states_mib
+    largest = max(math.floor(room / per_sample_mib), 0) if step_mib <= room else 0
     split = batch_split(hw, inputs, largest)
     fits = split["micro_batch"] is not None
     flops = flops_per_token(m, length, run)
@@ -982,7 +992,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     communication_s = communication_seconds(m, hw, run, split, tokens)
     hours_low, hours_high, hours = (s / 3600 for s in run_seconds(at_peak_s, (mfu_low, mfu_high, mfu), startup_s,
                                                                   communication_s))
-    longest = longest_sequence(m, hw, run, states_mib, sequence_length_limit(coeffs))
+    longest = longest_sequence(m, hw, run, states_mib, step_mib, sequence_length_limit(coeffs))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
         "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
@@ -992,7 +1002,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
         "memory_needed_mib": (hw["reserve_mib"] + states_mib
-                              + per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1)),
+                              + max(per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1), step_mib)),
         "memory_gib": None,
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
