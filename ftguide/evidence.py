@@ -286,7 +286,8 @@ MEMORY_REASONS = (
      "more per GPU than the same run on one GPU: the peak is not the sharded training step's (the whole "
      "model is held at once, as when it is loaded before it is sharded)"),
     ("allocator cache", lambda row, memory: row["error"] < 0 and row["memory_kind"] == "reserved",
-     "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show"),
+     "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show (it "
+     "grows where batches change shape from step to step, as PyTorch's caching allocator documents)"),
     ("knob assumed", lambda row, memory: any(knob in row["assumed"] for knob in KNOBS_THAT_MOVE_MEMORY),
      "the source does not state a knob that moves memory; its stack's default (else the planner's) was assumed"),
     ("QLoRA buffers", lambda row, memory: row["error"] < 0 and row["method"] == "qlora",
