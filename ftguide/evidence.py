@@ -102,6 +102,11 @@ def measured_runs(tables) -> pd.DataFrame:
 NO_RESERVE_KINDS = ("allocated",)
 
 
+# The stack of a run that names none of data/stack_defaults.csv's: each such source has its own loop
+# (swift, PEFT's scripts, a personal trainer), so they share no stack and pool with every stack.
+NO_STACK = "other"
+
+
 def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "unstated") -> tuple:
     """The runtime reserve fitted without one source: the median of measured minus modelled over
     the other sources' rows of the same stack, else of every stack, rows of tensors alone
@@ -109,7 +114,7 @@ def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "un
     if kind in NO_RESERVE_KINDS:
         return 0.0, f"none ({kind})"
     others = runs[(runs["source"] != source) & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
-    same = others[others["stack"] == stack]
+    same = others[(others["stack"] == stack) & (stack != NO_STACK)]
     basis, label = (same, "same stack") if len(same) else (others, "every stack")
     return float((basis["peak_memory_gib"] - basis["modelled_gib"]).median()), label
 
@@ -133,7 +138,8 @@ def stack_reserves(tables) -> dict:
     runs = measured_runs(tables)
     runs = runs[runs["peak_memory_gib"].notna() & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
     residual = runs["peak_memory_gib"] - runs["modelled_gib"]
-    return {"every stack": float(residual.median()), **residual.groupby(runs["stack"]).median().to_dict()}
+    by_stack = residual[runs["stack"] != NO_STACK].groupby(runs["stack"]).median()
+    return {"every stack": float(residual.median()), **by_stack.to_dict()}
 
 
 # --- throughput -------------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ def test_the_reserve_is_fitted_without_the_source_it_predicts():
     assert evidence.reserve_without(runs, "c", "tt") == (3.0, "every stack")
     # A run measured as allocated memory is predicted without a reserve.
     assert evidence.reserve_without(runs, "d", "hf", "allocated") == (0.0, "none (allocated)")
+    # 'other' names no stack: two sources of it share nothing, so e pools every stack (2, 3, 4, 0.5, 21), not f's 21.
+    others = pd.concat([runs, pd.DataFrame({"source": ["e", "f"], "stack": ["other", "other"],
+                                            "peak_memory_gib": [30.0, 40.0], "modelled_gib": [29.0, 19.0],
+                                            "memory_kind": ["reserved", "reserved"]})], ignore_index=True)
+    assert evidence.reserve_without(others, "e", "other") == (3.0, "every stack")
 
 
 def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak():
