@@ -71,6 +71,28 @@ def test_notebooks_refuse_bad_data_even_without_the_make_check(repo_copy, tmp_pa
     assert "DataError" in result.stdout + result.stderr
 
 
+def test_the_inputs_hash_changes_with_data_code_and_static_files(tmp_path):
+    """What the hash reads: a changed data file, module or stylesheet changes it (Sphinx copies
+    _static only when a page is rewritten, so a stylesheet edit alone must drop the stage)."""
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "inputs-hash.sh", tmp_path / "tools")
+    files = ["data/a.csv", "ftguide/a.py", "ftguide/planner/a.py", "_ext/a.py", "_ext/planner/a.mjs",
+             "_static/ftguide.css", "requirements.txt"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+
+    def digest():
+        return subprocess.run(["bash", "tools/inputs-hash.sh"], cwd=tmp_path, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    seen = {digest()}
+    for name in files:
+        (tmp_path / name).write_text("y\n")
+        seen.add(digest())
+    assert len(seen) == len(files) + 1
+
+
 @pytest.mark.parametrize("stamp, reused", [("current", True), ("stale", False), (None, False)])
 def test_the_gate_build_reuses_the_execution_cache_only_of_the_same_inputs(tmp_path, stamp, reused):
     """A cache made from other data/ or code would show pages of the old inputs: it stays unused."""

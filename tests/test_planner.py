@@ -23,7 +23,7 @@ from ftguide.planner.coefficients import REFERENCE_WORK, coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
 from ftguide.planner.scenarios import sensitivity
-from ftguide.planner.text import format_plan
+from ftguide.planner.text import format_plan, stack_table
 from tests.helpers import rewrite, runs_a_page
 
 H100 = "8x H100 SXM"
@@ -84,6 +84,21 @@ def test_pytorchs_foreach_adamw_step_by_hand(tables, coeffs):
     assert foreach["memory_needed_mib"] == pytest.approx(
         foreach["reserve_mib"] + foreach["states_mib"] + 2 * params / 2 / 2**20)
     assert foreach["knobs"]["adamw_step"] == "foreach" and in_place["knobs"]["adamw_step"] == "in-place"
+
+
+def test_the_stack_table_says_what_each_stack_sets_and_for_which_runs(coeffs):
+    """One row per stack of data/stack_defaults.csv after the planner's own; a default that holds
+    for some runs only names them, several runs of one value are one entry, and a knob the stack
+    does not set says it falls back to the planner's."""
+    table = stack_table(coeffs)
+    assert list(table.index) == ["planner", *coeffs["stack_defaults"]]
+    assert list(table.columns) == [spec["label"] for name in kernel.STACK_KNOBS
+                                   for spec in coeffs["inputs"] if spec["name"] == name]
+    assert table.loc["planner", "Optimizer state"] == "adamw"
+    assert table.loc["litgpt", "Activation recomputation"] == "none (1 GPU), full (2+ GPUs)"
+    assert table.loc["torchtune", "Optimizer state"] == ("adamw-bf16 (LoRA; QLoRA; full, 2+ GPUs), "
+                                                         "paged-adamw-8bit (full, 1 GPU)")
+    assert table.loc["unsloth", "AdamW step"] == "in-place (the planner's)"
 
 
 def test_qlora_and_lora_states_by_hand(tables, coeffs):

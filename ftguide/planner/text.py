@@ -49,6 +49,31 @@ def hardware_table(coeffs) -> pd.DataFrame:
     }).rename_axis("Hardware")
 
 
+# Where a stack's default holds, as data/stack_defaults.csv's applies_to names it.
+APPLIES_TO = {"one-gpu": "1 GPU", "multi-gpu": "2+ GPUs", "full": "full", "lora": "LoRA", "qlora": "QLoRA",
+              "full-one-gpu": "full, 1 GPU", "full-multi-gpu": "full, 2+ GPUs", "lora-one-gpu": "LoRA, 1 GPU",
+              "lora-multi-gpu": "LoRA, 2+ GPUs", "qlora-one-gpu": "QLoRA, 1 GPU", "qlora-multi-gpu": "QLoRA, 2+ GPUs"}
+
+
+def stack_table(coeffs) -> pd.DataFrame:
+    """What each training stack sets for each knob left empty (data/stack_defaults.csv), beside the
+    planner's own defaults: one row per stack, one column per knob. A knob a stack sets for some runs
+    only says for which; one it does not set falls back to the planner's."""
+    specs = {spec["name"]: spec for spec in coeffs["inputs"]}
+    planner = {specs[knob]["label"]: str(specs[knob]["default"]) for knob in kernel.STACK_KNOBS}
+    rows = {kernel.PLANNER_STACK: planner}
+    for stack, defaults in coeffs["stack_defaults"].items():
+        rows[stack] = {}
+        for knob in kernel.STACK_KNOBS:
+            where = {}  # value: the runs it holds for, in the file's order
+            for row in defaults:
+                if row["knob"] == knob:
+                    where.setdefault(str(row["value"]), []).append(APPLIES_TO.get(row["applies_to"], ""))
+            cells = [value if "" in runs else f"{value} ({'; '.join(runs)})" for value, runs in where.items()]
+            rows[stack][specs[knob]["label"]] = ", ".join(cells) or f"{specs[knob]['default']} (the planner's)"
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Stack")
+
+
 heading = kernel.heading
 
 
