@@ -248,6 +248,25 @@ def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables)
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
 
 
+def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
+    """Two rows of one source, the same configuration at two commits, are one run measured twice;
+    a row with another micro-batch is another run. The page states the widest gap, or n/a."""
+    run = {knob: "x" for knob in evidence.KNOBS}
+    base = {"source": "s", "model": "M", "gpu": "G", "gpus": 1, "method": "lora", "sequence_length": 2048,
+            "memory_kind": "reserved", "run": run}
+    memory = pd.DataFrame([{**base, "micro_batch": 1, "commit": "a", "peak_memory_gib": 18.9},
+                           {**base, "micro_batch": 1, "commit": "b", "peak_memory_gib": 27.7},
+                           {**base, "micro_batch": 2, "commit": "b", "peak_memory_gib": 43.1}])
+    twice = evidence.measured_twice(memory)
+    assert len(twice) == 1 and (twice.iloc[0]["low"], twice.iloc[0]["high"]) == (18.9, 27.7)
+    throughput = pd.DataFrame({"source": ["s"], "inside": [True], "predicted_low": [1.0], "predicted_high": [2.0]})
+    memory = memory.assign(within=True, error=0.0)
+    summary = evidence.summary(memory, throughput)
+    assert (summary["twice_method"], summary["twice_micro"], summary["twice_low"], summary["twice_high"]) == (
+        "LoRA", "1", "18.9", "27.7")
+    assert evidence.summary(memory[memory["commit"] == "b"], throughput)["twice_low"] == "n/a"
+
+
 def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_communication(tables):
     """Qwen 72B LoRA under ZeRO-3 on four A100 80GB of one node (600 GB/s both ways): per micro-step
     two all-gathers of the BF16 weights and a reduce-scatter of the adapters' gradients, each moving
