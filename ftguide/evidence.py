@@ -169,6 +169,9 @@ def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> 
 
 
 MIN_GPU_ROWS = 10  # runs on one GPU, from at least two sources, before it gets a curve of its own
+# ... spanning this factor of FLOPs per micro-batch: a curve's slope rests on the spread of the work it
+# is fitted on, and a slope fitted on runs of nearly one size says nothing about the other sizes.
+MIN_WORK_SPREAD = 10
 
 
 def communication_seconds_per_token(m: dict, row: dict, gpu: dict) -> float:
@@ -227,7 +230,8 @@ def mfu_fits_of(runs: pd.DataFrame) -> dict:
                          "max_gpus": int(runs["gpus"].max())}}  # the largest run measured: the evidence's scale
     for gpu, rows in runs.groupby("gpu"):
         sources = int(rows["source"].nunique())
-        own = len(rows) >= MIN_GPU_ROWS and sources >= 2
+        work = rows["flops_per_micro_batch"]
+        own = len(rows) >= MIN_GPU_ROWS and sources >= 2 and work.max() >= MIN_WORK_SPREAD * work.min()
         out[gpu] = {**(fit_runs(rows) if own else out["every GPU"]),
                     "sources": sources, "measured_rows": len(rows), "own_curve": own}
     return out
@@ -364,5 +368,6 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",
         "range_quantiles": f"{RANGE_QUANTILES[0]:.0%} to {RANGE_QUANTILES[1]:.0%}",
+        "min_gpu_rows": f"{MIN_GPU_ROWS}", "work_spread": f"{MIN_WORK_SPREAD:g}",
         "range_width": f"{(throughput['predicted_high'] / throughput['predicted_low']).median():.1f}",
     }

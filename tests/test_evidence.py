@@ -248,6 +248,23 @@ def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables)
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
 
 
+def test_a_gpu_gets_a_curve_of_its_own_only_from_runs_of_different_sizes():
+    """Ten runs on a GPU from two sources give it a curve of its own when their FLOPs per micro-batch
+    span a tenfold range; the same runs all of one size cannot fit a slope, and take every GPU's."""
+    work = [1e12 * 2 ** (i % 5) for i in range(10)]  # a 16-fold spread
+
+    def runs(gpu_work):
+        rows = [{"gpu": "G", "source": "ab"[i % 2], "flops_per_micro_batch": w, "compute_mfu": 0.3 + 0.01 * i,
+                 "method": "full", "gpus": 1} for i, w in enumerate(gpu_work)]
+        rows += [{"gpu": "H", "source": "c", "flops_per_micro_batch": 1e12 * 10 ** (i % 4),
+                  "compute_mfu": 0.2 + 0.01 * i, "method": "full", "gpus": 1} for i in range(8)]
+        return pd.DataFrame(rows)
+
+    assert evidence.mfu_fits_of(runs(work))["G"]["own_curve"]
+    narrow = evidence.mfu_fits_of(runs([1e13 * (1 + 0.01 * i) for i in range(10)]))
+    assert not narrow["G"]["own_curve"] and narrow["G"]["a"] == narrow["every GPU"]["a"]
+
+
 def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
     """Two rows of one source, the same configuration at two commits, are one run measured twice;
     a row with another micro-batch is another run. The page states the widest gap, or n/a."""

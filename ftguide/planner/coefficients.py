@@ -138,8 +138,8 @@ def curve_source(curve: dict) -> str:
         return (f"{curve['measured_rows']} measured runs on this GPU from {curve['sources']} sources "
                 "(evidence page)")
     if curve["measured_rows"]:
-        return (f"{curve['measured_rows']} measured run(s) on this GPU from one source; MFU from the curve of "
-                f"every GPU's {curve['rows']} runs (evidence page)")
+        return (f"{curve['measured_rows']} measured run(s) on this GPU from {curve['sources']} source(s), not enough "
+                f"for a curve of its own; MFU from the curve of every GPU's {curve['rows']} runs (evidence page)")
     return (f"no measured run on this GPU: MFU from the curve of every GPU's {curve['rows']} runs; "
             "never recommended")
 
