@@ -78,7 +78,7 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     sub_group = optional(row.get("zero3_sub_group_size"))
     step = 0.0 if sub_group is None else kernel.fp32_gradient_group_bytes(m, run, gpus, sub_group)
     step = max(step, kernel.optimizer_step_bytes(m, run, gpus))
-    return (states + max(int(row["micro_batch"]) * sample, step)) / GIB
+    return kernel.peak_bytes(states, sample, int(row["micro_batch"]), step) / GIB
 
 
 def measured_runs(tables) -> pd.DataFrame:

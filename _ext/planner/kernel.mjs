@@ -550,6 +550,10 @@ export function optimizer_step_bytes(m, run, devices) {
   return (C.constants.second_moment_bytes[run.optimizer] ?? 0) * share;
 }
 
+export function peak_bytes(states, per_sample, micro_batch, step) {
+  return states + Math.max(micro_batch * per_sample, step);
+}
+
 export function stack_default(defaults, knob, method, devices) {
   const scope = devices === 1 ? "one-gpu" : "multi-gpu";
   for (const row of defaults) {
@@ -598,8 +602,8 @@ export function option(coeffs, name, inputs) {
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
-    memory_needed_mib: hw.reserve_mib + states_mib
-      + Math.max(per_sample_mib * (split.micro_batch || inputs.micro_batch || 1), step_mib),
+    memory_needed_mib: hw.reserve_mib + peak_bytes(states_mib, per_sample_mib,
+      split.micro_batch || inputs.micro_batch || 1, step_mib),
     memory_gib: null,
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,

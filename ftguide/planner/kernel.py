@@ -773,6 +773,12 @@ def optimizer_step_bytes(m, run: dict, devices: int):
     return SECOND_MOMENT_BYTES.get(run["optimizer"], 0) * share
 
 
+def peak_bytes(states, per_sample, micro_batch: int, step):
+    """A device's peak before the runtime reserve: its states, and the larger of the micro-batch's
+    activations and logits and what the optimizer step takes (made once the activations are freed)."""
+    return states + max(micro_batch * per_sample, step)
+
+
 def stack_default(defaults: list, knob: str, method: str, devices: int):
     """A stack's own default for a knob in a run of `method` on `devices` devices, or None where it
     states none. `defaults`: the stack's rows of data/stack_defaults.csv ({knob, value, applies_to})."""
@@ -1001,8 +1007,8 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
-        "memory_needed_mib": (hw["reserve_mib"] + states_mib
-                              + max(per_sample_mib * (split["micro_batch"] or inputs["micro_batch"] or 1), step_mib)),
+        "memory_needed_mib": hw["reserve_mib"] + peak_bytes(
+            states_mib, per_sample_mib, split["micro_batch"] or inputs["micro_batch"] or 1, step_mib),
         "memory_gib": None,
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
