@@ -49,10 +49,18 @@ def hardware_table(coeffs) -> pd.DataFrame:
     }).rename_axis("Hardware")
 
 
-# Where a stack's default holds, as data/stack_defaults.csv's applies_to names it.
-APPLIES_TO = {"one-gpu": "1 GPU", "multi-gpu": "2+ GPUs", "full": "full", "lora": "LoRA", "qlora": "QLoRA",
-              "full-one-gpu": "full, 1 GPU", "full-multi-gpu": "full, 2+ GPUs", "lora-one-gpu": "LoRA, 1 GPU",
-              "lora-multi-gpu": "LoRA, 2+ GPUs", "qlora-one-gpu": "QLoRA, 1 GPU", "qlora-multi-gpu": "QLoRA, 2+ GPUs"}
+# The runs a stack's default holds for, as data/stack_defaults.csv's applies_to names them: all, a
+# method, a GPU count, or both ('full-one-gpu').
+METHOD_LABELS = {"full": "full", "lora": "LoRA", "qlora": "QLoRA"}
+GPU_COUNT_LABELS = {"one-gpu": "1 GPU", "multi-gpu": "2+ GPUs"}
+
+
+def applies_to_label(applies_to: str) -> str:
+    """'' for every run, else the method and GPU count named ('full, 1 GPU')."""
+    method, _, gpus = applies_to.partition("-")
+    if applies_to in GPU_COUNT_LABELS:
+        method, gpus = "", applies_to
+    return ", ".join(label for label in (METHOD_LABELS.get(method), GPU_COUNT_LABELS.get(gpus)) if label)
 
 
 def stack_table(coeffs) -> pd.DataFrame:
@@ -68,7 +76,7 @@ def stack_table(coeffs) -> pd.DataFrame:
             where = {}  # value: the runs it holds for, in the file's order
             for row in defaults:
                 if row["knob"] == knob:
-                    where.setdefault(str(row["value"]), []).append(APPLIES_TO.get(row["applies_to"], ""))
+                    where.setdefault(str(row["value"]), []).append(applies_to_label(row["applies_to"]))
             cells = [value if "" in runs else f"{value} ({'; '.join(runs)})" for value, runs in where.items()]
             rows[stack][specs[knob]["label"]] = ", ".join(cells) or f"{specs[knob]['default']} (the planner's)"
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Stack")
