@@ -69,7 +69,8 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     larger of the micro-batch's activations and logits (FlashAttention: no attention scores kept)
     and what the optimizer step takes, when the activations are gone: where the run steps under
     DeepSpeed ZeRO-3, the FP32 copy of one sub-group's gradients; where it steps with PyTorch's
-    foreach AdamW (knob adamw_step), the square roots of its second moments."""
+    foreach AdamW (knob adamw_step), the square roots of its second moments. A run of one micro-batch a
+    step makes its gradients as it frees its activations (kernel.released_gradient_bytes)."""
     gpus = int(row["gpus"])
     states = kernel.device_state_bytes(m, run, gpus)
     if row.get("fsdp_no_sync") == "yes":
@@ -78,7 +79,9 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     sub_group = optional(row.get("zero3_sub_group_size"))
     step = 0.0 if sub_group is None else kernel.fp32_gradient_group_bytes(m, run, gpus, sub_group)
     step = max(step, kernel.optimizer_step_bytes(m, run, gpus))
-    return kernel.peak_bytes(states, sample, int(row["micro_batch"]), step) / GIB
+    accumulation = optional(row.get("grad_accum"))  # unstated: as if accumulated, no gradient released
+    released = 0 if accumulation is None else kernel.released_gradient_bytes(m, run, gpus, int(accumulation))
+    return kernel.peak_bytes(states, sample, int(row["micro_batch"]), step, released) / GIB
 
 
 def measured_runs(tables) -> pd.DataFrame:

@@ -560,6 +560,10 @@ def _measurements(tables: dict, at) -> list:
             adamw = kernel.listing(kernel.SECOND_MOMENT_BYTES)
             out.append(f"{where('adamw_step')}: found 'foreach' for optimizer {shown(row.optimizer)}; expected "
                        f"'in-place' or 'unstated' (the foreach step is torch.optim.AdamW's: optimizer {adamw})")
+        if row.get("adamw_step") == "in-backward" and row.grad_accum != 1:
+            out.append(f"{where('adamw_step')}: found 'in-backward' with gradient accumulation "
+                       f"{shown(row.grad_accum)}; expected 1 (a step in the backward pass frees each gradient: "
+                       "nothing is accumulated)")
         sub_group = row.get("zero3_sub_group_size")
         if pd.notna(sub_group) and row.gpus > 1 and row.sharding != "sharded":
             out.append(f"{where('zero3_sub_group_size')}: found {shown(sub_group)} for a run {shown(row.sharding)} on "

@@ -183,6 +183,27 @@ def test_torchs_foreach_adamw_step_adds_the_square_roots_of_the_second_moments(t
         evidence.modelled_gib(m, measured, {**lora, "adamw_step": "in-place"}))
 
 
+def test_a_run_of_one_micro_batch_a_step_runs_its_forward_pass_without_its_gradients(tables):
+    """Llama 3.2 3B in full on one GPU, BF16 AdamW, 2 x 4,096 tokens (torchtune's 'Optimization flags'
+    runs): with accumulation the BF16 gradients (2 bytes a parameter) are held beside the
+    micro-batch's activations; a step of one micro-batch makes them as it frees the activations, so
+    its peak is the larger of the two; stepped in the backward pass they are never all held."""
+    m = kernel.model_coefficients(next(r for r in tables.models.to_dict(orient="records")
+                                       if r["model"] == "Llama 3.2 3B"))
+    run = {"method": "full", "checkpointing": "full", "optimizer": "adamw-bf16", "loss": "chunked", "lora_rank": 8,
+           "lora_targets": "all-linear", "qlora_format": "nf4", "sharding": "replicated", "adamw_step": "in-place"}
+    measured = {"gpus": 1, "sequence_length": 4096, "micro_batch": 2}
+    activations = 2 * kernel.sample_bytes(m, 4096, run, scores_kept=False)
+    grads = 2 * m["params"]
+    accumulated = evidence.modelled_gib(m, {**measured, "grad_accum": 2}, run)
+    assert accumulated == pytest.approx((8 * m["params"] + activations) / 2**30)
+    one_step = evidence.modelled_gib(m, {**measured, "grad_accum": 1}, run)
+    assert one_step == pytest.approx((6 * m["params"] + max(activations, grads)) / 2**30)
+    in_backward = evidence.modelled_gib(m, {**measured, "grad_accum": 1}, {**run, "adamw_step": "in-backward"})
+    assert in_backward == pytest.approx((6 * m["params"] + activations) / 2**30)
+    assert in_backward < one_step < accumulated
+
+
 def test_qlora_on_bitsandbytes_before_0_43_2_keeps_its_projections_inputs(tables):
     """Llama2 7B QLoRA on one GPU without recomputation (LitGPT's 2023 runs): each layer also keeps the
     BF16 inputs of its 4-bit projections (attention 4,096, output projection 4,096, MLP 4,096, down

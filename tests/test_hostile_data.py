@@ -201,6 +201,9 @@ BAD_EDITS = {
                               b",full,adamw-8bit,full,64,all-linear,,unstated,replicated,unstated,,foreach,"),
         ["line 2 (data row 1), column 'adamw_step'", "found 'foreach' for optimizer 'adamw-8bit'",
          "expected 'in-place' or 'unstated'", "adamw, adamw-bf16"]),
+    "a step in the backward pass with accumulation": (
+        MEASUREMENTS, replace(b",replicated,unstated,,foreach,no,6.24,", b",replicated,unstated,,in-backward,no,6.24,"),
+        ["line 2 (data row 1), column 'adamw_step'", "found 'in-backward' with gradient accumulation", "expected 1"]),
     "ZeRO-3 sub-group of half a parameter": (MEASUREMENTS, replace(b",replicated,unstated,,foreach,no,6.24,",
                                                                    b",replicated,unstated,2.5,foreach,no,6.24,"),
                                              ["line 2 (data row 1), column 'zero3_sub_group_size'", "found '2.5'",

@@ -86,6 +86,54 @@ def test_pytorchs_foreach_adamw_step_by_hand(tables, coeffs):
     assert foreach["knobs"]["adamw_step"] == "foreach" and in_place["knobs"]["adamw_step"] == "in-place"
 
 
+def test_a_step_of_one_micro_batch_makes_its_gradients_as_its_activations_are_freed(tables, coeffs):
+    """Llama3 8B in full on one H100 SXM with BF16 AdamW: 8 bytes a parameter held, 2 of them the BF16
+    gradients (15 GiB). A batch taken in one micro-batch runs its forward pass without them (PyTorch
+    frees them after each step), so it may be larger by 15 GiB of activations; a batch that
+    accumulates holds them through the forward passes after the first."""
+    one, params = "1x H100 SXM", 8_030_261_248
+    def at(batch):
+        return llama(tables, coeffs, method="full", optimizer="adamw-bf16", hardware_choice=one,
+                     batch=batch).options.loc[one]
+    probe = at(1)
+    grads = 2 * params / 2**20
+    run = {**probe["knobs"], "method": "full"}
+    sample = kernel.sample_bytes(coeffs["models"]["Llama3 8B"], 1024, run, scores_kept=False) / 2**20
+    room = probe["memory_per_device_mib"] - probe["reserve_mib"] - probe["states_mib"]
+    assert probe["states_mib"] == pytest.approx(8 * params / 2**20)
+    one_step, accumulating = math.floor((room + grads) / sample), math.floor(room / sample)
+    assert one_step > accumulating >= 1
+    whole = at(one_step)
+    assert (whole["micro_batch"], whole["grad_accum"], whole["largest_micro_batch"]) == (one_step, 1, one_step)
+    assert whole["memory_needed_mib"] == pytest.approx(
+        whole["reserve_mib"] + whole["states_mib"] + max(one_step * sample - grads, 0))
+    assert whole["memory_needed_mib"] <= whole["memory_per_device_mib"]
+    split = at(one_step + 1)
+    assert split["grad_accum"] > 1 and split["micro_batch"] <= accumulating == split["largest_micro_batch"]
+    assert split["memory_needed_mib"] == pytest.approx(
+        split["reserve_mib"] + split["states_mib"] + split["micro_batch"] * sample)
+    # A sample alone is such a step: the longest that fits has the gradients' room too.
+    assert probe["max_sequence_length"] > at(2)["max_sequence_length"]
+
+
+def test_torchtunes_step_in_the_backward_pass_never_holds_the_gradients_and_never_accumulates(tables, coeffs):
+    """torchtune's single-GPU full fine-tune steps paged 8-bit AdamW in the backward pass
+    (optimizer_in_bwd, data/stack_defaults.csv): the device holds the BF16 weights alone (the paged
+    states may leave it, the gradients are freed as they are applied), and a batch that does not fit
+    in one micro-batch does not fit: torchtune requires gradient_accumulation_steps=1."""
+    gpu, params = "1x RTX 4090", 8_030_261_248
+    def at(batch):
+        return llama(tables, coeffs, method="full", stack="torchtune", hardware_choice=gpu,
+                     batch=batch).options.loc[gpu]
+    small = at(1)
+    assert small["knobs"]["adamw_step"] == "in-backward" and small["knobs"]["optimizer"] == "paged-adamw-8bit"
+    assert small["states_mib"] == pytest.approx(2 * params / 2**20)
+    assert small["fits"] and small["grad_accum"] == 1
+    largest = int(small["largest_micro_batch"])
+    assert at(largest)["fits"] and not at(largest + 1)["fits"]
+    assert at(largest + 1)["grad_accum"] is None
+
+
 def test_the_stack_table_says_what_each_stack_sets_and_for_which_runs(coeffs):
     """One row per stack of data/stack_defaults.csv after the planner's own; a default that holds
     for some runs only names them, several runs of one value are one entry, and a knob the stack
@@ -130,11 +178,14 @@ def test_the_stacks_knobs_by_hand(tables, coeffs):
     # Replicated (DDP): every GPU holds all 16 bytes per parameter.
     assert with_(sharding="replicated")["states_mib"] == pytest.approx(16 * params / 2**20)
     # Loss: 16-bit logits keep 6 bytes per token and vocabulary entry, chunked 2, fused none, instead of 10.
-    sample = base["memory_needed_mib"] - base["reserve_mib"] - base["states_mib"]
+    # A step of one micro-batch runs its forward pass without its share of the BF16 gradients.
+    def per_sample(o):
+        released = 2 * params / 8 / 2**20 if o["grad_accum"] == 1 else 0
+        return (o["memory_needed_mib"] - o["reserve_mib"] - o["states_mib"] + released) / o["micro_batch"]
     for loss, saved in (("full-16bit", 4), ("chunked", 8), ("fused", 10)):
         other = with_(loss=loss, micro_batch=1)
-        assert sample / base["micro_batch"] - (other["memory_needed_mib"] - other["reserve_mib"]
-                                              - other["states_mib"]) == pytest.approx(saved * vocab * t / 2**20)
+        assert other["grad_accum"] > 1
+        assert per_sample(base) - per_sample(other) == pytest.approx(saved * vocab * t / 2**20)
     # Recomputation: none keeps every layer's 18·h + 8·f bytes per token (a gated MLP f = 14,336 wide;
     # FlashAttention keeps no scores).
     none = with_(checkpointing="none", micro_batch=1)

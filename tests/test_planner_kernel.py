@@ -278,6 +278,29 @@ def test_optimizer_steps_are_the_same(js, tables):
     assert differences(python, script) == []
 
 
+def test_gradients_held_and_released_are_the_same(js, tables):
+    """The gradients a device holds, what a step of one micro-batch releases, and the largest
+    micro-batch with and without that release agree in both."""
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    full = {"method": "full", "lora_targets": "attention", "optimizer": "adamw-bf16", "sharding": "replicated",
+            "adamw_step": "in-place"}
+    cases = [[full, 1, 1], [full, 1, 4], [{**full, "sharding": "sharded"}, 8, 1],
+             [{**full, "optimizer": "offloaded"}, 2, 1], [{**full, "adamw_step": "in-backward"}, 1, 1],
+             [{"method": "lora", "lora_rank": 64, "lora_targets": "all-linear+embeddings", "optimizer": "adamw",
+               "sharding": "replicated", "adamw_step": "foreach"}, 2, 1]]
+    python = [[[kernel.gradient_bytes(m, r, d), kernel.released_gradient_bytes(m, r, d, a),
+                kernel.device_state_bytes(m, r, d)] for r, d, a in cases] for m in models]
+    script = js.evaluate("([models, cases]) => models.map((m) => cases.map(([r, d, a]) => "
+                         "[kernel.gradient_bytes(m, r, d), kernel.released_gradient_bytes(m, r, d, a), "
+                         "kernel.device_state_bytes(m, r, d)]))", [models, cases])
+    assert differences(python, script) == []
+    rooms = [[room, per_sample, step, released] for room in (-5.0, 0.0, 900.5, 40000.0)
+             for per_sample in (1.5, 700.0) for step in (0.0, 1000.0) for released in (0.0, 300.0)]
+    python = [kernel.largest_micro_batch(*r) for r in rooms]
+    script = js.evaluate("(rooms) => rooms.map((r) => kernel.largest_micro_batch(...r))", rooms)
+    assert differences(python, script) == []
+
+
 def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):
     models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
     cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False],

@@ -394,10 +394,20 @@ export function state_bytes(m, run) {
 
 export function device_state_bytes(m, run, devices, gathers = true) {
   if (run.optimizer === "offloaded") return C.constants.gathered_layers * state_bytes(m, run) / m.layers;
+  const never_held = run.adamw_step === "in-backward" ? gradient_bytes(m, run, devices) : 0;
   if (run.sharding === "sharded" && devices > 1) {
-    return state_bytes(m, run) / devices + (gathers ? gathered_bytes(m, run) : 0);
+    return state_bytes(m, run) / devices + (gathers ? gathered_bytes(m, run) : 0) - never_held;
   }
-  return state_bytes(m, run);
+  return state_bytes(m, run) - never_held;
+}
+export function gradient_bytes(m, run, devices) {
+  if (run.optimizer === "offloaded") return 0;
+  const share = run.sharding === "sharded" ? devices : 1;
+  return C.constants.gradient_bytes * trained_parameters(m, run) / share;
+}
+export function released_gradient_bytes(m, run, devices, grad_accum) {
+  if (grad_accum !== 1 || run.adamw_step === "in-backward") return 0;
+  return gradient_bytes(m, run, devices);
 }
 
 export function gathered_bytes(m, run) {
@@ -518,10 +528,14 @@ export function accumulation_steps(per_device, largest) {
   return steps;
 }
 
-export function batch_split(hw, inputs, largest) {
+export function batch_split(hw, inputs, largest, one_step, one_step_only = false) {
   const per_device = Math.ceil(inputs.batch / hw.devices);
   const fixed = inputs.micro_batch;
-  if (largest < 1 || (fixed !== null && fixed > largest)) return { micro_batch: null, grad_accum: null, global_batch: null };
+  const single = fixed === null ? per_device : fixed;
+  if (per_device <= single && single <= one_step) {
+    return { micro_batch: single, grad_accum: 1, global_batch: single * hw.devices };
+  }
+  if (one_step_only || largest < 1 || (fixed !== null && fixed > largest)) return { micro_batch: null, grad_accum: null, global_batch: null };
   const steps = fixed === null ? accumulation_steps(per_device, largest) : Math.ceil(per_device / fixed);
   const micro = fixed === null ? Math.floor(per_device / steps) : fixed;
   return { micro_batch: micro, grad_accum: steps, global_batch: micro * steps * hw.devices };
@@ -550,8 +564,11 @@ export function optimizer_step_bytes(m, run, devices) {
   return (C.constants.second_moment_bytes[run.optimizer] ?? 0) * share;
 }
 
-export function peak_bytes(states, per_sample, micro_batch, step) {
-  return states + Math.max(micro_batch * per_sample, step);
+export function peak_bytes(states, per_sample, micro_batch, step, released = 0) {
+  return states + Math.max(micro_batch * per_sample - released, step);
+}
+export function largest_micro_batch(room, per_sample, step, released = 0) {
+  return step <= room ? Math.max(Math.floor((room + released) / per_sample), 0) : 0;
 }
 
 export function stack_default(defaults, knob, method, devices) {
@@ -582,10 +599,17 @@ export function option(coeffs, name, inputs) {
   const states_mib = device_state_bytes(m, run, hw.devices, hw.gathers_layers) / MIB;
   const per_sample_mib = sample_bytes(m, length, run, hw.attention_scores_kept) / MIB;
   const step_mib = optimizer_step_bytes(m, run, hw.devices) / MIB; // taken once the activations are freed
+  // What a step of one micro-batch releases: on a GPU stack (PyTorch's zero_grad); the MoAI platform's
+  // memory is known only as a whole, fitted on the guide's figures.
+  const released_mib = hw.frees_gradients ? released_gradient_bytes(m, run, hw.devices, 1) / MIB : 0;
   const room = hw.device_memory_mib - hw.reserve_mib - states_mib;
-  const largest = step_mib <= room ? Math.max(Math.floor(room / per_sample_mib), 0) : 0;
-  const split = batch_split(hw, inputs, largest);
+  const largest = largest_micro_batch(room, per_sample_mib, step_mib);
+  const one_step = largest_micro_batch(room, per_sample_mib, step_mib, released_mib);
+  const split = batch_split(hw, inputs, largest, one_step, run.adamw_step === "in-backward");
   const fits = split.micro_batch !== null;
+  const micro = split.micro_batch || inputs.micro_batch || 1;
+  const per_device = Math.ceil(inputs.batch / hw.devices);
+  const released_at = split.grad_accum === 1 || (!fits && per_device <= micro) ? released_mib : 0;
   const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
@@ -593,17 +617,18 @@ export function option(coeffs, name, inputs) {
   const communication_s = communication_seconds(m, hw, run, split, tokens);
   const [hours_low, hours_high, hours] = run_seconds(at_peak_s, [mfu_low, mfu_high, mfu], startup_s, communication_s)
     .map((s) => s / 3600);
-  const longest = longest_sequence(m, hw, run, states_mib, step_mib, sequence_length_limit(coeffs));
+  const alone = per_device === 1 ? released_mib : 0; // a sample alone is a step of one micro-batch
+  const longest = longest_sequence(m, hw, run, states_mib - alone, step_mib + alone, sequence_length_limit(coeffs));
   const price = inputs.price === null ? hw.price : inputs.price;
   const out = {
     hardware: name, kind: hw.kind, gpu: hw.gpu, gpus: hw.gpus, devices: hw.devices,
-    knobs: Object.fromEntries(STACK_KNOBS.map((knob) => [knob, run[knob]])), fits, ...split, largest_micro_batch: largest,
+    knobs: Object.fromEntries(STACK_KNOBS.map((knob) => [knob, run[knob]])), fits, ...split,
+    largest_micro_batch: split.grad_accum === 1 ? one_step : largest,
     max_sequence_length: longest, nodes: hw.nodes,
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
-    memory_needed_mib: hw.reserve_mib + peak_bytes(states_mib, per_sample_mib,
-      split.micro_batch || inputs.micro_batch || 1, step_mib),
+    memory_needed_mib: hw.reserve_mib + peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at),
     memory_gib: null,
     states_mib, reserve_mib: hw.reserve_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,

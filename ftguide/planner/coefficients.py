@@ -70,6 +70,7 @@ def moai_flavors(tables, guide_epochs=1) -> dict:
         "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows one), "
                       "start-up taken out (model page)",
         "measured": True, "note": "", "attention_scores_kept": True, "gathers_layers": False,
+        "frees_gradients": False,
         "nodes": int(row["nodes"]),
         "intra_node_gb_s": None, "inter_node_gb_s": None, "caveats": [],
         "startup_min": float(fitted["overhead_min"])} for row in tables.accelerators.to_dict(orient="records")}
@@ -104,7 +105,7 @@ def gpu_options(tables) -> dict:
                   "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
-                  "attention_scores_kept": False, "gathers_layers": True, "startup_min": 0.0,
+                  "attention_scores_kept": False, "gathers_layers": True, "frees_gradients": True, "startup_min": 0.0,
                   "intra_node_gb_s": evidence.optional(row["intra_node_gb_s"]),
                   "inter_node_gb_s": evidence.optional(row["inter_node_gb_s"]),
                   "caveats": caveats(tables, row["gpu"])}

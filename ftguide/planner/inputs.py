@@ -84,7 +84,8 @@ INPUTS = (
     Input("sharding", "Sharding", "weights, gradients and optimizer state sharded or replicated", kind="choice",
           choices="sharding", default="sharded", empty="the stack's default, else sharded", section="stack"),
     Input("adamw_step", "AdamW step", "how AdamW steps: PyTorch's default (foreach) takes a copy of the second "
-          "moments", kind="choice", choices="adamw_steps", default="in-place",
+          "moments; in the backward pass (torchtune) the gradients are never all held, and nothing accumulates",
+          kind="choice", choices="adamw_steps", default="in-place",
           empty="the stack's default, else in-place", section="stack"),
     Input("hardware", "Hardware", "every option, a group of them, or one option", kind="choice",
           choices="hardware", default="all", empty="all"),

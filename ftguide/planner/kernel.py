@@ -118,8 +118,22 @@ FP32_BYTES = 4
 # weights (adamw), BF16 beside BF16 ones (adamw-bf16). The fused implementation and other optimizers
 # (DeepSpeed's, bitsandbytes') take none.
 SECOND_MOMENT_BYTES = {"adamw": FP32_BYTES, "adamw-bf16": 2}
+# in-backward: torchtune's optimizer_in_bwd steps each parameter 'as soon as its gradient is ready' and
+# zeroes that gradient (register_optim_in_bwd_hooks, pytorch/torchtune torchtune/training/memory.py at
+# 1814feb1), so the gradients are never all held; it 'Requires gradient_accumulation_steps=1'
+# (recipes/configs/llama3_2/3B_full_single_device.yaml, same commit).
 ADAMW_STEPS = {"in-place": "in place (fused AdamW, DeepSpeed's, Apex's, bitsandbytes')",
-               "foreach": "PyTorch's default AdamW (foreach): a copy of the second moments at the step"}
+               "foreach": "PyTorch's default AdamW (foreach): a copy of the second moments at the step",
+               "in-backward": "in the backward pass, each gradient freed once applied (torchtune's "
+                              "optimizer_in_bwd; one micro-batch a step)"}
+# Gradients: BF16, 2 bytes per trained parameter, within each optimizer's bytes per parameter (the 2 + 2
+# + 12 of mixed precision). PyTorch frees them after every step ('set_to_none (bool): instead of setting
+# to zero, set the grads to None', the default of zero_grad; pytorch/pytorch torch/optim/optimizer.py at
+# 002d2f0b), so a step of one micro-batch makes them in its backward pass as it frees the activations:
+# its forward pass runs without them. With accumulation the first micro-batch's gradients are held
+# through the next ones' forward passes. A stack that keeps FP32 gradients frees 4 bytes, not 2: the
+# planner then counts more than is held.
+GRADIENT_BYTES = 2
 GPUS_PER_NODE = 8
 CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HIDDEN,
              "activation_bytes_per_ffn_matrix": ACTIVATION_BYTES_PER_FFN_MATRIX, "saved_input_bytes": SAVED_INPUT_BYTES,
@@ -129,7 +143,7 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
              "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
              "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE,
-             "fp32_bytes": FP32_BYTES, "second_moment_bytes": SECOND_MOMENT_BYTES}
+             "fp32_bytes": FP32_BYTES, "second_moment_bytes": SECOND_MOMENT_BYTES, "gradient_bytes": GRADIENT_BYTES}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -728,9 +742,27 @@ def device_state_bytes(m, run: dict, devices: int, gathers=True):
     MoAI flavors' sharding is not described layer by layer: a share alone."""
     if run["optimizer"] == "offloaded":
         return GATHERED_LAYERS * state_bytes(m, run) / m["layers"]
+    never_held = gradient_bytes(m, run, devices) if run.get("adamw_step") == "in-backward" else 0
     if run["sharding"] == "sharded" and devices > 1:
-        return state_bytes(m, run) / devices + (gathered_bytes(m, run) if gathers else 0)
-    return state_bytes(m, run)
+        return state_bytes(m, run) / devices + (gathered_bytes(m, run) if gathers else 0) - never_held
+    return state_bytes(m, run) - never_held
+
+
+def gradient_bytes(m, run: dict, devices: int):
+    """The gradients of what a device trains (GRADIENT_BYTES), its share where they are sharded; none
+    where the states are offloaded to the CPU."""
+    if run["optimizer"] == "offloaded":
+        return 0
+    share = devices if run["sharding"] == "sharded" else 1
+    return GRADIENT_BYTES * trained_parameters(m, run) / share
+
+
+def released_gradient_bytes(m, run: dict, devices: int, grad_accum: int):
+    """The gradients a step of one micro-batch does not hold in its forward pass (GRADIENT_BYTES): all of
+    them; none with accumulation, nor in-backward, whose gradients are never all held."""
+    if grad_accum != 1 or run.get("adamw_step") == "in-backward":
+        return 0
+    return gradient_bytes(m, run, devices)
 
 
 def gathered_bytes(m, run: dict):
@@ -773,10 +805,18 @@ def optimizer_step_bytes(m, run: dict, devices: int):
     return SECOND_MOMENT_BYTES.get(run["optimizer"], 0) * share
 
 
-def peak_bytes(states, per_sample, micro_batch: int, step):
+def peak_bytes(states, per_sample, micro_batch: int, step, released=0):
     """A device's peak before the runtime reserve: its states, and the larger of the micro-batch's
-    activations and logits and what the optimizer step takes (made once the activations are freed)."""
-    return states + max(micro_batch * per_sample, step)
+    activations and logits and what the optimizer step takes (made once the activations are freed).
+    `released`: the gradients the forward pass runs without (released_gradient_bytes), made in the
+    backward pass as the activations are freed."""
+    return states + max(micro_batch * per_sample - released, step)
+
+
+def largest_micro_batch(room, per_sample, step, released=0) -> int:
+    """The largest micro-batch whose peak fits in `room` beside the states; 0 if none, or if the
+    optimizer step does not fit."""
+    return max(math.floor((room + released) / per_sample), 0) if step <= room else 0
 
 
 def stack_default(defaults: list, knob: str, method: str, devices: int):
@@ -958,12 +998,18 @@ def accumulation_steps(per_device: int, largest: int) -> int:
     return steps
 
 
-def batch_split(hw: dict, inputs: dict, largest: int) -> dict:
+def batch_split(hw: dict, inputs: dict, largest: int, one_step: int, one_step_only=False) -> dict:
     """Micro-batch × accumulation × devices: the reader's batch, raised only where a device would
-    otherwise get no sample, or where the reader's own micro-batch does not divide its share."""
+    otherwise get no sample, or where the reader's own micro-batch does not divide its share. A
+    device's share in one micro-batch where it fits so (`one_step`: the largest that fits without
+    accumulation, its gradients released), else in micro-batches no larger than `largest`; none
+    where the stack cannot accumulate (`one_step_only`)."""
     per_device = math.ceil(inputs["batch"] / hw["devices"])
     fixed = inputs["micro_batch"]
-    if largest < 1 or (fixed is not None and fixed > largest):
+    single = per_device if fixed is None else fixed
+    if per_device <= single <= one_step:
+        return {"micro_batch": single, "grad_accum": 1, "global_batch": single * hw["devices"]}
+    if one_step_only or largest < 1 or (fixed is not None and fixed > largest):
         return {"micro_batch": None, "grad_accum": None, "global_batch": None}
     steps = accumulation_steps(per_device, largest) if fixed is None else math.ceil(per_device / fixed)
     micro = per_device // steps if fixed is None else fixed
@@ -987,10 +1033,17 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     states_mib = device_state_bytes(m, run, hw["devices"], hw["gathers_layers"]) / MIB
     per_sample_mib = sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB
     step_mib = optimizer_step_bytes(m, run, hw["devices"]) / MIB  # taken once the activations are freed
+    # What a step of one micro-batch releases: on a GPU stack (PyTorch's zero_grad); the MoAI platform's
+    # memory is known only as a whole, fitted on the guide's figures.
+    released_mib = released_gradient_bytes(m, run, hw["devices"], 1) / MIB if hw["frees_gradients"] else 0
     room = hw["device_memory_mib"] - hw["reserve_mib"] - states_mib
-    largest = max(math.floor(room / per_sample_mib), 0) if step_mib <= room else 0
-    split = batch_split(hw, inputs, largest)
+    largest = largest_micro_batch(room, per_sample_mib, step_mib)
+    one_step = largest_micro_batch(room, per_sample_mib, step_mib, released_mib)
+    split = batch_split(hw, inputs, largest, one_step, run["adamw_step"] == "in-backward")
     fits = split["micro_batch"] is not None
+    micro = split["micro_batch"] or inputs["micro_batch"] or 1
+    per_device = math.ceil(inputs["batch"] / hw["devices"])
+    released_at = released_mib if split["grad_accum"] == 1 or (not fits and per_device <= micro) else 0
     flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
@@ -998,17 +1051,18 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     communication_s = communication_seconds(m, hw, run, split, tokens)
     hours_low, hours_high, hours = (s / 3600 for s in run_seconds(at_peak_s, (mfu_low, mfu_high, mfu), startup_s,
                                                                   communication_s))
-    longest = longest_sequence(m, hw, run, states_mib, step_mib, sequence_length_limit(coeffs))
+    alone = released_mib if per_device == 1 else 0  # a sample alone is a step of one micro-batch
+    longest = longest_sequence(m, hw, run, states_mib - alone, step_mib + alone, sequence_length_limit(coeffs))
     price = hw["price"] if inputs["price"] is None else inputs["price"]
     out = {
         "hardware": name, "kind": hw["kind"], "gpu": hw["gpu"], "gpus": hw["gpus"], "devices": hw["devices"],
-        "knobs": {knob: run[knob] for knob in STACK_KNOBS}, "fits": fits, **split, "largest_micro_batch": largest,
+        "knobs": {knob: run[knob] for knob in STACK_KNOBS}, "fits": fits, **split,
+        "largest_micro_batch": one_step if split["grad_accum"] == 1 else largest,
         "max_sequence_length": longest, "nodes": hw["nodes"],
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
-        "memory_needed_mib": hw["reserve_mib"] + peak_bytes(
-            states_mib, per_sample_mib, split["micro_batch"] or inputs["micro_batch"] or 1, step_mib),
+        "memory_needed_mib": hw["reserve_mib"] + peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at),
         "memory_gib": None,
         "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
