@@ -7,8 +7,9 @@ leave-one-source-out: whatever is fitted (the runtime reserve, the utilisation c
 again without the source being predicted, so no source is judged on numbers it helped set.
 
 - Memory: the kernel's states and micro-batch activations and logits, plus a runtime reserve (the
-  CUDA context, allocator caches and fragmentation): the median of measured minus modelled over the
-  other sources' rows of the same training stack, or of every stack where no other source used it.
+  CUDA context, allocator caches and fragmentation): a fixed part and a share of the tensors,
+  the median regression of measured on modelled memory over the other sources' rows (the fixed
+  part over the same training stack's rows where another source used it).
   A run measured as allocated memory counts its tensors alone: no reserve, and it sets none.
 - Throughput: model-FLOP utilisation (MFU) as a power of the FLOPs of one micro-batch, with a
   factor for QLoRA's dequantisation, fitted on the other sources' rows, with the range their
@@ -110,16 +111,40 @@ NO_RESERVE_KINDS = ("allocated",)
 NO_STACK = "other"
 
 
+# The runtime reserve: a fixed part (the CUDA context, the libraries' workspaces) and a share of the
+# tensors (the caching allocator rounds blocks up and keeps freed blocks, so what it holds beyond the
+# tensors grows with them). Fitted as the median regression of measured on modelled memory (least
+# absolute deviations: a few runs with a large allocator cache do not set it): for each share on
+# this grid, the fixed part is the median of what is left, and the share whose residuals sum
+# smallest wins (the first on a tie). A share of 0 is the constant reserve, the median alone.
+RESERVE_SHARES = tuple(round(0.005 * step, 3) for step in range(101))  # 0 to 50%
+
+
+def fit_reserve(measured: pd.Series, modelled: pd.Series) -> tuple:
+    """(fixed GiB, share) of the reserve, the median regression of measured on modelled memory."""
+    best = None
+    for share in RESERVE_SHARES:
+        rest = measured - (1 + share) * modelled
+        fixed = float(rest.median())
+        loss = float((rest - fixed).abs().sum())
+        if best is None or loss < best[0]:
+            best = (loss, fixed, share)
+    return best[1], best[2]
+
+
 def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "unstated") -> tuple:
-    """The runtime reserve fitted without one source: the median of measured minus modelled over
-    the other sources' rows of the same stack, else of every stack, rows of tensors alone
-    (NO_RESERVE_KINDS) left out; none for a run measured so. Returns (GiB, what it rests on)."""
+    """The runtime reserve fitted without one source: the fixed part and share of fit_reserve over
+    the other sources' rows, the fixed part over the rows of the same stack where there are any;
+    rows of tensors alone (NO_RESERVE_KINDS) left out; none for a run measured so.
+    Returns (fixed GiB, share, what it rests on)."""
     if kind in NO_RESERVE_KINDS:
-        return 0.0, f"none ({kind})"
+        return 0.0, 0.0, f"none ({kind})"
     others = runs[(runs["source"] != source) & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
+    fixed, share = fit_reserve(others["peak_memory_gib"], others["modelled_gib"])
     same = others[(others["stack"] == stack) & (stack != NO_STACK)]
-    basis, label = (same, "same stack") if len(same) else (others, "every stack")
-    return float((basis["peak_memory_gib"] - basis["modelled_gib"]).median()), label
+    if len(same) == 0:
+        return fixed, share, "every stack"
+    return float((same["peak_memory_gib"] - (1 + share) * same["modelled_gib"]).median()), share, "same stack"
 
 
 def memory_table(tables) -> pd.DataFrame:
@@ -128,21 +153,21 @@ def memory_table(tables) -> pd.DataFrame:
     runs = runs[runs["peak_memory_gib"].notna()].reset_index(drop=True)
     keys = list(zip(runs["source"], runs["stack"], runs["memory_kind"], strict=True))
     fitted = {key: reserve_without(runs, *key) for key in set(keys)}  # one fit per source, stack and kind
-    runs["reserve_gib"] = [fitted[key][0] for key in keys]
-    runs["reserve_from"] = [fitted[key][1] for key in keys]
+    fixed, share = (pd.Series([fitted[key][i] for key in keys]) for i in (0, 1))
+    runs["reserve_gib"] = fixed + share * runs["modelled_gib"]
+    runs["reserve_from"] = [fitted[key][2] for key in keys]
     runs["predicted_gib"] = runs["modelled_gib"] + runs["reserve_gib"]
     runs["error"] = runs["predicted_gib"] / runs["peak_memory_gib"] - 1
     runs["within"] = runs["error"].abs() <= MEMORY_TOLERANCE
     return runs
 
 
-def stack_reserves(tables) -> dict:
-    """The runtime reserve of each stack, fitted on every source (what the planner uses), in GiB."""
+def reserve(tables) -> dict:
+    """The runtime reserve the planner uses on a GPU, fitted on every source: {fixed_gib, share}."""
     runs = measured_runs(tables)
     runs = runs[runs["peak_memory_gib"].notna() & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
-    residual = runs["peak_memory_gib"] - runs["modelled_gib"]
-    by_stack = residual[runs["stack"] != NO_STACK].groupby(runs["stack"]).median()
-    return {"every stack": float(residual.median()), **by_stack.to_dict()}
+    fixed, share = fit_reserve(runs["peak_memory_gib"], runs["modelled_gib"])
+    return {"fixed_gib": fixed, "share": share}
 
 
 # --- throughput -------------------------------------------------------------------------------------
@@ -355,8 +380,8 @@ def measured_twice(memory: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(gap=runs["high"] - runs["low"]).sort_values("gap", ascending=False, kind="stable")
 
 
-def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
-    """The headline numbers, formatted for the page."""
+def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict) -> dict:
+    """The headline numbers, formatted for the page; `reserve_fit`: reserve() on every source."""
     twice = next(iter(measured_twice(memory).to_dict(orient="records")), None)
     widest = {"twice_source": "n/a", "twice_model": "n/a", "twice_method": "n/a", "twice_micro": "n/a",
               "twice_length": "n/a", "twice_low": "n/a", "twice_high": "n/a"} if twice is None else {
@@ -368,6 +393,7 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame) -> dict:
         "memory_rows": f"{len(memory):,}", "memory_sources": f"{memory['source'].nunique():,}",
         "memory_within": f"{memory['within'].mean():.0%}", "memory_tolerance": f"{MEMORY_TOLERANCE:.0%}",
         "memory_median_error": f"{memory['error'].abs().median():.0%}",
+        "reserve_fixed": f"{reserve_fit['fixed_gib']:.1f}", "reserve_share": f"{reserve_fit['share']:.1%}",
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",
         "range_quantiles": f"{RANGE_QUANTILES[0]:.0%} to {RANGE_QUANTILES[1]:.0%}",

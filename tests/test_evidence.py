@@ -43,22 +43,31 @@ def test_the_planner_takes_the_stacks_default_only_where_the_reader_set_nothing(
     assert (plain["optimizer"], plain["loss"], plain["lora_rank"]) == ("adamw", "full", 16)
 
 
-def test_the_reserve_is_fitted_without_the_source_it_predicts():
-    runs = pd.DataFrame({"source": ["a", "a", "b", "c", "d"], "stack": ["hf", "hf", "hf", "tt", "hf"],
-                         "peak_memory_gib": [10.0, 12.0, 20.0, 9.0, 30.0], "modelled_gib": [8.0, 9.0, 16.0, 8.5, 10.0],
-                         "memory_kind": ["unstated", "unstated", "reserved", "unstated", "allocated"]})
-    # Source a, stack hf: only b's row (20 - 16 = 4) may set its reserve, not its own (2, 3), nor d's,
-    # which counts tensors alone.
-    assert evidence.reserve_without(runs, "a", "hf") == (4.0, "same stack")
-    # Source c is the only tt stack: the median of every other source's residual (2, 3, 4) = 3.
-    assert evidence.reserve_without(runs, "c", "tt") == (3.0, "every stack")
+def test_the_reserve_is_a_fixed_part_and_a_share_fitted_without_the_source_it_predicts():
+    """Sources b, c and e lie on measured = 2 GiB + 1.10 x modelled; a is far above it, d counts tensors
+    alone. The median regression finds the line despite a, and never uses the source it predicts."""
+    runs = pd.DataFrame({"source": ["a", "b", "b", "c", "d", "e"], "stack": ["hf", "hf", "hf", "tt", "hf", "other"],
+                         "modelled_gib": [10.0, 10.0, 20.0, 40.0, 10.0, 60.0],
+                         "memory_kind": ["unstated", "reserved", "reserved", "unstated", "allocated", "reserved"]})
+    runs["peak_memory_gib"] = 2 + 1.1 * runs["modelled_gib"]
+    runs.loc[runs["source"].isin(["a", "d"]), "peak_memory_gib"] = 50.0
+    line = runs[runs["source"].isin(["b", "c", "e"])]
+    assert evidence.fit_reserve(line["peak_memory_gib"], line["modelled_gib"]) == pytest.approx((2.0, 0.1))
+    # A constant residual is a share of 0 and its median.
+    assert evidence.fit_reserve(pd.Series([5.0, 9.0, 13.0]), pd.Series([2.0, 6.0, 10.0])) == (3.0, 0.0)
+    # Source a, stack hf: the share from b, c and e, the fixed part from b (the same stack), not from a.
+    fixed, share, label = evidence.reserve_without(runs, "a", "hf")
+    assert (fixed, share, label) == (pytest.approx(2.0), pytest.approx(0.1), "same stack")
+    # Source c is the only tt stack: every other source's rows, a's among them, which do not move the line.
+    fixed, share, label = evidence.reserve_without(runs, "c", "tt")
+    assert (fixed, share, label) == (pytest.approx(2.0), pytest.approx(0.1), "every stack")
     # A run measured as allocated memory is predicted without a reserve.
-    assert evidence.reserve_without(runs, "d", "hf", "allocated") == (0.0, "none (allocated)")
-    # 'other' names no stack: two sources of it share nothing, so e pools every stack (2, 3, 4, 0.5, 21), not f's 21.
-    others = pd.concat([runs, pd.DataFrame({"source": ["e", "f"], "stack": ["other", "other"],
-                                            "peak_memory_gib": [30.0, 40.0], "modelled_gib": [29.0, 19.0],
-                                            "memory_kind": ["reserved", "reserved"]})], ignore_index=True)
-    assert evidence.reserve_without(others, "e", "other") == (3.0, "every stack")
+    assert evidence.reserve_without(runs, "d", "hf", "allocated") == (0.0, 0.0, "none (allocated)")
+    # 'other' names no stack: e pools every other stack.
+    assert evidence.reserve_without(runs, "e", "other")[2] == "every stack"
+    # Without b, a's row alone sets the fixed part of stack hf: 50 GiB less its modelled 10 and their share.
+    fixed, share, label = evidence.reserve_without(runs[runs["source"] != "b"], "x", "hf")
+    assert fixed == pytest.approx(50 - (1 + share) * 10) and label == "same stack"
 
 
 def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak():
@@ -265,7 +274,7 @@ def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
 def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables):
     throughput = evidence.throughput_table(tables)
     width = (throughput["predicted_high"] / throughput["predicted_low"]).median()
-    summary = evidence.summary(evidence.memory_table(tables), throughput)
+    summary = evidence.summary(evidence.memory_table(tables), throughput, evidence.reserve(tables))
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
 
 
@@ -299,10 +308,12 @@ def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
     assert len(twice) == 1 and (twice.iloc[0]["low"], twice.iloc[0]["high"]) == (18.9, 27.7)
     throughput = pd.DataFrame({"source": ["s"], "inside": [True], "predicted_low": [1.0], "predicted_high": [2.0]})
     memory = memory.assign(within=True, error=0.0)
-    summary = evidence.summary(memory, throughput)
+    reserve = {"fixed_gib": 2.0, "share": 0.06}
+    summary = evidence.summary(memory, throughput, reserve)
     assert (summary["twice_method"], summary["twice_micro"], summary["twice_low"], summary["twice_high"]) == (
         "LoRA", "1", "18.9", "27.7")
-    assert evidence.summary(memory[memory["commit"] == "b"], throughput)["twice_low"] == "n/a"
+    assert (summary["reserve_fixed"], summary["reserve_share"]) == ("2.0", "6.0%")
+    assert evidence.summary(memory[memory["commit"] == "b"], throughput, reserve)["twice_low"] == "n/a"
 
 
 def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_communication(tables):

@@ -294,6 +294,12 @@ def test_gradients_held_and_released_are_the_same(js, tables):
                          "[kernel.gradient_bytes(m, r, d), kernel.released_gradient_bytes(m, r, d, a), "
                          "kernel.device_state_bytes(m, r, d)]))", [models, cases])
     assert differences(python, script) == []
+    hws = [{"device_memory_mib": memory, "reserve_mib": fixed, "reserve_share": share}
+           for memory in (24564.0, 81559.0) for fixed in (0.0, 2240.5) for share in (0.0, 0.06)]
+    python = [[kernel.tensor_room(hw, 1234.5), kernel.with_reserve(hw, 777.25)] for hw in hws]
+    script = js.evaluate("(hws) => hws.map((hw) => [kernel.tensor_room(hw, 1234.5), kernel.with_reserve(hw, 777.25)])",
+                         hws)
+    assert differences(python, script) == []
     rooms = [[room, per_sample, step, released] for room in (-5.0, 0.0, 900.5, 40000.0)
              for per_sample in (1.5, 700.0) for step in (0.0, 1000.0) for released in (0.0, 300.0)]
     python = [kernel.largest_micro_batch(*r) for r in rooms]

@@ -473,8 +473,14 @@ export function communication_seconds(m, hw, run, split, tokens) {
   return micro_steps / (split.grad_accum || 1) * 2 * gradients;
 }
 
+export function tensor_room(hw, states_mib) {
+  return (hw.device_memory_mib - hw.reserve_mib) / (1 + hw.reserve_share) - states_mib;
+}
+export function with_reserve(hw, tensors_mib) {
+  return hw.reserve_mib + (1 + hw.reserve_share) * tensors_mib;
+}
 export function longest_sequence(m, hw, run, states_mib, step_mib, high) {
-  const room = hw.device_memory_mib - hw.reserve_mib - states_mib;
+  const room = tensor_room(hw, states_mib);
   const fits = (length) => sample_bytes(m, length, run, hw.attention_scores_kept) / C.constants.mib <= room;
   if (step_mib > room || !fits(1)) return 0;
   let low = 1, up = high + 1;
@@ -602,7 +608,7 @@ export function option(coeffs, name, inputs) {
   // What a step of one micro-batch releases: on a GPU stack (PyTorch's zero_grad); the MoAI platform's
   // memory is known only as a whole, fitted on the guide's figures.
   const released_mib = hw.frees_gradients ? released_gradient_bytes(m, run, hw.devices, 1) / MIB : 0;
-  const room = hw.device_memory_mib - hw.reserve_mib - states_mib;
+  const room = tensor_room(hw, states_mib);
   const largest = largest_micro_batch(room, per_sample_mib, step_mib);
   const one_step = largest_micro_batch(room, per_sample_mib, step_mib, released_mib);
   const split = batch_split(hw, inputs, largest, one_step, run.adamw_step === "in-backward");
@@ -628,9 +634,9 @@ export function option(coeffs, name, inputs) {
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
-    memory_needed_mib: hw.reserve_mib + peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at),
+    memory_needed_mib: with_reserve(hw, peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)),
     memory_gib: null,
-    states_mib, reserve_mib: hw.reserve_mib,
+    states_mib, reserve_mib: null,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
     communication_h: communication_s / 3600,
     hours_low, hours_high, hours,
@@ -642,6 +648,7 @@ export function option(coeffs, name, inputs) {
       .map((c) => ({ caveat: c.caveat, source: c.source })),
   };
   out.memory_gib = out.memory_needed_mib / 1024;
+  out.reserve_mib = out.memory_needed_mib - peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at);
   out.fit = fit_verdict(out.memory_needed_mib, hw.device_memory_mib, fits, coeffs.memory_band);
   out.meets_deadline = inputs.deadline === null || out.hours_high <= inputs.deadline;
   out.meets_budget = inputs.budget === null || (price !== null && out.cost_high <= inputs.budget);

@@ -70,7 +70,7 @@ def moai_flavors(tables, guide_epochs=1) -> dict:
         "mfu_source": f"the guide's training times read as {guide_epochs} epoch(s) (every checkable log shows one), "
                       "start-up taken out (model page)",
         "measured": True, "note": "", "attention_scores_kept": True, "gathers_layers": False,
-        "frees_gradients": False,
+        "frees_gradients": False, "reserve_share": 0.0,
         "nodes": int(row["nodes"]),
         "intra_node_gb_s": None, "inter_node_gb_s": None, "caveats": [],
         "startup_min": float(fitted["overhead_min"])} for row in tables.accelerators.to_dict(orient="records")}
@@ -92,7 +92,7 @@ def gpu_options(tables) -> dict:
     reserve, the MFU curve fitted on the public measurements (ftguide.evidence), the price of the
     one tier, the links' bandwidth and the software caveats of data/software_caveats.csv. No
     start-up is counted: no evidence here times the loading of a model on a GPU stack."""
-    reserve_mib = evidence.stack_reserves(tables)["every stack"] * 1024
+    reserve = evidence.reserve(tables)
     curves = evidence.mfu_fits(tables)
     out = {}
     for row in tables.gpus.to_dict(orient="records"):
@@ -100,7 +100,8 @@ def gpu_options(tables) -> dict:
             continue
         curve = curves.get(row["gpu"], {**curves["every GPU"], "measured_rows": 0, "own_curve": False, "sources": 0})
         low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_WORK)
-        option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]), "reserve_mib": reserve_mib,
+        option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]),
+                  "reserve_mib": reserve["fixed_gib"] * 1024, "reserve_share": reserve["share"],
                   "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
                   "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),

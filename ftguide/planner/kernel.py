@@ -917,11 +917,22 @@ def communication_seconds(m, hw: dict, run: dict, split: dict, tokens: float) ->
     return micro_steps / (split["grad_accum"] or 1) * 2 * gradients
 
 
+def tensor_room(hw: dict, states_mib: float) -> float:
+    """What a device's tensors may take beyond its states: its memory less the runtime reserve, a
+    fixed part (reserve_mib) and a share of the tensors (reserve_share)."""
+    return (hw["device_memory_mib"] - hw["reserve_mib"]) / (1 + hw["reserve_share"]) - states_mib
+
+
+def with_reserve(hw: dict, tensors_mib: float) -> float:
+    """A device's memory for its tensors' peak: the peak and the runtime reserve on it."""
+    return hw["reserve_mib"] + (1 + hw["reserve_share"]) * tensors_mib
+
+
 def longest_sequence(m, hw: dict, run: dict, states_mib: float, step_mib: float, high: int) -> int:
     """The longest sequence of which one sample fits on a device beside the states (micro-batch 1),
     up to `high`; 0 if none, or if the optimizer step does not fit. A sample's memory grows with its
     length, so halving finds it."""
-    room = hw["device_memory_mib"] - hw["reserve_mib"] - states_mib
+    room = tensor_room(hw, states_mib)
 
     def fits(length):
         return sample_bytes(m, length, run, hw["attention_scores_kept"]) / MIB <= room
@@ -1036,7 +1047,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     # What a step of one micro-batch releases: on a GPU stack (PyTorch's zero_grad); the MoAI platform's
     # memory is known only as a whole, fitted on the guide's figures.
     released_mib = released_gradient_bytes(m, run, hw["devices"], 1) / MIB if hw["frees_gradients"] else 0
-    room = hw["device_memory_mib"] - hw["reserve_mib"] - states_mib
+    room = tensor_room(hw, states_mib)
     largest = largest_micro_batch(room, per_sample_mib, step_mib)
     one_step = largest_micro_batch(room, per_sample_mib, step_mib, released_mib)
     split = batch_split(hw, inputs, largest, one_step, run["adamw_step"] == "in-backward")
@@ -1062,9 +1073,9 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
-        "memory_needed_mib": hw["reserve_mib"] + peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at),
+        "memory_needed_mib": with_reserve(hw, peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)),
         "memory_gib": None,
-        "states_mib": states_mib, "reserve_mib": hw["reserve_mib"],
+        "states_mib": states_mib, "reserve_mib": None,
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
         "communication_h": communication_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
@@ -1076,6 +1087,7 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
                     if c["applies_to"] in ("any", run["method"], run["optimizer"])],
     }
     out["memory_gib"] = out["memory_needed_mib"] / 1024
+    out["reserve_mib"] = out["memory_needed_mib"] - peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)
     out["fit"] = fit_verdict(out["memory_needed_mib"], hw["device_memory_mib"], fits, coeffs["memory_band"])
     out["meets_deadline"] = inputs["deadline"] is None or out["hours_high"] <= inputs["deadline"]
     # Without a price the budget cannot be said to be met.
