@@ -133,7 +133,12 @@ def test_torchtunes_step_in_the_backward_pass_never_holds_the_gradients_and_neve
     assert small["fits"] and small["grad_accum"] == 1
     largest = int(small["largest_micro_batch"])
     assert at(largest)["fits"] and not at(largest + 1)["fits"]
-    assert at(largest + 1)["grad_accum"] is None
+    too_many = at(largest + 1)
+    assert too_many["grad_accum"] is None and too_many["memory_needed_mib"] > too_many["memory_per_device_mib"]
+    # The answer says why: the batch, not the memory of a sample.
+    reason = llama(tables, coeffs, method="full", stack="torchtune", hardware_choice=gpu, batch=largest + 1).reason
+    assert reason.startswith("Nothing fits in memory: an AdamW step in the backward pass cannot accumulate")
+    assert f"at most {largest} fit on {gpu}. A global batch of {largest} or fewer fits there" in reason
 
 
 def test_the_stack_table_says_what_each_stack_sets_and_for_which_runs(coeffs):

@@ -207,6 +207,18 @@ def test_options_without_a_price_are_shown_and_never_recommended_alike(js, coeff
         use_coefficients(js, coeffs)
 
 
+def test_a_step_in_the_backward_pass_is_planned_alike(js, coeffs):
+    """torchtune's single-GPU full fine-tune steps in the backward pass and cannot accumulate: a batch
+    that fits in one micro-batch, and one that does not (answered as such), agree in both."""
+    for batch in ("1", "8", "64", "4096"):
+        texts = {"model": "Llama3 8B", "samples": "10,000", "method": "full", "stack": "torchtune", "gpus": "1",
+                 "hardware": "gpus", "batch": batch}
+        python = python_answer(coeffs, texts)
+        assert differences(python, script_answer(js, texts)) == [], texts
+        assert all(o["knobs"]["adamw_step"] == "in-backward" for o in python["plan"]["options"])
+    assert "cannot accumulate gradients" in python["plan"]["reason"]
+
+
 @pytest.mark.parametrize("value", [2.675, 0.125, 1.005, 0.585, 1234567.5, 0, 1e21, 99.995, 1 / 3, 287113, 0.01])
 def test_numbers_are_written_alike(js, value):
     """Intl.NumberFormat rounds the shortest decimal that reads back as the number, a tie to even:

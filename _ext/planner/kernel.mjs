@@ -613,8 +613,10 @@ export function option(coeffs, name, inputs) {
   const one_step = largest_micro_batch(room, per_sample_mib, step_mib, released_mib);
   const split = batch_split(hw, inputs, largest, one_step, run.adamw_step === "in-backward");
   const fits = split.micro_batch !== null;
-  const micro = split.micro_batch || inputs.micro_batch || 1;
   const per_device = Math.ceil(inputs.batch / hw.devices);
+  // Where it does not fit, the memory of the smallest micro-batch it could take: in the backward pass, its share.
+  const smallest = run.adamw_step === "in-backward" ? Math.max(per_device, inputs.micro_batch || 1) : null;
+  const micro = split.micro_batch || smallest || inputs.micro_batch || 1;
   const released_at = split.grad_accum === 1 || (!fits && per_device <= micro) ? released_mib : 0;
   const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
@@ -774,6 +776,14 @@ export function limits_text(inputs) {
 export function why_none(coeffs, inputs, options) {
   const fitting = options.filter((o) => o.fits);
   if (!fitting.length) {
+    const one_step = options.filter((o) => o.knobs.adamw_step === "in-backward" && o.largest_micro_batch >= 1);
+    if (one_step.length) { // it fits but for the batch: a step in the backward pass cannot accumulate
+      const best = first_best(one_step, "largest_micro_batch", (a, b) => a > b);
+      return render(TEXT.no_accumulation, {
+        share: format_number(Math.ceil(inputs.batch / best.devices)), hardware: best.hardware,
+        largest: format_number(best.largest_micro_batch), batch: format_number(best.largest_micro_batch * best.devices),
+      });
+    }
     const room = options.map((o) => ({ ...o, room: o.memory_per_device_mib - (o.states_mib + o.reserve_mib) }));
     const worst = first_best(room, "room", (a, b) => a > b);
     const fixed = inputs.micro_batch;

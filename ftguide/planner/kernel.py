@@ -179,6 +179,10 @@ TEXT = {
                     "which has {memory} GiB per device. What would fit: {tries}.",
     "nothing_fits_micro": "Nothing fits in memory: a micro-batch of {micro} needs {needed} GiB per device on "
                           "{hardware}, which has {memory} GiB per device. What would fit: {tries}.",
+    "no_accumulation": "Nothing fits in memory: an AdamW step in the backward pass cannot accumulate gradients, so "
+                       "each device takes its share of the batch, {share} samples, in one micro-batch, and at most "
+                       "{largest} fit on {hardware}. A global batch of {batch} or fewer fits there, or choose another "
+                       "AdamW step.",
     "micro_fits": "the largest micro-batch that fits, {micro} on {hardware}",
     "method_fits": "{method} fits",
     "hardware_fits": "{hardware} fits",
@@ -1052,8 +1056,10 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     one_step = largest_micro_batch(room, per_sample_mib, step_mib, released_mib)
     split = batch_split(hw, inputs, largest, one_step, run["adamw_step"] == "in-backward")
     fits = split["micro_batch"] is not None
-    micro = split["micro_batch"] or inputs["micro_batch"] or 1
     per_device = math.ceil(inputs["batch"] / hw["devices"])
+    # Where it does not fit, the memory of the smallest micro-batch it could take: in the backward pass, its share.
+    smallest = max(per_device, inputs["micro_batch"] or 1) if run["adamw_step"] == "in-backward" else None
+    micro = split["micro_batch"] or smallest or inputs["micro_batch"] or 1
     released_at = released_mib if split["grad_accum"] == 1 or (not fits and per_device <= micro) else 0
     flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
@@ -1231,6 +1237,13 @@ def why_none(coeffs: dict, inputs: dict, options: list) -> str:
     """Why nothing qualifies, and the smallest change that would make something qualify."""
     fitting = [o for o in options if o["fits"]]
     if not fitting:
+        one_step = [o for o in options if o["knobs"]["adamw_step"] == "in-backward" and o["largest_micro_batch"] >= 1]
+        if one_step:  # it fits but for the batch: a step in the backward pass cannot accumulate
+            best = first_best(one_step, "largest_micro_batch", lambda a, b: a > b)
+            return render(TEXT["no_accumulation"], {
+                "share": format_number(math.ceil(inputs["batch"] / best["devices"])), "hardware": best["hardware"],
+                "largest": format_number(best["largest_micro_batch"]),
+                "batch": format_number(best["largest_micro_batch"] * best["devices"])})
         room = [{**o, "room": o["memory_per_device_mib"] - (o["states_mib"] + o["reserve_mib"])} for o in options]
         worst = first_best(room, "room", lambda a, b: a > b)
         fixed = inputs["micro_batch"]
