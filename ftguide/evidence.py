@@ -154,6 +154,7 @@ def memory_table(tables) -> pd.DataFrame:
     keys = list(zip(runs["source"], runs["stack"], runs["memory_kind"], strict=True))
     fitted = {key: reserve_without(runs, *key) for key in set(keys)}  # one fit per source, stack and kind
     fixed, share = (pd.Series([fitted[key][i] for key in keys]) for i in (0, 1))
+    runs["reserve_fixed_gib"] = fixed
     runs["reserve_gib"] = fixed + share * runs["modelled_gib"]
     runs["reserve_from"] = [fitted[key][2] for key in keys]
     runs["predicted_gib"] = runs["modelled_gib"] + runs["reserve_gib"]
@@ -326,6 +327,12 @@ MEMORY_REASONS = (
     ("allocator cache", lambda row, memory: row["error"] < 0 and row["memory_kind"] == "reserved",
      "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show (it "
      "grows where batches change shape from step to step, as PyTorch's caching allocator documents)"),
+    ("no CUDA context", lambda row, memory: row["error"] > 0 and row["memory_kind"] == "reserved"
+     and row["peak_memory_gib"] - row["modelled_gib"] < row["reserve_fixed_gib"],
+     "PyTorch's reserved memory is what its caching allocator manages, without the CUDA context (PyTorch's "
+     "torch.cuda.memory_reserved and memory_allocated docs); the reserve's fixed part, fitted mostly on "
+     "sources that count the whole device, includes it, and this run keeps less than that part beyond its "
+     "tensors"),
     ("knob assumed", lambda row, memory: any(knob in row["assumed"] for knob in KNOBS_THAT_MOVE_MEMORY),
      "the source does not state a knob that moves memory; its stack's default (else the planner's) was assumed"),
     ("QLoRA buffers", lambda row, memory: row["error"] < 0 and row["method"] == "qlora",

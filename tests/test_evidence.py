@@ -254,17 +254,22 @@ def test_a_paged_optimizers_moments_and_a_trained_embeddings_original_are_counte
 
 def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
     memory = pd.DataFrame({
-        "id": ["one", "two", "big", "cache", "knob", "q", "under", "over"],
-        "source": ["s", "s", "s", "r", "t", "t", "t", "t"], "model": ["m", "m", "m", "m", "m", "m", "m", "n"],
-        "method": ["lora", "lora", "lora", "lora", "lora", "qlora", "lora", "lora"],
-        "gpus": [1, 2, 2, 1, 1, 1, 1, 1], "peak_memory_gib": [10.0, 9.0, 12.0, 10.0, 10.0, 10.0, 10.0, 10.0],
-        "error": [0.0, -0.5, -0.5, -0.3, 0.3, -0.3, -0.3, 0.3], "within": [True] + [False] * 7,
-        "memory_kind": ["allocated"] * 3 + ["reserved"] + ["unstated"] * 4,
-        "assumed": ["none"] * 4 + ["sharding (stack)", "none", "loss (stack)", "none"]})
+        "id": ["one", "two", "big", "cache", "knob", "q", "under", "over", "context", "cached"],
+        "source": ["s", "s", "s", "r", "t", "t", "t", "t", "r", "r"],
+        "model": ["m", "m", "m", "m", "m", "m", "m", "n", "n", "n"],
+        "method": ["lora", "lora", "lora", "lora", "lora", "qlora", "lora", "lora", "lora", "lora"],
+        "gpus": [1, 2, 2, 1, 1, 1, 1, 1, 1, 1],
+        "peak_memory_gib": [10.0, 9.0, 12.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0],
+        # "context" keeps 0.5 GiB beyond its tensors, less than the reserve's fixed 2: reserved memory has
+        # no CUDA context; "cached" keeps 3, more than that part, and is over for another reason.
+        "modelled_gib": [8.0] * 8 + [9.5, 7.0], "reserve_fixed_gib": [2.0] * 10,
+        "error": [0.0, -0.5, -0.5, -0.3, 0.3, -0.3, -0.3, 0.3, 0.3, 0.3], "within": [True] + [False] * 9,
+        "memory_kind": ["allocated"] * 3 + ["reserved"] + ["unstated"] * 4 + ["reserved"] * 2,
+        "assumed": ["none"] * 4 + ["sharding (stack)", "none", "loss (stack)", "none", "none", "none"]})
     misses = evidence.memory_misses(memory)
     assert misses.set_index("id")["class"].to_dict() == {
         "two": "under", "big": "above its one-GPU run", "cache": "allocator cache", "knob": "knob assumed",
-        "q": "QLoRA buffers", "under": "under", "over": "over"}
+        "q": "QLoRA buffers", "under": "under", "over": "over", "context": "no CUDA context", "cached": "over"}
     classes = evidence.miss_classes(misses)
     under = "under: a cost the kernel does not model"
     assert classes.loc[under, "runs"] == 2 and classes.loc[under, "sources"] == "s, t"
