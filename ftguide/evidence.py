@@ -330,9 +330,8 @@ MEMORY_REASONS = (
     ("no CUDA context", lambda row, memory: row["error"] > 0 and row["memory_kind"] == "reserved"
      and row["peak_memory_gib"] - row["modelled_gib"] < row["reserve_fixed_gib"],
      "PyTorch's reserved memory is what its caching allocator manages, without the CUDA context (PyTorch's "
-     "torch.cuda.memory_reserved and memory_allocated docs); the reserve's fixed part, fitted mostly on "
-     "sources that count the whole device, includes it, and this run keeps less than that part beyond its "
-     "tensors"),
+     "docs of memory_reserved and memory_allocated); the reserve's fixed part, fitted mostly on sources that "
+     "count the whole device, includes it, and this run keeps less than that part beyond its tensors"),
     ("knob assumed", lambda row, memory: any(knob in row["assumed"] for knob in KNOBS_THAT_MOVE_MEMORY),
      "the source does not state a knob that moves memory; its stack's default (else the planner's) was assumed"),
     ("QLoRA buffers", lambda row, memory: row["error"] < 0 and row["method"] == "qlora",
@@ -358,8 +357,10 @@ def miss_classes(misses: pd.DataFrame) -> pd.DataFrame:
     throughput_misses; a class whose runs differ in why takes its first run's)."""
     out = misses.groupby("class", sort=False).agg(
         why=("why", "first"), runs=("id", "size"), sources=("source", lambda names: ", ".join(sorted(set(names)))))
-    out.index = [name if name == why else f"{name}: {why}" for name, why in out["why"].items()]
-    return out.drop(columns="why").sort_values("runs", ascending=False, kind="stable").rename_axis("miss, and why")
+    # The sources inside the sentence: a table of one column of prose fits a phone's width.
+    out["why, and in which sources"] = out["why"] + " (" + out["sources"] + ")"
+    return out[["runs", "why, and in which sources"]].sort_values("runs", ascending=False, kind="stable").rename_axis(
+        "miss")
 
 
 def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
