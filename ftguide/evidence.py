@@ -190,6 +190,19 @@ def fit_runs(runs: pd.DataFrame) -> dict:
     return fit_mfu(runs["flops_per_micro_batch"], runs["compute_mfu"], runs["method"] == "qlora")
 
 
+CURVE_KEYS = ("a", "b", "qlora", "low", "high", "work_min", "work_max")
+
+
+def planner_curves(fits: dict, gpu: str) -> dict:
+    """What the planner's kernel.mfu_range reads for a GPU (mfu_fits): its own curve where it has one,
+    every GPU's outside the work of its runs; else every GPU's."""
+    every = {key: fits["every GPU"][key] for key in CURVE_KEYS}
+    curve = fits.get(gpu)
+    if curve is None or not curve["own_curve"]:
+        return {"mfu_curve": every, "mfu_curve_outside": None}
+    return {"mfu_curve": {key: curve[key] for key in CURVE_KEYS}, "mfu_curve_outside": every}
+
+
 def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> tuple:
     """The MFU range a fit predicts for a micro-batch's FLOPs, never above 1 (the planner's own
     formula, kernel.mfu_range)."""
@@ -275,13 +288,14 @@ def memory_band(tables) -> float:
 def throughput_table(tables) -> pd.DataFrame:
     """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
     GPU of the catalog with a known peak): the GPU's own curve where the other sources measured it
-    often enough, else every GPU's, as the planner chooses, with the run's modelled communication."""
+    often enough and the run's work lies within theirs, else every GPU's, as the planner chooses
+    (planner_curves), with the run's modelled communication."""
     runs = utilisation_runs(tables)
     ranges = []
     for row in runs.itertuples():
         # The curve the planner would use for this GPU, fitted on the other sources alone.
         fits = mfu_fits_of(runs[runs["source"] != row.source])
-        low, high = mfu_range(fits.get(row.gpu, fits["every GPU"]), row.flops_per_micro_batch, row.method)
+        low, high, _ = kernel.mfu_range(planner_curves(fits, row.gpu), row.flops_per_micro_batch, row.method)
         ranges.append((low, high))
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
     # As kernel.option times a plan (kernel.run_seconds, no start-up): a token's seconds at 100% of

@@ -283,6 +283,21 @@ def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables)
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
 
 
+def test_a_gpus_own_curve_is_used_only_within_the_work_of_its_runs():
+    """A curve fitted on runs of 1e14 to 1e15 FLOPs per micro-batch sets their range; a run of 1e12
+    takes every GPU's curve, which was fitted on runs that small."""
+    own = {"a": -1.0, "b": 0.0, "qlora": 0.0, "low": -0.1, "high": 0.1, "work_min": 1e14, "work_max": 1e15,
+           "own_curve": True}
+    every = {"a": -3.0, "b": 0.0, "qlora": 0.0, "low": -0.5, "high": 0.5, "work_min": 1e11, "work_max": 1e16}
+    curves = evidence.planner_curves({"every GPU": every, "G": own}, "G")
+    assert kernel.mfu_range(curves, 5e14)[2] == pytest.approx(math.exp(-1.0))
+    assert kernel.mfu_range(curves, 1e12)[2] == pytest.approx(math.exp(-3.0))
+    assert kernel.mfu_range(curves, 1e12)[:2] == pytest.approx([math.exp(-3.5), math.exp(-2.5)])
+    # A GPU without a curve of its own takes every GPU's everywhere.
+    assert evidence.planner_curves({"every GPU": every, "H": {**own, "own_curve": False}}, "H")[
+        "mfu_curve_outside"] is None
+
+
 def test_a_gpu_gets_a_curve_of_its_own_only_from_runs_of_different_sizes():
     """Ten runs on a GPU from two sources give it a curve of its own when their FLOPs per micro-batch
     span a tenfold range; the same runs all of one size cannot fit a slope, and take every GPU's."""

@@ -99,11 +99,12 @@ def gpu_options(tables) -> dict:
         if pd.isna(row["peak_bf16_tflops"]):
             continue
         curve = curves.get(row["gpu"], {**curves["every GPU"], "measured_rows": 0, "own_curve": False, "sources": 0})
-        low, high, central = kernel.mfu_range({"mfu_curve": curve}, REFERENCE_WORK)
+        chosen = evidence.planner_curves(curves, row["gpu"])
+        low, high, central = kernel.mfu_range(chosen, REFERENCE_WORK)
         option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]),
                   "reserve_mib": reserve["fixed_gib"] * 1024, "reserve_share": reserve["share"],
                   "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
-                  "mfu_curve": {key: curve[key] for key in ("a", "b", "qlora", "low", "high", "work_min", "work_max")},
+                  **chosen,
                   "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
                   "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
                   "attention_scores_kept": False, "gathers_layers": True, "frees_gradients": True, "startup_min": 0.0,

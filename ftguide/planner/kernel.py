@@ -962,10 +962,15 @@ def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> l
     fitted on. The work of a micro-batch, not its tokens: a step's fixed costs (kernel launches,
     the optimizer, communication latency) are paid whatever the arithmetic, so a small model needs
     more tokens to hide them. QLoRA dequantises its 4-bit weights, time the FLOPs do not count. A
-    MoAI flavor has the fixed range of the guide's times. Never above 1."""
+    MoAI flavor has the fixed range of the guide's times. A GPU's own curve says nothing outside the
+    FLOPs per micro-batch of its runs: there every GPU's curve (`mfu_curve_outside`) is used. Never
+    above 1."""
     curve = hw.get("mfu_curve")
     if curve is None:
         return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
+    outside = hw.get("mfu_curve_outside")
+    if outside is not None and not curve["work_min"] <= flops_per_micro_batch <= curve["work_max"]:
+        curve = outside
     work = min(max(flops_per_micro_batch, curve["work_min"]), curve["work_max"])
     centre = curve["a"] + curve["b"] * math.log(work) + (curve["qlora"] if method == "qlora" else 0.0)
     return [min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0)]
