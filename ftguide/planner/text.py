@@ -40,8 +40,8 @@ def hardware_table(coeffs) -> pd.DataFrame:
     hw = pd.DataFrame.from_dict(coeffs["hardware"], orient="index")
     return pd.DataFrame({
         "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Nodes": hw["nodes"], "Devices": hw["devices"],
-        "Memory per device (GiB)": hw["device_memory_mib"] / 1024, "Runtime reserve (GiB)": hw["reserve_mib"] / 1024,
-        "Reserve, share of the tensors": hw["reserve_share"],
+        "Memory per device (GiB)": hw["device_memory_mib"] / 1024,
+        "Reserve, fixed part (GiB)": hw["reserve_mib"] / 1024, "Reserve, share of the tensors": hw["reserve_share"],
         "Peak BF16 per GPU (TFLOP/s)": hw["peak_tflops_per_gpu"],
         "GPU-to-GPU in a node (GB/s, both directions)": hw["intra_node_gb_s"],
         "Network per GPU (GB/s)": hw["inter_node_gb_s"],
