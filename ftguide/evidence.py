@@ -71,17 +71,20 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     and what the optimizer step takes, when the activations are gone: where the run steps under
     DeepSpeed ZeRO-3, the FP32 copy of one sub-group's gradients; where it steps with PyTorch's
     foreach AdamW (knob adamw_step), the square roots of its second moments. A run of one micro-batch a
-    step makes its gradients as it frees its activations (kernel.released_gradient_bytes)."""
+    step makes its gradients as it frees its activations (kernel.released_gradient_bytes). Under
+    no_sync the unsharded gradients stand in for the sharded ones until the last micro-batch
+    reduce-scatters them, so they are held with the activations, not with the optimizer step."""
     gpus = int(row["gpus"])
     states = kernel.device_state_bytes(m, run, gpus)
-    if row.get("fsdp_no_sync") == "yes":
-        states += kernel.no_sync_gradient_bytes(m, run)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
     sub_group = optional(row.get("zero3_sub_group_size"))
     step = 0.0 if sub_group is None else kernel.fp32_gradient_group_bytes(m, run, gpus, sub_group)
     step = max(step, kernel.optimizer_step_bytes(m, run, gpus))
     accumulation = optional(row.get("grad_accum"))  # unstated: as if accumulated, no gradient released
     released = 0 if accumulation is None else kernel.released_gradient_bytes(m, run, gpus, int(accumulation))
+    if row.get("fsdp_no_sync") == "yes":
+        unsharded = kernel.no_sync_gradient_bytes(m, run) - kernel.gradient_bytes(m, run, gpus)
+        return (states + max(int(row["micro_batch"]) * sample + unsharded, step)) / GIB
     return kernel.peak_bytes(states, sample, int(row["micro_batch"]), step, released) / GIB
 
 

@@ -142,7 +142,9 @@ def test_fsdp_cpu_offload_leaves_two_gathered_layers_on_the_device(tables):
 
 def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_gradients(tables):
     """Llama2 7B LoRA on two GPUs (LitGPT's 2023 FSDP runs): beside its half of the BF16 base, each
-    GPU holds the blocks' full BF16 gradients, frozen weights included; the embeddings hold none."""
+    GPU holds the blocks' full BF16 gradients, frozen weights included, in place of its shard of the
+    adapters' gradients; the embeddings hold none. A full fine-tune's unsharded gradients are held
+    with the activations, not with the optimizer step, which comes once they are reduce-scattered."""
     row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 7B")
     m = kernel.model_coefficients(row)
     run = {"method": "lora", "checkpointing": "full", "optimizer": "adamw-bf16", "loss": "chunked", "lora_rank": 8,
@@ -150,9 +152,16 @@ def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_g
     measured = {"gpus": 2, "sequence_length": 1304, "micro_batch": 1}
     without = evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "no"}, run)
     blocks = m["params"] - m["embedding_params"]
+    adapters_shard = 2 * kernel.adapter_parameters(m, run) / 2
     assert evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "yes"}, run) - without == pytest.approx(
-        2 * blocks / 2**30)
-    assert kernel.no_sync_gradient_bytes(m, {**run, "method": "full"}) == 2 * m["params"]
+        (2 * blocks - adapters_shard) / 2**30)
+    full = {**run, "method": "full", "adamw_step": "foreach"}
+    assert kernel.no_sync_gradient_bytes(m, full) == 2 * m["params"]
+    step = kernel.optimizer_step_bytes(m, full, 2)  # BF16 square roots of a half of the moments
+    activations = kernel.sample_bytes(m, 1304, full, scores_kept=False)
+    states = kernel.device_state_bytes(m, full, 2)
+    assert evidence.modelled_gib(m, {**measured, "fsdp_no_sync": "yes"}, full) == pytest.approx(
+        (states + max(activations + 2 * m["params"] - 2 * m["params"] / 2, step)) / 2**30)
 
 
 def test_a_zero3_optimizer_step_adds_one_sub_groups_fp32_gradients_when_larger_than_the_activations(tables):
