@@ -855,7 +855,8 @@ export function knob_notes(inputs, options) {
   const left = STACK_KNOBS.filter((knob) => (inputs[knob] ?? null) === null && !UNUSED_KNOBS[inputs.method].includes(knob));
   const by_values = new Map();
   for (const o of options) {
-    const values = left.map((knob) => `${knob} ${o.knobs[knob]}`).join(", ");
+    const values = left.filter((knob) => knob !== "sharding" || o.devices > 1)
+      .map((knob) => `${knob} ${o.knobs[knob]}`).join(", ");
     if (!by_values.has(values)) by_values.set(values, []);
     by_values.get(values).push(o.hardware);
   }

@@ -1324,13 +1324,14 @@ def what_would_fit(coeffs: dict, inputs: dict) -> str:
 
 def knob_notes(inputs: dict, options: list) -> list:
     """What a chosen stack's defaults set, for the knobs the reader left empty (they may differ with
-    the number of GPUs): one note per set of values, naming its options."""
+    the number of GPUs): one note per set of values, naming its options. Sharding is not named for
+    an option of one device, where there is nothing to shard."""
     if inputs.get("stack", PLANNER_STACK) == PLANNER_STACK:
         return []
     left = [knob for knob in STACK_KNOBS if inputs.get(knob) is None and knob not in UNUSED_KNOBS[inputs["method"]]]
     by_values = {}
     for o in options:
-        values = ", ".join(f"{knob} {o['knobs'][knob]}" for knob in left)
+        values = ", ".join(f"{knob} {o['knobs'][knob]}" for knob in left if knob != "sharding" or o["devices"] > 1)
         by_values.setdefault(values, []).append(o["hardware"])
     return [render(TEXT["note_knobs"], {"stack": quote(inputs["stack"]), "knobs": values, "names": listing(names)})
             for values, names in by_values.items() if values]
