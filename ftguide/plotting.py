@@ -20,7 +20,8 @@ from ftguide.throughput import READING_NAMES, READINGS
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+# Past eight series the colours repeat; the markers go on, so every series keeps a look of its own.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "d"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
 
 
@@ -124,10 +125,11 @@ def tornado(ax, table, metric: str, base: float) -> None:
 
 
 def series_styles(keys) -> dict:
-    """A distinct look (colour, marker, line style) for each series key, in the order given."""
+    """A distinct look (colour, marker, line style) for each series key, in the order given: up to
+    eight by colour and marker alike, up to twelve by marker (the measured runs' sources grow)."""
     keys = list(dict.fromkeys(keys))
-    if len(keys) > len(OKABE_ITO):
-        raise ValueError(f"{len(keys)} series; the palette tells {len(OKABE_ITO)} apart")
+    if len(keys) > len(MARKERS):
+        raise ValueError(f"{len(keys)} series; the palette and markers tell {len(MARKERS)} apart")
     return {key: style(index) for index, key in enumerate(keys)}
 
 

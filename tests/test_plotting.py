@@ -70,6 +70,16 @@ def test_each_series_of_the_guide_has_its_own_look(tables):
     assert len({look["color"] for look in looks.values()}) == len({look["marker"] for look in looks.values()}) == 7
 
 
+def test_more_sources_than_colours_keep_a_marker_each():
+    """The evidence figures draw one series per source: past eight the colours repeat, never the
+    markers; past twelve the figure would not tell them apart, and says so."""
+    looks = plotting.series_styles([f"source {i}" for i in range(12)])
+    assert len({look["marker"] for look in looks.values()}) == 12
+    assert len({(look["color"], look["marker"]) for look in looks.values()}) == 12
+    with pytest.raises(ValueError, match="13 series"):
+        plotting.series_styles([f"source {i}" for i in range(13)])
+
+
 def test_staggered_markers_never_put_two_series_on_the_same_point():
     count = 7
     marked = []
