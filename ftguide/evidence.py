@@ -156,11 +156,13 @@ def memory_table(tables) -> pd.DataFrame:
     runs = runs[runs["peak_memory_gib"].notna()].reset_index(drop=True)
     keys = list(zip(runs["source"], runs["stack"], runs["memory_kind"], strict=True))
     fitted = {key: reserve_without(runs, *key) for key in set(keys)}  # one fit per source, stack and kind
-    fixed, share = (pd.Series([fitted[key][i] for key in keys]) for i in (0, 1))
-    runs["reserve_fixed_gib"] = fixed
-    runs["reserve_gib"] = fixed + share * runs["modelled_gib"]
+    runs["reserve_fixed_gib"] = [fitted[key][0] for key in keys]
     runs["reserve_from"] = [fitted[key][2] for key in keys]
-    runs["predicted_gib"] = runs["modelled_gib"] + runs["reserve_gib"]
+    # As the planner adds it (kernel.with_reserve), in MiB.
+    reserves = [{"reserve_mib": fitted[key][0] * 1024, "reserve_share": fitted[key][1]} for key in keys]
+    runs["predicted_gib"] = [kernel.with_reserve(hw, modelled * 1024) / 1024
+                             for hw, modelled in zip(reserves, runs["modelled_gib"], strict=True)]
+    runs["reserve_gib"] = runs["predicted_gib"] - runs["modelled_gib"]
     runs["error"] = runs["predicted_gib"] / runs["peak_memory_gib"] - 1
     runs["within"] = runs["error"].abs() <= MEMORY_TOLERANCE
     return runs
@@ -204,13 +206,6 @@ def planner_curves(fits: dict, gpu: str) -> dict:
     if curve is None or not curve["own_curve"]:
         return {"mfu_curve": every, "mfu_curve_outside": None}
     return {"mfu_curve": {key: curve[key] for key in CURVE_KEYS}, "mfu_curve_outside": every}
-
-
-def mfu_range(fit: dict, flops_per_micro_batch: float, method: str = "full") -> tuple:
-    """The MFU range a fit predicts for a micro-batch's FLOPs, never above 1 (the planner's own
-    formula, kernel.mfu_range)."""
-    low, high, _ = kernel.mfu_range({"mfu_curve": fit}, flops_per_micro_batch, method)
-    return low, high
 
 
 MIN_GPU_ROWS = 10  # runs on one GPU, from at least two sources, before it gets a curve of its own

@@ -70,6 +70,11 @@ def test_the_reserve_is_a_fixed_part_and_a_share_fitted_without_the_source_it_pr
     assert fixed == pytest.approx(50 - (1 + share) * 10) and label == "same stack"
 
 
+def curve_range(fit: dict, work: float, method: str = "full") -> tuple:
+    """The (low, high) MFU the planner reads from a fitted curve (kernel.mfu_range)."""
+    return tuple(kernel.mfu_range({"mfu_curve": fit}, work, method)[:2])
+
+
 def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak():
     work = pd.Series([1e12, 4e12, 1.6e13, 6.4e13, 2.56e14, 1e12, 6.4e13])
     qlora = pd.Series([False, False, False, False, False, True, True])
@@ -78,12 +83,12 @@ def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak()
     assert fit["a"] == pytest.approx(math.log(0.001)) and fit["b"] == pytest.approx(0.1)
     assert fit["qlora"] == pytest.approx(math.log(0.8))  # QLoRA's dequantisation: 20% slower here
     assert fit["low"] == pytest.approx(0, abs=1e-9) and fit["high"] == pytest.approx(0, abs=1e-9)
-    low, high = evidence.mfu_range(fit, 1.6e13)
+    low, high = curve_range(fit, 1.6e13)
     assert low == pytest.approx(0.001 * 1.6e13 ** 0.1) == pytest.approx(high)
-    assert evidence.mfu_range(fit, 1.6e13, "qlora")[0] == pytest.approx(0.8 * low)
+    assert curve_range(fit, 1.6e13, "qlora")[0] == pytest.approx(0.8 * low)
     # Outside the work it was fitted on, the curve holds its end instead of extrapolating.
-    assert evidence.mfu_range(fit, 1e16) == evidence.mfu_range(fit, 2.56e14)
-    assert evidence.mfu_range({**fit, "a": 5.0}, 1.6e13) == (1.0, 1.0)
+    assert curve_range(fit, 1e16) == curve_range(fit, 2.56e14)
+    assert curve_range({**fit, "a": 5.0}, 1.6e13) == (1.0, 1.0)
     # No QLoRA run to fit on: no QLoRA factor.
     assert evidence.fit_mfu(work[~qlora], mfu[~qlora], qlora[~qlora])["qlora"] == pytest.approx(0, abs=1e-9)
 

@@ -400,10 +400,12 @@ export function device_state_bytes(m, run, devices, gathers = true) {
   }
   return state_bytes(m, run) - never_held;
 }
-export function gradient_bytes(m, run, devices) {
+export function trained_on_device(m, run, devices) {
   if (run.optimizer === "offloaded") return 0;
-  const share = run.sharding === "sharded" ? devices : 1;
-  return C.constants.gradient_bytes * trained_parameters(m, run) / share;
+  return trained_parameters(m, run) / (run.sharding === "sharded" ? devices : 1);
+}
+export function gradient_bytes(m, run, devices) {
+  return C.constants.gradient_bytes * trained_on_device(m, run, devices);
 }
 export function released_gradient_bytes(m, run, devices, grad_accum) {
   if (grad_accum !== 1 || run.adamw_step === "in-backward") return 0;
@@ -568,9 +570,8 @@ export function fp32_gradient_group_bytes(m, run, devices, sub_group_size) {
 }
 
 export function optimizer_step_bytes(m, run, devices) {
-  if (run.adamw_step !== "foreach" || run.optimizer === "offloaded") return 0;
-  const share = trained_parameters(m, run) / (run.sharding === "sharded" ? devices : 1);
-  return (C.constants.second_moment_bytes[run.optimizer] ?? 0) * share;
+  if (run.adamw_step !== "foreach") return 0;
+  return (C.constants.second_moment_bytes[run.optimizer] ?? 0) * trained_on_device(m, run, devices);
 }
 
 export function peak_bytes(states, per_sample, micro_batch, step, released = 0) {
@@ -621,6 +622,8 @@ export function option(coeffs, name, inputs) {
   const smallest = run.adamw_step === "in-backward" ? Math.max(per_device, inputs.micro_batch || 1) : null;
   const micro = split.micro_batch || smallest || inputs.micro_batch || 1;
   const released_at = split.grad_accum === 1 || (!fits && per_device <= micro) ? released_mib : 0;
+  const peak_mib = peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at);
+  const needed_mib = with_reserve(hw, peak_mib);
   const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
@@ -639,9 +642,8 @@ export function option(coeffs, name, inputs) {
     optimizer_steps: fits ? Math.ceil(tokens / length / split.global_batch) : null,
     tokens_per_step: fits ? split.global_batch * length : null,
     memory_per_device_mib: hw.device_memory_mib,
-    memory_needed_mib: with_reserve(hw, peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)),
-    memory_gib: null,
-    states_mib, reserve_mib: null,
+    memory_needed_mib: needed_mib, memory_gib: needed_mib / 1024,
+    states_mib, reserve_mib: needed_mib - peak_mib,
     flops_per_token: flops, hours_at_peak: at_peak_s / 3600, startup_h: startup_s / 3600,
     communication_h: communication_s / 3600,
     hours_low, hours_high, hours,
@@ -652,8 +654,6 @@ export function option(coeffs, name, inputs) {
     caveats: hw.caveats.filter((c) => ["any", run.method, run.optimizer].includes(c.applies_to))
       .map((c) => ({ caveat: c.caveat, source: c.source })),
   };
-  out.memory_gib = out.memory_needed_mib / 1024;
-  out.reserve_mib = out.memory_needed_mib - peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at);
   out.fit = fit_verdict(out.memory_needed_mib, hw.device_memory_mib, fits, coeffs.memory_band);
   out.meets_deadline = inputs.deadline === null || out.hours_high <= inputs.deadline;
   out.meets_budget = inputs.budget === null || (price !== null && out.cost_high <= inputs.budget);

@@ -752,13 +752,17 @@ def device_state_bytes(m, run: dict, devices: int, gathers=True):
     return state_bytes(m, run) - never_held
 
 
-def gradient_bytes(m, run: dict, devices: int):
-    """The gradients of what a device trains (GRADIENT_BYTES), its share where they are sharded; none
-    where the states are offloaded to the CPU."""
+def trained_on_device(m, run: dict, devices: int):
+    """The trained parameters whose gradients and optimizer step a device holds: its share where they
+    are sharded; none where the states are offloaded to the CPU, where the step runs."""
     if run["optimizer"] == "offloaded":
         return 0
-    share = devices if run["sharding"] == "sharded" else 1
-    return GRADIENT_BYTES * trained_parameters(m, run) / share
+    return trained_parameters(m, run) / (devices if run["sharding"] == "sharded" else 1)
+
+
+def gradient_bytes(m, run: dict, devices: int):
+    """The gradients of what a device trains (GRADIENT_BYTES)."""
+    return GRADIENT_BYTES * trained_on_device(m, run, devices)
 
 
 def released_gradient_bytes(m, run: dict, devices: int, grad_accum: int):
@@ -801,12 +805,10 @@ def fp32_gradient_group_bytes(m, run: dict, devices: int, sub_group_size: float)
 def optimizer_step_bytes(m, run: dict, devices: int):
     """What the optimizer step takes beside the states, once the activations are freed: with
     PyTorch's foreach AdamW (adamw_step 'foreach'), the square roots of the second moments of the
-    trained parameters a device steps (SECOND_MOMENT_BYTES), its share where they are sharded; else
-    nothing. Never with the states offloaded to the CPU, where the step runs."""
-    if run.get("adamw_step") != "foreach" or run["optimizer"] == "offloaded":
+    trained parameters a device steps (SECOND_MOMENT_BYTES, trained_on_device); else nothing."""
+    if run.get("adamw_step") != "foreach":
         return 0
-    share = trained_parameters(m, run) / (devices if run["sharding"] == "sharded" else 1)
-    return SECOND_MOMENT_BYTES.get(run["optimizer"], 0) * share
+    return SECOND_MOMENT_BYTES.get(run["optimizer"], 0) * trained_on_device(m, run, devices)
 
 
 def peak_bytes(states, per_sample, micro_batch: int, step, released=0):
@@ -1066,6 +1068,8 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     smallest = max(per_device, inputs["micro_batch"] or 1) if run["adamw_step"] == "in-backward" else None
     micro = split["micro_batch"] or smallest or inputs["micro_batch"] or 1
     released_at = released_mib if split["grad_accum"] == 1 or (not fits and per_device <= micro) else 0
+    peak_mib = peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)
+    needed_mib = with_reserve(hw, peak_mib)
     flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
@@ -1084,9 +1088,8 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "optimizer_steps": math.ceil(tokens / length / split["global_batch"]) if fits else None,
         "tokens_per_step": split["global_batch"] * length if fits else None,
         "memory_per_device_mib": hw["device_memory_mib"],
-        "memory_needed_mib": with_reserve(hw, peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)),
-        "memory_gib": None,
-        "states_mib": states_mib, "reserve_mib": None,
+        "memory_needed_mib": needed_mib, "memory_gib": needed_mib / 1024,
+        "states_mib": states_mib, "reserve_mib": needed_mib - peak_mib,
         "flops_per_token": flops, "hours_at_peak": at_peak_s / 3600, "startup_h": startup_s / 3600,
         "communication_h": communication_s / 3600,
         "hours_low": hours_low, "hours_high": hours_high, "hours": hours,
@@ -1097,8 +1100,6 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
         "caveats": [{"caveat": c["caveat"], "source": c["source"]} for c in hw["caveats"]
                     if c["applies_to"] in ("any", run["method"], run["optimizer"])],
     }
-    out["memory_gib"] = out["memory_needed_mib"] / 1024
-    out["reserve_mib"] = out["memory_needed_mib"] - peak_bytes(states_mib, per_sample_mib, micro, step_mib, released_at)
     out["fit"] = fit_verdict(out["memory_needed_mib"], hw["device_memory_mib"], fits, coeffs["memory_band"])
     out["meets_deadline"] = inputs["deadline"] is None or out["hours_high"] <= inputs["deadline"]
     # Without a price the budget cannot be said to be met.
