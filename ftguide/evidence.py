@@ -11,9 +11,10 @@ again without the source being predicted, so no source is judged on numbers it h
   the median regression of measured on modelled memory over the other sources' rows (the fixed
   part over the same training stack's rows where another source used it).
   A run measured as allocated memory counts its tensors alone: no reserve, and it sets none.
-- Throughput: model-FLOP utilisation (MFU) as a power of the FLOPs of one micro-batch, with a
-  factor for QLoRA's dequantisation, fitted on the other sources' rows, with the range their
-  residuals span (5th to 95th percentile). As the planner does, a multi-GPU run's time is its
+- Throughput: model-FLOP utilisation (MFU) rising with the FLOPs of one micro-batch towards a
+  ceiling (fixed costs per micro-batch besides the arithmetic), with a factor for QLoRA, fitted on
+  the other sources' rows, with the range of what such a curve missed by on a source left out of
+  its fit (5th to 95th percentile). As the planner does, a multi-GPU run's time is its
   arithmetic at that MFU plus the kernel's communication: the curve is fitted on the measured time
   less the modelled communication, and each run is predicted as the planner predicts a plan, so the
   score judges both terms.
@@ -29,7 +30,7 @@ from ftguide.planner import inputs, kernel
 
 GIB = 2**30
 MEMORY_TOLERANCE = 0.15  # the target: memory within ±15%
-RANGE_QUANTILES = (0.05, 0.95)  # the predicted throughput range: residuals of the fit between these
+RANGE_QUANTILES = (0.05, 0.95)  # the predicted throughput range: residuals on unseen sources between these
 KNOBS = kernel.STACK_KNOBS
 UNSTATED = "unstated"
 
@@ -179,15 +180,46 @@ def reserve(tables) -> dict:
 # --- throughput -------------------------------------------------------------------------------------
 
 def fit_mfu(work: pd.Series, mfu: pd.Series, qlora: pd.Series = None) -> dict:
-    """ln MFU = a + b · ln(FLOPs per micro-batch) + qlora · [a QLoRA run], least squares, with the
-    residuals' range. Without QLoRA runs to fit on, `qlora` is 0 (the least-norm solution)."""
-    x, y = np.log(work.to_numpy(float)), np.log(mfu.to_numpy(float))
+    """MFU = ceiling × work / (work + half_work) × e^qlora for a QLoRA run, least squares on ln MFU.
+    A micro-batch pays fixed costs (kernel launches, the optimizer, the loader) besides its
+    arithmetic at the ceiling: half_work is the work whose arithmetic takes as long as they do, where
+    a run reaches half its ceiling. For a given half_work the rest is linear, so ln half_work is
+    profiled over a grid, then a finer one around the best, solving the ceiling (held at or below
+    1, the peak) and the QLoRA factor for each. Without QLoRA runs to fit on, `qlora` is 0."""
+    x, y = work.to_numpy(float), np.log(mfu.to_numpy(float))
     is_qlora = np.zeros(len(x)) if qlora is None else qlora.to_numpy(float)
-    (a, b, q), *_ = np.linalg.lstsq(np.column_stack([np.ones(len(x)), x, is_qlora]), y, rcond=None)
-    residual = y - (a + b * x + q * is_qlora)
-    low, high = np.quantile(residual, RANGE_QUANTILES)
-    return {"a": float(a), "b": float(b), "qlora": float(q), "low": float(low), "high": float(high),
-            "rows": len(x), "work_min": float(work.min()), "work_max": float(work.max())}
+    coarse = profile(x, y, is_qlora, np.arange(np.log(x.min()) - 6, np.log(x.max()) + 6, HALF_WORK_STEPS[0]))
+    fine = np.arange(-HALF_WORK_STEPS[0], HALF_WORK_STEPS[0], HALF_WORK_STEPS[1]) + np.log(coarse["half_work"])
+    return profile(x, y, is_qlora, fine)
+
+
+HALF_WORK_STEPS = (0.05, 0.0005)  # the grids of ln half_work: coarse, then fine around the best
+
+
+def profile(x: np.ndarray, y: np.ndarray, is_qlora: np.ndarray, ln_half_work: np.ndarray) -> dict:
+    """fit_mfu's best curve among the given ln half_work."""
+    half_work = np.exp(ln_half_work)
+    rest = y - np.log(x / (x + half_work[:, None]))  # ln ceiling + qlora · [QLoRA], one row per half_work
+    n_qlora = is_qlora.sum()
+    if 0 < n_qlora < len(x):
+        ceiling, q = np.linalg.solve(np.array([[len(x), n_qlora], [n_qlora, n_qlora]]),
+                                     np.stack([rest.sum(axis=1), rest @ is_qlora]))
+    else:  # no QLoRA run, or nothing else: the ceiling alone
+        ceiling, q = rest.mean(axis=1), np.zeros(len(half_work))
+    above = ceiling > 0  # above the peak: held at it, the QLoRA factor refitted
+    ceiling = np.where(above, 0.0, ceiling)
+    if 0 < n_qlora < len(x):
+        q = np.where(above, rest[:, is_qlora == 1].mean(axis=1), q)
+    error = ((rest - ceiling[:, None] - q[:, None] * is_qlora) ** 2).sum(axis=1)
+    best = int(np.argmin(error))
+    return {"ceiling": float(np.exp(ceiling[best])), "half_work": float(half_work[best]), "qlora": float(q[best])}
+
+
+def centre_mfu(curve: dict, work: pd.Series, qlora: pd.Series) -> np.ndarray:
+    """ln MFU on a fitted curve (kernel.mfu_range's centre, for many runs at once)."""
+    work = work.to_numpy(float)
+    return (np.log(curve["ceiling"]) + np.log(work / (work + curve["half_work"]))
+            + curve["qlora"] * qlora.to_numpy(float))
 
 
 def fit_runs(runs: pd.DataFrame) -> dict:
@@ -195,23 +227,31 @@ def fit_runs(runs: pd.DataFrame) -> dict:
     return fit_mfu(runs["flops_per_micro_batch"], runs["compute_mfu"], runs["method"] == "qlora")
 
 
-CURVE_KEYS = ("a", "b", "qlora", "low", "high", "work_min", "work_max")
+def unseen_residuals(runs: pd.DataFrame) -> np.ndarray:
+    """ln measured MFU less the curve's, each source's runs against the curve fitted without that
+    source: how wrong the curve is on a stack and a setup it has not seen, which is what a reader's
+    run is to it. With one source there is nothing unseen, and its own residuals stand in."""
+    if runs["source"].nunique() < 2:
+        return np.log(runs["compute_mfu"].to_numpy(float)) - centre_mfu(
+            fit_runs(runs), runs["flops_per_micro_batch"], runs["method"] == "qlora")
+    parts = []
+    for source, rows in runs.groupby("source"):
+        curve = fit_runs(runs[runs["source"] != source])
+        parts.append(np.log(rows["compute_mfu"].to_numpy(float))
+                     - centre_mfu(curve, rows["flops_per_micro_batch"], rows["method"] == "qlora"))
+    return np.concatenate(parts)
 
 
-def planner_curves(fits: dict, gpu: str) -> dict:
-    """What the planner's kernel.mfu_range reads for a GPU (mfu_fits): its own curve where it has one,
-    every GPU's outside the work of its runs; else every GPU's."""
-    every = {key: fits["every GPU"][key] for key in CURVE_KEYS}
-    curve = fits.get(gpu)
-    if curve is None or not curve["own_curve"]:
-        return {"mfu_curve": every, "mfu_curve_outside": None}
-    return {"mfu_curve": {key: curve[key] for key in CURVE_KEYS}, "mfu_curve_outside": every}
+CURVE_KEYS = ("ceiling", "half_work", "qlora", "low", "high")
 
 
-MIN_GPU_ROWS = 10  # runs on one GPU, from at least two sources, before it gets a curve of its own
-# ... spanning this factor of FLOPs per micro-batch: a curve's slope rests on the spread of the work it
-# is fitted on, and a slope fitted on runs of nearly one size says nothing about the other sizes.
-MIN_WORK_SPREAD = 10
+def mfu_curve(runs: pd.DataFrame) -> dict:
+    """The planner's utilisation curve (kernel.mfu_range): fitted on every run given, its range
+    what the residuals on unseen sources span (RANGE_QUANTILES), with what it rests on."""
+    low, high = np.quantile(unseen_residuals(runs), RANGE_QUANTILES)
+    return {**fit_runs(runs), "low": float(low), "high": float(high), "rows": len(runs),
+            "sources": int(runs["source"].nunique()),
+            "max_gpus": int(runs["gpus"].max())}  # the largest run measured: the evidence's scale
 
 
 def communication_seconds_per_token(m: dict, row: dict, gpu: dict) -> float:
@@ -259,22 +299,12 @@ def utilisation_runs(tables) -> pd.DataFrame:
 
 
 def mfu_fits(tables) -> dict:
-    """The planner's utilisation curves: one over every measured run, and one per GPU measured
-    often enough by more than one source; each says what it rests on."""
-    return mfu_fits_of(utilisation_runs(tables))
-
-
-def mfu_fits_of(runs: pd.DataFrame) -> dict:
-    """mfu_fits over given runs (utilisation_runs, or some of them)."""
-    out = {"every GPU": {**fit_runs(runs), "sources": int(runs["source"].nunique()),
-                         "max_gpus": int(runs["gpus"].max())}}  # the largest run measured: the evidence's scale
-    for gpu, rows in runs.groupby("gpu"):
-        sources = int(rows["source"].nunique())
-        work = rows["flops_per_micro_batch"]
-        own = len(rows) >= MIN_GPU_ROWS and sources >= 2 and work.max() >= MIN_WORK_SPREAD * work.min()
-        out[gpu] = {**(fit_runs(rows) if own else out["every GPU"]),
-                    "sources": sources, "measured_rows": len(rows), "own_curve": own}
-    return out
+    """The planner's utilisation curve, one over every measured run ("every GPU", mfu_curve), and
+    what was measured on each GPU: its runs and their sources."""
+    runs = utilisation_runs(tables)
+    return {"every GPU": mfu_curve(runs),
+            **{gpu: {"measured_rows": len(rows), "sources": int(rows["source"].nunique())}
+               for gpu, rows in runs.groupby("gpu")}}
 
 
 def memory_band(tables) -> float:
@@ -285,16 +315,14 @@ def memory_band(tables) -> float:
 
 def throughput_table(tables) -> pd.DataFrame:
     """Measured tokens/s per GPU against the range predicted leave-one-source-out (BF16 runs on a
-    GPU of the catalog with a known peak): the GPU's own curve where the other sources measured it
-    often enough and the run's work lies within theirs, else every GPU's, as the planner chooses
-    (planner_curves), with the run's modelled communication."""
+    GPU of the catalog with a known peak): the planner's curve (mfu_curve) made of the other sources
+    alone, its range too, with the run's modelled communication."""
     runs = utilisation_runs(tables)
-    ranges = []
-    for row in runs.itertuples():
-        # The curve the planner would use for this GPU, fitted on the other sources alone.
-        fits = mfu_fits_of(runs[runs["source"] != row.source])
-        low, high, _ = kernel.mfu_range(planner_curves(fits, row.gpu), row.flops_per_micro_batch, row.method)
-        ranges.append((low, high))
+    curves = {source: {"mfu_curve": {key: curve[key] for key in CURVE_KEYS}}
+              for source in runs["source"].unique()
+              for curve in [mfu_curve(runs[runs["source"] != source])]}
+    ranges = [kernel.mfu_range(curves[row.source], row.flops_per_micro_batch, row.method)[:2]
+              for row in runs.itertuples()]
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
     # As kernel.option times a plan (kernel.run_seconds, no start-up): a token's seconds at 100% of
     # peak, at the MFU range, with the communication hidden at the fast end and added at the slow end.
@@ -400,8 +428,9 @@ def measured_twice(memory: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(gap=runs["high"] - runs["low"]).sort_values("gap", ascending=False, kind="stable")
 
 
-def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict) -> dict:
-    """The headline numbers, formatted for the page; `reserve_fit`: reserve() on every source."""
+def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict, curve: dict) -> dict:
+    """The headline numbers, formatted for the page; `reserve_fit`: reserve() on every source;
+    `curve`: mfu_curve on every source."""
     twice = next(iter(measured_twice(memory).to_dict(orient="records")), None)
     widest = {"twice_source": "n/a", "twice_model": "n/a", "twice_method": "n/a", "twice_micro": "n/a",
               "twice_length": "n/a", "twice_low": "n/a", "twice_high": "n/a"} if twice is None else {
@@ -417,6 +446,7 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict) -
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",
         "range_quantiles": f"{RANGE_QUANTILES[0]:.0%} to {RANGE_QUANTILES[1]:.0%}",
-        "min_gpu_rows": f"{MIN_GPU_ROWS}", "work_spread": f"{MIN_WORK_SPREAD:g}",
+        "mfu_ceiling": f"{curve['ceiling']:.0%}", "half_work": f"{curve['half_work'] / 1e12:,.0f}",
+        "qlora_factor": f"{np.exp(curve['qlora']):.2f}",
         "range_width": f"{(throughput['predicted_high'] / throughput['predicted_low']).median():.1f}",
     }

@@ -75,22 +75,40 @@ def curve_range(fit: dict, work: float, method: str = "full") -> tuple:
     return tuple(kernel.mfu_range({"mfu_curve": fit}, work, method)[:2])
 
 
-def test_the_utilisation_fit_recovers_a_known_power_law_and_never_exceeds_peak():
-    work = pd.Series([1e12, 4e12, 1.6e13, 6.4e13, 2.56e14, 1e12, 6.4e13])
-    qlora = pd.Series([False, False, False, False, False, True, True])
-    mfu = 0.001 * work ** 0.1 * pd.Series(1.0, index=work.index).where(~qlora, 0.8)
+def test_the_utilisation_fit_recovers_a_known_curve_and_never_exceeds_peak():
+    work = pd.Series([1e12, 4e12, 1.6e13, 6.4e13, 2.56e14, 1e15, 1e12, 6.4e13])
+    qlora = pd.Series([False] * 6 + [True, True])
+    mfu = 0.5 * work / (work + 2e13) * pd.Series(1.0, index=work.index).where(~qlora, 0.8)
     fit = evidence.fit_mfu(work, mfu, qlora)
-    assert fit["a"] == pytest.approx(math.log(0.001)) and fit["b"] == pytest.approx(0.1)
-    assert fit["qlora"] == pytest.approx(math.log(0.8))  # QLoRA's dequantisation: 20% slower here
-    assert fit["low"] == pytest.approx(0, abs=1e-9) and fit["high"] == pytest.approx(0, abs=1e-9)
-    low, high = curve_range(fit, 1.6e13)
-    assert low == pytest.approx(0.001 * 1.6e13 ** 0.1) == pytest.approx(high)
-    assert curve_range(fit, 1.6e13, "qlora")[0] == pytest.approx(0.8 * low)
-    # Outside the work it was fitted on, the curve holds its end instead of extrapolating.
-    assert curve_range(fit, 1e16) == curve_range(fit, 2.56e14)
-    assert curve_range({**fit, "a": 5.0}, 1.6e13) == (1.0, 1.0)
+    assert fit["ceiling"] == pytest.approx(0.5, rel=1e-2) and fit["half_work"] == pytest.approx(2e13, rel=1e-2)
+    assert fit["qlora"] == pytest.approx(math.log(0.8), abs=1e-2)  # QLoRA's dequantisation: 20% slower here
+    exact = {**fit, "low": 0.0, "high": 0.0}
+    low, high = curve_range(exact, 2e13)
+    assert low == pytest.approx(0.25, rel=1e-2) == pytest.approx(high, rel=1e-2)  # half the ceiling at half_work
+    assert curve_range(exact, 2e13, "qlora")[0] == pytest.approx(math.exp(fit["qlora"]) * low)
+    # Far more work than any fixed cost: the ceiling, never more.
+    assert curve_range(exact, 1e20)[1] == pytest.approx(fit["ceiling"], rel=1e-6)
+    # Runs faster than the peak allows cannot lift the ceiling above 1, nor the range above 1.
+    assert evidence.fit_mfu(work, mfu * 3, qlora)["ceiling"] == 1.0
+    assert curve_range({**fit, "low": 0.0, "high": 2.0}, 1e20) == (pytest.approx(fit["ceiling"] * math.exp(0.0)), 1.0)
     # No QLoRA run to fit on: no QLoRA factor.
-    assert evidence.fit_mfu(work[~qlora], mfu[~qlora], qlora[~qlora])["qlora"] == pytest.approx(0, abs=1e-9)
+    assert evidence.fit_mfu(work[~qlora], mfu[~qlora], qlora[~qlora])["qlora"] == 0
+
+
+def test_the_range_is_what_the_curve_missed_on_sources_it_was_not_fitted_on():
+    """Two sources on one curve and a third twice as fast: fitted without the third, the curve
+    misses it by ln 2, and that miss sets the range's high end, though the curve fitted on all
+    three runs through the middle."""
+    work = [1e12, 1e13, 1e14, 1e15]
+    rows = [{"source": source, "gpu": "G", "gpus": 1, "method": "full", "flops_per_micro_batch": w,
+             "compute_mfu": speed * 0.4 * w / (w + 1e13)}
+            for source, speed in (("a", 1.0), ("b", 1.0), ("c", 2.0)) for w in work]
+    curve = evidence.mfu_curve(pd.DataFrame(rows))
+    assert curve["high"] == pytest.approx(math.log(2), abs=0.05)
+    assert curve["sources"] == 3 and curve["rows"] == 12
+    # One source alone has nothing unseen: its own residuals set the range, here none.
+    alone = evidence.mfu_curve(pd.DataFrame(rows[:4]))
+    assert alone["low"] == pytest.approx(0, abs=1e-3) and alone["high"] == pytest.approx(0, abs=1e-3)
 
 
 def test_a_sources_own_runs_never_set_its_throughput_range(tables):
@@ -293,40 +311,10 @@ def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
 def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables):
     throughput = evidence.throughput_table(tables)
     width = (throughput["predicted_high"] / throughput["predicted_low"]).median()
-    summary = evidence.summary(evidence.memory_table(tables), throughput, evidence.reserve(tables))
+    curve = evidence.mfu_fits(tables)["every GPU"]
+    summary = evidence.summary(evidence.memory_table(tables), throughput, evidence.reserve(tables), curve)
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
-
-
-def test_a_gpus_own_curve_is_used_only_within_the_work_of_its_runs():
-    """A curve fitted on runs of 1e14 to 1e15 FLOPs per micro-batch sets their range; a run of 1e12
-    takes every GPU's curve, which was fitted on runs that small."""
-    own = {"a": -1.0, "b": 0.0, "qlora": 0.0, "low": -0.1, "high": 0.1, "work_min": 1e14, "work_max": 1e15,
-           "own_curve": True}
-    every = {"a": -3.0, "b": 0.0, "qlora": 0.0, "low": -0.5, "high": 0.5, "work_min": 1e11, "work_max": 1e16}
-    curves = evidence.planner_curves({"every GPU": every, "G": own}, "G")
-    assert kernel.mfu_range(curves, 5e14)[2] == pytest.approx(math.exp(-1.0))
-    assert kernel.mfu_range(curves, 1e12)[2] == pytest.approx(math.exp(-3.0))
-    assert kernel.mfu_range(curves, 1e12)[:2] == pytest.approx([math.exp(-3.5), math.exp(-2.5)])
-    # A GPU without a curve of its own takes every GPU's everywhere.
-    assert evidence.planner_curves({"every GPU": every, "H": {**own, "own_curve": False}}, "H")[
-        "mfu_curve_outside"] is None
-
-
-def test_a_gpu_gets_a_curve_of_its_own_only_from_runs_of_different_sizes():
-    """Ten runs on a GPU from two sources give it a curve of its own when their FLOPs per micro-batch
-    span a tenfold range; the same runs all of one size cannot fit a slope, and take every GPU's."""
-    work = [1e12 * 2 ** (i % 5) for i in range(10)]  # a 16-fold spread
-
-    def runs(gpu_work):
-        rows = [{"gpu": "G", "source": "ab"[i % 2], "flops_per_micro_batch": w, "compute_mfu": 0.3 + 0.01 * i,
-                 "method": "full", "gpus": 1} for i, w in enumerate(gpu_work)]
-        rows += [{"gpu": "H", "source": "c", "flops_per_micro_batch": 1e12 * 10 ** (i % 4),
-                  "compute_mfu": 0.2 + 0.01 * i, "method": "full", "gpus": 1} for i in range(8)]
-        return pd.DataFrame(rows)
-
-    assert evidence.mfu_fits_of(runs(work))["G"]["own_curve"]
-    narrow = evidence.mfu_fits_of(runs([1e13 * (1 + 0.01 * i) for i in range(10)]))
-    assert not narrow["G"]["own_curve"] and narrow["G"]["a"] == narrow["every GPU"]["a"]
+    assert summary["mfu_ceiling"] == f"{curve['ceiling']:.0%}" and 0 < curve["ceiling"] <= 1
 
 
 def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
@@ -343,11 +331,13 @@ def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
     throughput = pd.DataFrame({"source": ["s"], "inside": [True], "predicted_low": [1.0], "predicted_high": [2.0]})
     memory = memory.assign(within=True, error=0.0)
     reserve = {"fixed_gib": 2.0, "share": 0.06}
-    summary = evidence.summary(memory, throughput, reserve)
+    curve = {"ceiling": 0.4, "half_work": 1.6e13, "qlora": 0.0}
+    summary = evidence.summary(memory, throughput, reserve, curve)
     assert (summary["twice_method"], summary["twice_micro"], summary["twice_low"], summary["twice_high"]) == (
         "LoRA", "1", "18.9", "27.7")
     assert (summary["reserve_fixed"], summary["reserve_share"]) == ("2.0", "6.0%")
-    assert evidence.summary(memory[memory["commit"] == "b"], throughput, reserve)["twice_low"] == "n/a"
+    assert (summary["mfu_ceiling"], summary["half_work"], summary["qlora_factor"]) == ("40%", "16", "1.00")
+    assert evidence.summary(memory[memory["commit"] == "b"], throughput, reserve, curve)["twice_low"] == "n/a"
 
 
 def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_communication(tables):

@@ -350,12 +350,12 @@ def test_a_global_batch_below_the_device_count_is_raised_and_said(tables, coeffs
 
 
 def test_a_gpus_mfu_comes_from_measured_runs_and_an_unmeasured_gpu_is_never_recommended(tables, coeffs):
-    """A100 40GB has runs from two sources: a curve of its own. L4 has none: the curve of every GPU,
-    shown but never recommended, even where it is the only option."""
-    fits = evidence.mfu_fits(tables)
+    """A100 40GB has runs from two sources; L4 has none: both take the curve of every GPU, but L4 is
+    shown and never recommended, even where it is the only option."""
+    every = evidence.mfu_fits(tables)["every GPU"]
     a100 = coeffs["hardware"]["8x A100 40GB"]
-    assert a100["measured"] and "from 2 sources" in a100["mfu_source"]
-    low, high, _ = kernel.mfu_range(evidence.planner_curves(fits, "A100 40GB"), REFERENCE_WORK)
+    assert a100["measured"] and "from 2 source(s)" in a100["mfu_source"]
+    low, high, _ = kernel.mfu_range({"mfu_curve": every}, REFERENCE_WORK)
     assert (a100["mfu_low"], a100["mfu_high"]) == pytest.approx((low, high))
     l4 = coeffs["hardware"]["1x L4"]
     assert not l4["measured"] and l4["mfu_source"].startswith("no measured run on this GPU")

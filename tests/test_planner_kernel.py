@@ -319,8 +319,8 @@ def test_gradients_held_and_released_are_the_same(js, tables):
     assert differences(python, script) == []
 
 
-def test_a_gpus_curve_and_every_gpus_outside_it_are_chosen_alike(js, coeffs):
-    """Each GPU option's MFU range, inside and outside the work its own curve was fitted on."""
+def test_a_gpus_mfu_range_is_computed_alike(js, coeffs):
+    """Each GPU option's MFU range, from far less work than any measured run to far more."""
     works = [1e11, 1e12, 1e13, 1e14, 3e14, 1e15, 1e16]
     names = [name for name, hw in coeffs["hardware"].items() if hw["kind"] != "MoAI flavor"]
     python = [[kernel.mfu_range(coeffs["hardware"][name], work, method) for work in works
@@ -328,7 +328,6 @@ def test_a_gpus_curve_and_every_gpus_outside_it_are_chosen_alike(js, coeffs):
     script = js.evaluate("([names, works]) => names.map((n) => works.flatMap((w) => ['full', 'qlora'].map((m) => "
                          "kernel.mfu_range(coeffs.hardware[n], w, m))))", [names, works])
     assert differences(python, script) == []
-    assert any(coeffs["hardware"][name]["mfu_curve_outside"] is not None for name in names)
 
 
 def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):

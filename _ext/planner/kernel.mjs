@@ -497,13 +497,11 @@ export function longest_sequence(m, hw, run, states_mib, step_mib, high) {
 // --- one option ------------------------------------------------------------------------------------
 
 export function mfu_range(hw, flops_per_micro_batch, method = "full") {
-  let curve = hw.mfu_curve;
+  const curve = hw.mfu_curve;
   if (curve === undefined || curve === null) return [hw.mfu_low, hw.mfu_high, hw.mfu];
-  const outside = hw.mfu_curve_outside;
-  if (outside !== undefined && outside !== null
-      && !(curve.work_min <= flops_per_micro_batch && flops_per_micro_batch <= curve.work_max)) curve = outside;
-  const work = Math.min(Math.max(flops_per_micro_batch, curve.work_min), curve.work_max);
-  const centre = curve.a + curve.b * Math.log(work) + (method === "qlora" ? curve.qlora : 0.0);
+  const work = flops_per_micro_batch;
+  const centre = Math.log(curve.ceiling) + Math.log(work / (work + curve.half_work))
+    + (method === "qlora" ? curve.qlora : 0.0);
   return [curve.low, curve.high, 0.0].map((shift) => Math.min(Math.exp(centre + shift), 1.0));
 }
 

@@ -98,15 +98,16 @@ def gpu_options(tables) -> dict:
     for row in tables.gpus.to_dict(orient="records"):
         if pd.isna(row["peak_bf16_tflops"]):
             continue
-        curve = curves.get(row["gpu"], {**curves["every GPU"], "measured_rows": 0, "own_curve": False, "sources": 0})
-        chosen = evidence.planner_curves(curves, row["gpu"])
+        every = curves["every GPU"]
+        measured = curves.get(row["gpu"], {"measured_rows": 0, "sources": 0})
+        chosen = {"mfu_curve": {key: every[key] for key in evidence.CURVE_KEYS}}
         low, high, central = kernel.mfu_range(chosen, REFERENCE_WORK)
         option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]),
                   "reserve_mib": reserve["fixed_gib"] * 1024, "reserve_share": reserve["share"],
                   "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
                   **chosen,
-                  "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(curve),
-                  "measured": curve["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
+                  "mfu": central, "mfu_low": low, "mfu_high": high, "mfu_source": curve_source(measured, every["rows"]),
+                  "measured": measured["measured_rows"] > 0, "note": "" if pd.isna(row["note"]) else row["note"],
                   "attention_scores_kept": False, "gathers_layers": True, "frees_gradients": True, "startup_min": 0.0,
                   "intra_node_gb_s": evidence.optional(row["intra_node_gb_s"]),
                   "inter_node_gb_s": evidence.optional(row["inter_node_gb_s"]),
@@ -136,15 +137,11 @@ def beyond_evidence(option: dict, count: int, largest: int) -> dict:
                                              f"{largest} GPUs: never recommended"}
 
 
-def curve_source(curve: dict) -> str:
-    if curve["own_curve"]:
-        return (f"{curve['measured_rows']} measured runs on this GPU from {curve['sources']} sources "
-                "(evidence page)")
-    if curve["measured_rows"]:
-        return (f"{curve['measured_rows']} measured run(s) on this GPU from {curve['sources']} source(s), not enough "
-                f"for a curve of its own; MFU from the curve of every GPU's {curve['rows']} runs (evidence page)")
-    return (f"no measured run on this GPU: MFU from the curve of every GPU's {curve['rows']} runs; "
-            "never recommended")
+def curve_source(measured: dict, rows: int) -> str:
+    if measured["measured_rows"]:
+        return (f"{measured['measured_rows']} measured run(s) on this GPU from {measured['sources']} source(s); "
+                f"MFU from the curve of every GPU's {rows} runs (evidence page)")
+    return f"no measured run on this GPU: MFU from the curve of every GPU's {rows} runs; never recommended"
 
 
 def tier_price(prices: pd.DataFrame, gpu: str) -> dict:

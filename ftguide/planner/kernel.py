@@ -958,23 +958,19 @@ def longest_sequence(m, hw: dict, run: dict, states_mib: float, step_mib: float,
 # --- one option ---------------------------------------------------------------------------------
 
 def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> list:
-    """[low, high, central] MFU of an option. A GPU of the catalog has a curve fitted on measured
-    runs (ftguide.evidence): ln MFU = a + b · ln(FLOPs per micro-batch) + qlora for a QLoRA run, its
-    range what the runs' residuals span, held at its ends outside the FLOPs per micro-batch it was
-    fitted on. The work of a micro-batch, not its tokens: a step's fixed costs (kernel launches,
-    the optimizer, communication latency) are paid whatever the arithmetic, so a small model needs
-    more tokens to hide them. QLoRA dequantises its 4-bit weights, time the FLOPs do not count. A
-    MoAI flavor has the fixed range of the guide's times. A GPU's own curve says nothing outside the
-    FLOPs per micro-batch of its runs: there every GPU's curve (`mfu_curve_outside`) is used. Never
-    above 1."""
+    """[low, high, central] MFU of an option. A GPU of the catalog has the curve fitted on measured
+    runs (ftguide.evidence): MFU = ceiling × work / (work + half_work), times the QLoRA factor for a
+    QLoRA run, its range what the curve's residuals on sources it was not fitted on span. The work
+    of a micro-batch, not its tokens: a step's fixed costs (kernel launches, the optimizer,
+    communication latency) are paid whatever the arithmetic, so a small model needs more tokens to
+    hide them. QLoRA dequantises its 4-bit weights, time the FLOPs do not count. A MoAI flavor has
+    the fixed range of the guide's times. Never above 1."""
     curve = hw.get("mfu_curve")
     if curve is None:
         return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
-    outside = hw.get("mfu_curve_outside")
-    if outside is not None and not curve["work_min"] <= flops_per_micro_batch <= curve["work_max"]:
-        curve = outside
-    work = min(max(flops_per_micro_batch, curve["work_min"]), curve["work_max"])
-    centre = curve["a"] + curve["b"] * math.log(work) + (curve["qlora"] if method == "qlora" else 0.0)
+    work = flops_per_micro_batch
+    centre = (math.log(curve["ceiling"]) + math.log(work / (work + curve["half_work"]))
+              + (curve["qlora"] if method == "qlora" else 0.0))
     return [min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0)]
 
 

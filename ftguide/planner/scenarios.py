@@ -3,7 +3,7 @@ examples, and every model on every option for the cost page."""
 
 import pandas as pd
 
-from ftguide import evidence, model
+from ftguide import model
 from ftguide.audit import startup_phrases
 from ftguide.planner import kernel
 from ftguide.planner.coefficients import coefficients, startup_range
@@ -211,7 +211,6 @@ def page_values(tables, coeffs, result, deadline, methods: pd.DataFrame, swings:
         "frozen_bytes": f"{kernel.FROZEN_BF16_BYTES}", "adapter_bytes": f"{kernel.ADAPTER_BYTES}",
         "full_flops": f"{kernel.MATMUL_FLOPS['full']}", "lora_flops": f"{kernel.MATMUL_FLOPS['lora']}",
         "nf4_bytes": f"{kernel.NF4_BYTES:.3f}", "default_batch": f"{DEFAULTS['batch']:,}",
-        "work_spread": f"{evidence.MIN_WORK_SPREAD:g}",
         "headline": headline, "widest": swings["assumption"].iloc[0],
         "mine_reason": (kernel.TEXT["recommended_label"] + " " if result.recommended else "") + result.reason,
         **method_values(tables, result, methods), **batch_values(tables, result, headline),
