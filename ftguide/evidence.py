@@ -392,6 +392,13 @@ def memory_misses(memory: pd.DataFrame) -> pd.DataFrame:
     return misses
 
 
+def cache_excess(misses: pd.DataFrame) -> float:
+    """How far above the prediction the allocator's cache took a run at most (measured ÷ predicted
+    − 1 over memory_misses of class "allocator cache"), 0 where none did."""
+    cached = misses[misses["class"] == "allocator cache"]
+    return float((cached["peak_memory_gib"] / cached["predicted_gib"]).max() - 1) if len(cached) else 0.0
+
+
 def miss_classes(misses: pd.DataFrame) -> pd.DataFrame:
     """Each class of miss: how many runs, from which sources, and why (memory_misses or
     throughput_misses; a class whose runs differ in why takes its first run's)."""

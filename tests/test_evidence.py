@@ -308,6 +308,13 @@ def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
     assert classes["runs"].sum() == len(misses)
 
 
+def test_the_largest_excess_of_the_allocators_cache_is_measured_over_predicted():
+    misses = pd.DataFrame({"class": ["allocator cache", "allocator cache", "under"],
+                           "peak_memory_gib": [30.0, 20.0, 50.0], "predicted_gib": [20.0, 16.0, 10.0]})
+    assert evidence.cache_excess(misses) == pytest.approx(0.5)  # 30 held where 20 were predicted
+    assert evidence.cache_excess(misses[misses["class"] == "under"]) == 0.0
+
+
 def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables):
     throughput = evidence.throughput_table(tables)
     width = (throughput["predicted_high"] / throughput["predicted_low"]).median()
