@@ -300,10 +300,11 @@ def utilisation_runs(tables) -> pd.DataFrame:
 
 def mfu_fits(tables) -> dict:
     """The planner's utilisation curve, one over every measured run ("every GPU", mfu_curve), and
-    what was measured on each GPU: its runs and their sources."""
+    what was measured on each GPU: its runs, their sources and the lowest and highest MFU they reached."""
     runs = utilisation_runs(tables)
     return {"every GPU": mfu_curve(runs),
-            **{gpu: {"measured_rows": len(rows), "sources": int(rows["source"].nunique())}
+            **{gpu: {"measured_rows": len(rows), "sources": int(rows["source"].nunique()),
+                     "mfu_min": float(rows["mfu"].min()), "mfu_max": float(rows["mfu"].max())}
                for gpu, rows in runs.groupby("gpu")}}
 
 

@@ -24,7 +24,7 @@ from ftguide.planner.coefficients import REFERENCE_WORK, coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
 from ftguide.planner.scenarios import sensitivity
-from ftguide.planner.text import format_plan, stack_table
+from ftguide.planner.text import format_plan, gpu_evidence_table, hardware_table, stack_table
 from tests.helpers import rewrite, runs_a_page
 
 H100 = "8x H100 SXM"
@@ -355,6 +355,9 @@ def test_a_gpus_mfu_comes_from_measured_runs_and_an_unmeasured_gpu_is_never_reco
     every = evidence.mfu_fits(tables)["every GPU"]
     a100 = coeffs["hardware"]["8x A100 40GB"]
     assert a100["measured"] and "from 2 source(s)" in a100["mfu_source"]
+    runs = evidence.utilisation_runs(tables)
+    reached = runs.loc[runs["gpu"] == "A100 40GB", "mfu"]
+    assert f"at {reached.min():.0%} to {reached.max():.0%} MFU" in a100["mfu_source"]  # what its runs reached
     low, high, _ = kernel.mfu_range({"mfu_curve": every}, REFERENCE_WORK)
     assert (a100["mfu_low"], a100["mfu_high"]) == pytest.approx((low, high))
     l4 = coeffs["hardware"]["1x L4"]
@@ -683,6 +686,18 @@ def test_start_up_is_the_moai_fit_on_the_flavors_and_none_on_gpus(tables, coeffs
     minutes = next(o for o in result.json["options"] if o["kind"] == "MoAI flavor")["startup_h"] * 60
     assert f"a start-up of {minutes:.1f} min" in " ".join(result.notes)
     assert any("include no start-up (assumed 0" in note for note in result.notes)
+
+
+def test_what_each_gpus_figures_rest_on_is_said_once_per_gpu(coeffs):
+    """The evidence, price source and caveat belong to a GPU, not to each of its options: one row per
+    GPU, the text of its options, and the options' table says which are measured."""
+    evidence_table = gpu_evidence_table(coeffs)
+    gpus = {hw["gpu"] for hw in coeffs["hardware"].values()}
+    assert sorted(evidence_table.index) == sorted(gpus)
+    assert evidence_table.loc["A100 40GB", "MFU evidence"] == coeffs["hardware"]["8x A100 40GB"]["mfu_source"]
+    options = hardware_table(coeffs)
+    assert options.loc["1x L4", "Measured"] == "no" and options.loc["1x A100 40GB", "Measured"] == "yes"
+    assert "MFU evidence" not in options.columns
 
 
 def test_the_pick_names_its_price_and_evidence_and_two_answers_stand_beside(tables, coeffs):

@@ -139,8 +139,11 @@ def beyond_evidence(option: dict, count: int, largest: int) -> dict:
 
 def curve_source(measured: dict, rows: int) -> str:
     if measured["measured_rows"]:
-        return (f"{measured['measured_rows']} measured run(s) on this GPU from {measured['sources']} source(s); "
-                f"MFU from the curve of every GPU's {rows} runs (evidence page)")
+        reached = f"{measured['mfu_min']:.0%} to {measured['mfu_max']:.0%}"
+        if f"{measured['mfu_min']:.0%}" == f"{measured['mfu_max']:.0%}":
+            reached = f"{measured['mfu_min']:.0%}"
+        return (f"{measured['measured_rows']} measured run(s) on this GPU from {measured['sources']} source(s), "
+                f"at {reached} MFU; the plan's MFU is from the curve of every GPU's {rows} runs (evidence page)")
     return f"no measured run on this GPU: MFU from the curve of every GPU's {rows} runs; never recommended"
 
 

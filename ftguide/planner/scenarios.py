@@ -6,7 +6,7 @@ import pandas as pd
 from ftguide import evidence, model
 from ftguide.audit import startup_phrases
 from ftguide.planner import kernel
-from ftguide.planner.coefficients import coefficients, startup_range
+from ftguide.planner.coefficients import REFERENCE_WORK, coefficients, startup_range
 from ftguide.planner.run import DEFAULTS, LORA_MEASURED_SPEEDUP, QLORA_MEASURED_SLOWDOWN, plan
 
 
@@ -212,6 +212,7 @@ def page_values(tables, coeffs, result, deadline, methods: pd.DataFrame, swings:
         "full_flops": f"{kernel.MATMUL_FLOPS['full']}", "lora_flops": f"{kernel.MATMUL_FLOPS['lora']}",
         "nf4_bytes": f"{kernel.NF4_BYTES:.3f}", "default_batch": f"{DEFAULTS['batch']:,}",
         "headline": headline, "widest": swings["assumption"].iloc[0],
+        "reference_work": f"{REFERENCE_WORK / 1e12:,.0f} TFLOP",
         "cache_excess": f"{evidence.cache_excess(evidence.memory_misses(evidence.memory_table(tables))):.0%}",
         "mine_reason": (kernel.TEXT["recommended_label"] + " " if result.recommended else "") + result.reason,
         **method_values(tables, result, methods), **batch_values(tables, result, headline),

@@ -36,7 +36,7 @@ def inverse_table(result: Plan) -> pd.DataFrame:
 
 
 def hardware_table(coeffs) -> pd.DataFrame:
-    """Every hardware option and the evidence behind it, for the page."""
+    """Every hardware option and its figures, for the page (what they rest on: gpu_evidence_table)."""
     hw = pd.DataFrame.from_dict(coeffs["hardware"], orient="index")
     return pd.DataFrame({
         "Kind": hw["kind"], "GPU": hw["gpu"], "GPUs": hw["gpus"], "Nodes": hw["nodes"], "Devices": hw["devices"],
@@ -45,9 +45,18 @@ def hardware_table(coeffs) -> pd.DataFrame:
         "Peak BF16 per GPU (TFLOP/s)": hw["peak_tflops_per_gpu"],
         "GPU-to-GPU in a node (GB/s, both directions)": hw["intra_node_gb_s"],
         "Network per GPU (GB/s)": hw["inter_node_gb_s"],
-        "MFU, low": hw["mfu_low"], "MFU, high": hw["mfu_high"], "MFU evidence": hw["mfu_source"],
-        "Price (USD per GPU-hour)": hw["price"], "Price source": hw["price_source"], "Caveat": hw["note"],
+        "MFU, low": hw["mfu_low"], "MFU, high": hw["mfu_high"],
+        "Measured": hw["measured"].map({True: "yes", False: "no"}),
+        "Price (USD per GPU-hour)": hw["price"],
     }).rename_axis("Hardware")
+
+
+def gpu_evidence_table(coeffs) -> pd.DataFrame:
+    """What each GPU's figures rest on, once per GPU rather than once per option: the MFU's evidence,
+    the price's source and any caveat (those of its smallest option)."""
+    hw = pd.DataFrame.from_dict(coeffs["hardware"], orient="index").drop_duplicates("gpu")
+    return pd.DataFrame({"MFU evidence": hw["mfu_source"].to_numpy(), "Price source": hw["price_source"].to_numpy(),
+                         "Caveat": hw["note"].to_numpy()}, index=pd.Index(hw["gpu"], name="GPU"))
 
 
 # The runs a stack's default holds for, as data/stack_defaults.csv's applies_to names them: all, a
