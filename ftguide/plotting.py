@@ -15,13 +15,15 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from ftguide.cost import cheapest_per_model
+from ftguide.planner import kernel
 from ftguide.throughput import READING_NAMES, READINGS
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Pair colours with distinct markers/line styles so figures also read in grey.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-# Past eight series the colours repeat; the markers go on, so every series keeps a look of its own.
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "d"]
+# Past eight series the colours repeat; the markers go on, so every series keeps a look of its own
+# (a hexagon reads as a circle when small: it comes last, never beside the first colour's circle).
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "d", "h"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
 
 
@@ -156,17 +158,21 @@ def plain_number(value: float) -> str:
     return f"{value:,.10f}".rstrip("0").rstrip(".")
 
 
-def predicted_vs_measured(ax, table, measured: str, predicted: str, tolerance: float, group="source") -> None:
+def predicted_vs_measured(ax, table, measured: str, predicted: str, tolerance: float, group="source",
+                          keys=None) -> None:
     """Prediction against measurement on log axes, one colour and marker per group, with the line of
-    equality inside a band of ±tolerance."""
+    equality inside a band of ±tolerance. `keys`: every group in the order that sets its look, so that
+    a source looks the same in each figure of a page (default: the table's order)."""
     low = min(table[measured].min(), table[predicted].min()) / 1.3
     high = max(table[measured].max(), table[predicted].max()) * 1.3
     line = np.geomspace(low, high, 50)
     ax.fill_between(line, line * (1 - tolerance), line * (1 + tolerance), color="0.88", linewidth=0,
                     label=f"±{tolerance:.0%}")
     ax.plot(line, line, color="black", linewidth=0.8)
-    for key, look in series_styles(table[group]).items():
+    for key, look in series_styles(table[group] if keys is None else keys).items():
         rows = table[table[group] == key]
+        if rows.empty:
+            continue
         ax.scatter(rows[measured], rows[predicted], color=look["color"], marker=look["marker"], s=22,
                    edgecolor="0.2", linewidth=0.3, label=key)
     ax.set_xlim(low, high)
@@ -176,20 +182,48 @@ def predicted_vs_measured(ax, table, measured: str, predicted: str, tolerance: f
     ax.legend(fontsize=7, loc="upper left")
 
 
-def measured_in_ranges(ax, table, measured: str, low: str, high: str, group="source") -> None:
+def measured_in_ranges(ax, table, measured: str, low: str, high: str, group="source", keys=None) -> None:
     """One vertical bar per row from `low` to `high` (a predicted range) with the measured value as a
-    point in its group's colour and marker; rows sorted by the measured value."""
+    point in its group's colour and marker (`keys` as in predicted_vs_measured); rows sorted by the
+    measured value."""
     rows = table.sort_values(measured, kind="stable").reset_index(drop=True)
-    styles = series_styles(rows[group])
+    styles = series_styles(rows[group] if keys is None else keys)
     ax.vlines(rows.index, rows[low], rows[high], color="0.6", linewidth=2)
     for key, look in styles.items():
         chosen = rows[rows[group] == key]
+        if chosen.empty:
+            continue
         ax.scatter(chosen.index, chosen[measured], color=look["color"], marker=look["marker"], s=20,
                    edgecolor="0.2", linewidth=0.3, zorder=3, label=key)
     ax.set_xticks([])
     log_axis(ax, "y")
     ax.set_ylim(min(rows[low].min(), rows[measured].min()) / 1.3, max(rows[high].max(), rows[measured].max()) * 1.3)
     ax.legend(fontsize=7, loc="upper left")
+
+
+def mfu_against_work(ax, runs, curve: dict, keys=None) -> None:
+    """Measured MFU against FLOPs per micro-batch (ftguide.evidence.utilisation_runs), one colour and
+    marker per source (`keys` as in predicted_vs_measured), with the planner's curve (mfu_curve,
+    through kernel.mfu_range): its centre for most runs and for QLoRA, and its range shaded."""
+    work = np.geomspace(runs["flops_per_micro_batch"].min() / 1.5, runs["flops_per_micro_batch"].max() * 1.5, 200)
+    full = np.array([kernel.mfu_range({"mfu_curve": curve}, w) for w in work]) * 100
+    qlora = np.array([kernel.mfu_range({"mfu_curve": curve}, w, "qlora")[2] for w in work]) * 100
+    ax.fill_between(work, full[:, 0], full[:, 1], color="0.88", label="Predicted range (not QLoRA)")
+    ax.plot(work, full[:, 2], color="black", linewidth=1.2, label="Curve")
+    ax.plot(work, qlora, color="black", linewidth=1.2, linestyle="--", label="Curve, QLoRA")
+    for key, look in series_styles(runs["source"] if keys is None else keys).items():
+        chosen = runs[runs["source"] == key]
+        if chosen.empty:
+            continue
+        ax.scatter(chosen["flops_per_micro_batch"], chosen["compute_mfu"] * 100, color=look["color"],
+                   marker=look["marker"], s=18, edgecolor="0.2", linewidth=0.3, zorder=3, label=key)
+    log_axis(ax, "x", subs=(1,), scale=1e12)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Work of one micro-batch (TFLOP, log scale)")
+    ax.set_ylabel("MFU of the arithmetic (% of peak)")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=3)
+
+
 # --- the model page ------------------------------------------------------------------------------
 
 def memory_prediction(memory) -> Figure:
