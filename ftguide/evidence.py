@@ -308,6 +308,16 @@ def mfu_fits(tables) -> dict:
                for gpu, rows in runs.groupby("gpu")}}
 
 
+def beyond_the_band(memory: pd.DataFrame) -> dict:
+    """How often the verdict "fits" would have been too kind on the evidence (memory_table): the band
+    (the median absolute error, memory_band), the share of runs that held more than their prediction
+    plus the band, and what one run in ten held above its prediction (the 90th percentile of measured
+    over predicted)."""
+    band = float(memory["error"].abs().median())
+    held = memory["peak_memory_gib"] / memory["predicted_gib"]
+    return {"band": band, "share_over": float((held > 1 + band).mean()), "tenth": float(np.quantile(held, 0.9))}
+
+
 def memory_band(tables) -> float:
     """The memory model's own error: the median absolute leave-one-source-out error, the band
     inside which a plan that fits is called tight."""

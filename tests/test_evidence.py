@@ -365,3 +365,13 @@ def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_
     one_gpu = runs[runs["gpus"] == 1]
     assert (one_gpu["communication_s_per_token"] == 0).all()
     assert one_gpu["compute_mfu"].tolist() == pytest.approx(one_gpu["mfu"].tolist())
+
+
+def test_how_often_fits_was_too_kind_is_counted_against_the_median_band():
+    memory = pd.DataFrame({"error": [0.0, -0.1, 0.1, -0.5, 0.2],
+                           "peak_memory_gib": [10.0, 11.0, 9.0, 20.0, 10.0],
+                           "predicted_gib": [10.0, 10.0, 10.0, 10.0, 12.5]})
+    beyond = evidence.beyond_the_band(memory)
+    assert beyond["band"] == pytest.approx(0.1)
+    assert beyond["share_over"] == pytest.approx(0.2)  # only 20 where 10 were predicted is above 10 x 1.1
+    assert beyond["tenth"] == pytest.approx(1.1 + 0.6 * (2.0 - 1.1))  # numpy's linear 90th percentile

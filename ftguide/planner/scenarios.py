@@ -213,10 +213,19 @@ def page_values(tables, coeffs, result, deadline, methods: pd.DataFrame, swings:
         "nf4_bytes": f"{kernel.NF4_BYTES:.3f}", "default_batch": f"{DEFAULTS['batch']:,}",
         "headline": headline, "widest": swings["assumption"].iloc[0],
         "reference_work": f"{REFERENCE_WORK / 1e12:,.0f} TFLOP",
-        "cache_excess": f"{evidence.cache_excess(evidence.memory_misses(evidence.memory_table(tables))):.0%}",
+        **memory_values(evidence.memory_table(tables)),
         "mine_reason": (kernel.TEXT["recommended_label"] + " " if result.recommended else "") + result.reason,
         **method_values(tables, result, methods), **batch_values(tables, result, headline),
     }
+
+
+def memory_values(memory: pd.DataFrame) -> dict:
+    """What the evidence says of the memory verdicts (evidence.memory_table): the allocator's largest
+    excess, the tight band and how often runs went beyond it."""
+    beyond = evidence.beyond_the_band(memory)
+    return {"cache_excess": f"{evidence.cache_excess(evidence.memory_misses(memory)):.0%}",
+            "memory_band": f"{beyond['band']:.1%}", "share_over_band": f"{beyond['share_over']:.0%}",
+            "tenth_held": f"{beyond['tenth'] - 1:.0%}"}
 
 
 def method_values(tables, result, methods: pd.DataFrame) -> dict:
