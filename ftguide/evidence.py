@@ -74,7 +74,9 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     foreach AdamW (knob adamw_step), the square roots of its second moments. A run of one micro-batch a
     step makes its gradients as it frees its activations (kernel.released_gradient_bytes). Under
     no_sync the unsharded gradients stand in for the sharded ones until the last micro-batch
-    reduce-scatters them, so they are held with the activations, not with the optimizer step."""
+    reduce-scatters them, so they are held with the activations, not with the optimizer step. Where
+    the run offloads with FSDP1, its gradient shards are held beside the activations
+    (kernel.held_gradient_shard_bytes)."""
     gpus = int(row["gpus"])
     states = kernel.device_state_bytes(m, run, gpus)
     sample = kernel.sample_bytes(m, int(row["sequence_length"]), run, scores_kept=False)
@@ -86,7 +88,10 @@ def modelled_gib(m: dict, row: dict, run: dict) -> float:
     if row.get("fsdp_no_sync") == "yes":
         unsharded = kernel.no_sync_gradient_bytes(m, run) - kernel.gradient_bytes(m, run, gpus)
         return (states + max(int(row["micro_batch"]) * sample + unsharded, step)) / GIB
-    return kernel.peak_bytes(states, sample, int(row["micro_batch"]), step, released) / GIB
+    # FSDP1's CPU offload holds every gradient shard to the end of the backward pass, in blocks of its
+    # own stream that the next forward pass cannot reuse, so beside the activations, not in their place.
+    held = kernel.held_gradient_shard_bytes(m, run, gpus) if row.get("fsdp1_offload") == "yes" else 0
+    return (kernel.peak_bytes(states, sample, int(row["micro_batch"]), step, released) + held) / GIB
 
 
 def measured_runs(tables) -> pd.DataFrame:

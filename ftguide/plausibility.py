@@ -556,6 +556,9 @@ def _measurements(tables: dict, at) -> list:
             out.append(f"{where('fsdp_no_sync')}: found 'yes' for a run {shown(row.sharding)} on {row.gpus:g} GPU(s) "
                        f"with gradient accumulation {shown(row.grad_accum)}; expected 'no' or 'unstated' (FSDP's "
                        "no_sync only holds unsharded gradients where a sharded run accumulates over micro-batches)")
+        if row.get("fsdp1_offload") == "yes" and row.optimizer != "offloaded":
+            out.append(f"{where('fsdp1_offload')}: found 'yes' for optimizer {shown(row.optimizer)}; expected 'no' "
+                       "(FSDP1's CPU offload is the optimizer value 'offloaded')")
         if row.get("adamw_step") == "foreach" and row.optimizer not in kernel.SECOND_MOMENT_BYTES:
             adamw = kernel.listing(kernel.SECOND_MOMENT_BYTES)
             out.append(f"{where('adamw_step')}: found 'foreach' for optimizer {shown(row.optimizer)}; expected "

@@ -187,6 +187,22 @@ def test_a_run_accumulating_under_fsdp_no_sync_keeps_the_blocks_unsharded_bf16_g
         (states + max(activations + 2 * m["params"] - 2 * m["params"] / 2, step)) / 2**30)
 
 
+def test_fsdp1s_cpu_offload_holds_every_gradient_shard_beside_the_activations(tables):
+    """Llama2 13B fully fine-tuned on two GPUs with FSDP1's CPU offload (universal-llm-trainer): each
+    GPU also holds its half of the BF16 gradients to the end of the backward pass, 13 GB, beside the
+    activations; FSDP2 (torchtune) drops them."""
+    row = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Llama2 13B")
+    m = kernel.model_coefficients(row)
+    run = {"method": "full", "checkpointing": "full", "optimizer": "offloaded", "loss": "full-16bit",
+           "lora_rank": 8, "lora_targets": "attention", "qlora_format": "nf4", "sharding": "sharded",
+           "adamw_step": "foreach"}
+    measured = {"gpus": 2, "sequence_length": 8192, "micro_batch": 2, "grad_accum": 32, "fsdp_no_sync": "no"}
+    fsdp2 = evidence.modelled_gib(m, {**measured, "fsdp1_offload": "no"}, run)
+    fsdp1 = evidence.modelled_gib(m, {**measured, "fsdp1_offload": "yes"}, run)
+    assert (fsdp1 - fsdp2) * 2**30 == pytest.approx(2 * m["params"] / 2)
+    assert kernel.held_gradient_shard_bytes(m, run, 2) == kernel.GRADIENT_BYTES * m["params"] / 2
+
+
 def test_a_zero3_optimizer_step_adds_one_sub_groups_fp32_gradients_when_larger_than_the_activations(tables):
     """Qwen 1.8B full fine-tuning on one GPU under ZeRO-3, sub-groups of 10^9 parameters: the step
     casts 10^9 gradients to FP32 (4 GB), more than a 256-token micro-batch's activations, so the

@@ -262,6 +262,19 @@ def test_no_sync_gradients_are_the_same(js, tables):
     assert differences(python, script) == []
 
 
+def test_fsdp1_offloads_held_gradient_shards_are_the_same(js, tables):
+    """The gradient shards FSDP1's CPU offload holds to the end of the backward pass (the evidence's
+    measured runs use it) agree in both."""
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    cases = [[{"method": "full", "lora_targets": "attention"}, 2],
+             [{"method": "lora", "lora_rank": 64, "lora_targets": "all-linear"}, 8],
+             [{"method": "qlora", "lora_rank": 8, "lora_targets": "all-linear+embeddings"}, 1]]
+    python = [[kernel.held_gradient_shard_bytes(m, *case) for case in cases] for m in models]
+    script = js.evaluate("([models, cases]) => models.map((m) => cases.map(([r, d]) => "
+                         "kernel.held_gradient_shard_bytes(m, r, d)))", [models, cases])
+    assert differences(python, script) == []
+
+
 def test_zero3_fp32_gradient_groups_are_the_same(js, tables):
     """The FP32 gradients of one ZeRO-3 sub-group (the evidence's measured runs use it) agree in both."""
     models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]

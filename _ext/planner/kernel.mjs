@@ -563,6 +563,10 @@ export function no_sync_gradient_bytes(m, run) {
   return C.constants.frozen_bf16_bytes * (trained_all ? m.params : m.params - m.embedding_params);
 }
 
+export function held_gradient_shard_bytes(m, run, devices) {
+  return C.constants.gradient_bytes * trained_parameters(m, run) / devices;
+}
+
 export function fp32_gradient_group_bytes(m, run, devices, sub_group_size) {
   return C.constants.fp32_bytes * Math.min(sub_group_size, trained_parameters(m, run) / devices);
 }

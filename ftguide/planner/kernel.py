@@ -791,6 +791,16 @@ def no_sync_gradient_bytes(m, run: dict):
     return FROZEN_BF16_BYTES * (m["params"] if trained_all else m["params"] - m["embedding_params"])
 
 
+def held_gradient_shard_bytes(m, run: dict, devices: int):
+    """What FSDP1's CPU offload keeps on a device until the backward pass ends: each unit's sharded
+    gradient, in BF16 (GRADIENT_BYTES), though it has been copied to the CPU. _accumulate_sharded_grad
+    keeps it as flat_param._saved_grad_shard and _offload_grad only copies it; prepare_gradient_for_optim
+    drops it once the whole backward pass has run (torch/distributed/fsdp/_runtime_utils.py and
+    _flat_param.py in torch 2.2.2 and 2.5.1). FSDP2 drops it after the copy. Used for measured runs
+    whose code says so (data/finetune_measurements.csv, fsdp1_offload)."""
+    return GRADIENT_BYTES * trained_parameters(m, run) / devices
+
+
 def fp32_gradient_group_bytes(m, run: dict, devices: int, sub_group_size: float):
     """What DeepSpeed ZeRO-3's optimizer step adds: it steps a device's partition one sub-group at a
     time, first casting the sub-group's gradients to FP32 beside the BF16 ones
