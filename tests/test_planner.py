@@ -236,6 +236,22 @@ def test_a_config_json_plans_as_its_model_of_models_csv(tables, coeffs):
     assert format_plan(from_config).startswith("meta-llama/Meta-Llama-3-8B (config.json), full fine-tuning")
 
 
+def test_a_model_that_soft_caps_its_logits_keeps_one_more_16_bit_copy_of_them(tables, coeffs):
+    """Gemma 2 caps its logits with a tanh whose output its backward pass needs: 2 more bytes per
+    token and vocabulary entry wherever the logits are kept, none under a fused loss; a config.json
+    with final_logit_softcapping says so, one with null does not."""
+    gemma2 = next(r for r in tables.models.to_dict(orient="records") if r["model"] == "Gemma 2 9B")
+    m = kernel.model_coefficients(gemma2)
+    uncapped = {**m, "logit_softcapping": False}
+    for loss in ("full", "full-16bit", "chunked"):
+        assert kernel.logit_bytes_per_token(m, loss) - kernel.logit_bytes_per_token(uncapped, loss) == 2 * 256000
+    assert kernel.logit_bytes_per_token(m, "fused") == 0
+    row, _ = kernel.check_config({**LLAMA3_CONFIG, "final_logit_softcapping": 30.0})
+    assert kernel.model_coefficients(row)["logit_softcapping"]
+    assert not kernel.model_coefficients(kernel.check_config({**LLAMA3_CONFIG, "final_logit_softcapping": None})[0])[
+        "logit_softcapping"]
+
+
 @pytest.mark.parametrize("config, message", [
     ({**LLAMA3_CONFIG, "num_local_experts": 8}, "config: found a mixture-of-experts model (num_local_experts 8)"),
     ({k: v for k, v in LLAMA3_CONFIG.items() if k != "vocab_size"}, "config: found vocab_size missing; expected a "

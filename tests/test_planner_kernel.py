@@ -125,7 +125,9 @@ CONFIGS = [json.dumps(LLAMA3_CONFIG), json.dumps({**LLAMA3_CONFIG, "num_local_ex
            json.dumps({k: v for k, v in LLAMA3_CONFIG.items() if k != "vocab_size"}),
            json.dumps({**LLAMA3_CONFIG, "num_key_value_heads": 7}), json.dumps({**LLAMA3_CONFIG, "hidden_size": 4097}),
            json.dumps({**LLAMA3_CONFIG, "vocab_size": "big"}), "{not json", "[1, 2]", "NaN", "null", "1e400",
-           json.dumps({**LLAMA3_CONFIG, "num_hidden_layers": 1e400}).replace("Infinity", "1e400")]
+           json.dumps({**LLAMA3_CONFIG, "num_hidden_layers": 1e400}).replace("Infinity", "1e400"),
+           json.dumps({**LLAMA3_CONFIG, "final_logit_softcapping": 30.0}),
+           json.dumps({**LLAMA3_CONFIG, "final_logit_softcapping": None})]
 BAD_NUMBERS = st.one_of(ODD, st.sampled_from(["0", "-5", "1e400", "nan", "inf", "2.5", "1e30"]))
 
 

@@ -176,6 +176,7 @@ export function check_config(raw) {
   row.mlp = "gated";
   row.norm = "rmsnorm";
   row.learned_positions = 0;
+  row.logit_softcapping = is_finite_number(own("final_logit_softcapping"));
   return [row, null];
 }
 
@@ -323,7 +324,7 @@ export function model_coefficients(config) {
     params: parameter_count(config), matmul_params: matmul_parameters(a),
     block_matmul_params: block_matmul_parameters(a), adapter_params_per_rank: adapter_parameters_per_rank(a),
     attention_adapter_params_per_rank: adapter_parameters_per_rank(a, "attention"),
-    embedding_params: embedding_parameters(config),
+    embedding_params: embedding_parameters(config), logit_softcapping: config.logit_softcapping === true,
   };
   for (const key of ["layers", "hidden_size", "attention_width", "attention_heads", "vocab_size", "ffn_size",
                      "ffn_matrices"]) out[key] = a[key];
@@ -371,7 +372,9 @@ export function activation_bytes_per_token(m, sequence_length, checkpointing = "
 }
 
 export function logit_bytes_per_token(m, loss = "full") {
-  return C.constants.loss_bytes[loss] * m.vocab_size;
+  const kept = C.constants.loss_bytes[loss] > 0;
+  const softcap = m.logit_softcapping && kept ? C.constants.softcap_bytes : 0;
+  return (C.constants.loss_bytes[loss] + softcap) * m.vocab_size;
 }
 
 export function sample_bytes(m, sequence_length, run, scores_kept = true) {

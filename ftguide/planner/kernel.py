@@ -54,6 +54,11 @@ CHECKPOINT_BYTES_PER_HIDDEN = 2
 LOSSES = {"full": "full logits (Transformers)", "full-16bit": "full logits in 16 bits (no FP32 upcast)",
           "chunked": "chunked (torchtune)", "fused": "fused (Liger, unsloth)"}
 LOSS_BYTES = {"full": 10, "full-16bit": 6, "chunked": 2, "fused": 0}
+# A model that soft-caps its logits (Gemma 2's final_logit_softcapping: divide, tanh, multiply;
+# Gemma2ForCausalLM.forward in huggingface/transformers src/transformers/models/gemma2/modeling_gemma2.py
+# at 006e8693) keeps the tanh's 16-bit output for its backward pass: 2 more bytes per token and
+# vocabulary entry wherever the sequence's logits are kept, none where a fused loss never makes them.
+SOFTCAP_BYTES = 2
 LOGIT_BYTES = LOSS_BYTES["full"]
 # Activation recomputation: full keeps each layer's input and rebuilds one layer at a time; offloaded
 # recomputes as full but keeps each layer's input in CPU memory, so only the layer rebuilt is on the
@@ -143,7 +148,8 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "lora_rank": LORA_RANK, "matmul_flops": MATMUL_FLOPS,
              "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
              "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE,
-             "fp32_bytes": FP32_BYTES, "second_moment_bytes": SECOND_MOMENT_BYTES, "gradient_bytes": GRADIENT_BYTES}
+             "fp32_bytes": FP32_BYTES, "second_moment_bytes": SECOND_MOMENT_BYTES, "gradient_bytes": GRADIENT_BYTES,
+             "softcap_bytes": SOFTCAP_BYTES}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -486,7 +492,8 @@ def check_config(raw):
     row.update(name=quote(name)[1:-1][:80] if name else "config.json",
                tied_embeddings=config.get("tie_word_embeddings") is True,
                qkv_bias=config.get("attention_bias") is True or config.get("model_type") == "qwen2",
-               linear_bias=config.get("mlp_bias") is True, mlp="gated", norm="rmsnorm", learned_positions=0)
+               linear_bias=config.get("mlp_bias") is True, mlp="gated", norm="rmsnorm", learned_positions=0,
+               logit_softcapping=is_finite_number(config.get("final_logit_softcapping")))
     return row, None
 
 
@@ -656,6 +663,7 @@ def model_coefficients(config) -> dict:
             "adapter_params_per_rank": adapter_parameters_per_rank(a),
             "attention_adapter_params_per_rank": adapter_parameters_per_rank(a, "attention"),
             "embedding_params": embedding_parameters(config),
+            "logit_softcapping": bool(config.get("logit_softcapping", False)),
             **{key: a[key] for key in ("layers", "hidden_size", "attention_width", "attention_heads", "vocab_size",
                                        "ffn_size", "ffn_matrices")}}
 
@@ -714,7 +722,8 @@ def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_
 
 
 def logit_bytes_per_token(m, loss="full"):
-    return LOSS_BYTES[loss] * m["vocab_size"]
+    kept = LOSS_BYTES[loss] > 0  # a fused loss keeps no logits, capped or not
+    return (LOSS_BYTES[loss] + SOFTCAP_BYTES * m["logit_softcapping"] * kept) * m["vocab_size"]
 
 
 def sample_bytes(m, sequence_length, run: dict, scores_kept=True):
