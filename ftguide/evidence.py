@@ -220,11 +220,11 @@ def profile(x: np.ndarray, y: np.ndarray, is_qlora: np.ndarray, ln_half_work: np
     return {"ceiling": float(np.exp(ceiling[best])), "half_work": float(half_work[best]), "qlora": float(q[best])}
 
 
-def centre_mfu(curve: dict, work: pd.Series, qlora: pd.Series) -> np.ndarray:
-    """ln MFU on a fitted curve (kernel.mfu_range's centre, for many runs at once)."""
-    work = work.to_numpy(float)
-    return (np.log(curve["ceiling"]) + np.log(work / (work + curve["half_work"]))
-            + curve["qlora"] * qlora.to_numpy(float))
+def centre_mfu(curve: dict, runs: pd.DataFrame) -> np.ndarray:
+    """ln of the curve's central MFU for each run, as the planner reads it (kernel.mfu_range)."""
+    fitted = {"mfu_curve": {**curve, "low": 0.0, "high": 0.0}}
+    return np.log([kernel.mfu_range(fitted, work, method)[2]
+                   for work, method in zip(runs["flops_per_micro_batch"], runs["method"], strict=True)])
 
 
 def fit_runs(runs: pd.DataFrame) -> dict:
@@ -237,14 +237,10 @@ def unseen_residuals(runs: pd.DataFrame) -> np.ndarray:
     source: how wrong the curve is on a stack and a setup it has not seen, which is what a reader's
     run is to it. With one source there is nothing unseen, and its own residuals stand in."""
     if runs["source"].nunique() < 2:
-        return np.log(runs["compute_mfu"].to_numpy(float)) - centre_mfu(
-            fit_runs(runs), runs["flops_per_micro_batch"], runs["method"] == "qlora")
-    parts = []
-    for source, rows in runs.groupby("source"):
-        curve = fit_runs(runs[runs["source"] != source])
-        parts.append(np.log(rows["compute_mfu"].to_numpy(float))
-                     - centre_mfu(curve, rows["flops_per_micro_batch"], rows["method"] == "qlora"))
-    return np.concatenate(parts)
+        return np.log(runs["compute_mfu"].to_numpy(float)) - centre_mfu(fit_runs(runs), runs)
+    return np.concatenate([np.log(rows["compute_mfu"].to_numpy(float))
+                           - centre_mfu(fit_runs(runs[runs["source"] != source]), rows)
+                           for source, rows in runs.groupby("source")])
 
 
 CURVE_KEYS = ("ceiling", "half_work", "qlora", "low", "high")
