@@ -23,7 +23,7 @@ from ftguide.planner import kernel
 from ftguide.planner.coefficients import REFERENCE_WORK, coefficients
 from ftguide.planner.kernel import PlanError, accumulation_steps, option
 from ftguide.planner.run import plan
-from ftguide.planner.scenarios import sensitivity
+from ftguide.planner.scenarios import sensitivity, unmeasured_gpus
 from ftguide.planner.text import format_plan, gpu_evidence_table, hardware_table, stack_table
 from tests.helpers import rewrite, runs_a_page
 
@@ -702,6 +702,15 @@ def test_start_up_is_the_moai_fit_on_the_flavors_and_none_on_gpus(tables, coeffs
     minutes = next(o for o in result.json["options"] if o["kind"] == "MoAI flavor")["startup_h"] * 60
     assert f"a start-up of {minutes:.1f} min" in " ".join(result.notes)
     assert any("include no start-up (assumed 0" in note for note in result.notes)
+
+
+def test_the_limits_name_the_gpus_no_run_was_measured_on(coeffs):
+    names = unmeasured_gpus(coeffs)
+    assert "L4" in names and "A100 40GB" not in names and "MI250" not in names  # a flavor is not a GPU option
+    one = {"hardware": {"1x X": {"kind": "GPU", "gpu": "X", "measured": False},
+                        "1x Y": {"kind": "GPU", "gpu": "Y", "measured": True}}}
+    assert unmeasured_gpus(one) == "X"
+    assert unmeasured_gpus({"hardware": {"1x Y": one["hardware"]["1x Y"]}}) == "none"
 
 
 def test_what_each_gpus_figures_rest_on_is_said_once_per_gpu(coeffs):

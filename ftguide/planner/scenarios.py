@@ -213,11 +213,19 @@ def page_values(tables, coeffs, result, deadline, methods: pd.DataFrame, swings:
         "full_flops": f"{kernel.MATMUL_FLOPS['full']}", "lora_flops": f"{kernel.MATMUL_FLOPS['lora']}",
         "nf4_bytes": f"{kernel.NF4_BYTES:.3f}", "default_batch": f"{DEFAULTS['batch']:,}",
         "headline": headline, "widest": swings["assumption"].iloc[0],
-        "reference_work": f"{REFERENCE_WORK / 1e12:,.0f} TFLOP",
+        "reference_work": f"{REFERENCE_WORK / 1e12:,.0f} TFLOP", "unmeasured_gpus": unmeasured_gpus(coeffs),
         **memory_values(evidence.memory_table(tables)),
         "mine_reason": (kernel.TEXT["recommended_label"] + " " if result.recommended else "") + result.reason,
         **method_values(tables, result, methods), **batch_values(tables, result, headline),
     }
+
+
+def unmeasured_gpus(coeffs) -> str:
+    """The catalog's GPUs none of whose options rests on a measured run, for the page's limits."""
+    options = [hw for hw in coeffs["hardware"].values() if hw["kind"] != "MoAI flavor"]
+    measured = {hw["gpu"] for hw in options if hw["measured"]}
+    names = sorted({hw["gpu"] for hw in options} - measured)
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names) or "none"
 
 
 def memory_values(memory: pd.DataFrame) -> dict:
