@@ -94,14 +94,14 @@ def gpu_options(tables) -> dict:
     start-up is counted: no evidence here times the loading of a model on a GPU stack."""
     reserve = evidence.reserve(tables)
     curves = evidence.mfu_fits(tables)
+    every = curves["every GPU"]
+    chosen = {"mfu_curve": {key: every[key] for key in evidence.CURVE_KEYS}}  # one curve for every GPU
+    low, high, central = kernel.mfu_range(chosen, REFERENCE_WORK)
     out = {}
     for row in tables.gpus.to_dict(orient="records"):
         if pd.isna(row["peak_bf16_tflops"]):
             continue
-        every = curves["every GPU"]
         measured = curves.get(row["gpu"], {"measured_rows": 0, "sources": 0})
-        chosen = {"mfu_curve": {key: every[key] for key in evidence.CURVE_KEYS}}
-        low, high, central = kernel.mfu_range(chosen, REFERENCE_WORK)
         option = {"gpu": row["gpu"], "device_memory_mib": float(row["memory_mib"]),
                   "reserve_mib": reserve["fixed_gib"] * 1024, "reserve_share": reserve["share"],
                   "peak_tflops_per_gpu": float(row["peak_bf16_tflops"]), **tier_price(tables.prices, row["gpu"]),
@@ -139,9 +139,8 @@ def beyond_evidence(option: dict, count: int, largest: int) -> dict:
 
 def curve_source(measured: dict, rows: int) -> str:
     if measured["measured_rows"]:
-        reached = f"{measured['mfu_min']:.0%} to {measured['mfu_max']:.0%}"
-        if f"{measured['mfu_min']:.0%}" == f"{measured['mfu_max']:.0%}":
-            reached = f"{measured['mfu_min']:.0%}"
+        lowest, highest = f"{measured['mfu_min']:.0%}", f"{measured['mfu_max']:.0%}"
+        reached = lowest if lowest == highest else f"{lowest} to {highest}"
         return (f"{measured['measured_rows']} measured run(s) on this GPU from {measured['sources']} source(s), "
                 f"at {reached} MFU; the plan's MFU is from the curve of every GPU's {rows} runs (evidence page)")
     return f"no measured run on this GPU: MFU from the curve of every GPU's {rows} runs; never recommended"

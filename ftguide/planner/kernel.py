@@ -982,8 +982,8 @@ def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> l
     QLoRA run, its range what the curve's residuals on sources it was not fitted on span. The work
     of a micro-batch, not its tokens: a step's fixed costs (kernel launches, the optimizer,
     communication latency) are paid whatever the arithmetic, so a small model needs more tokens to
-    hide them. QLoRA dequantises its 4-bit weights, time the FLOPs do not count. A MoAI flavor has
-    the fixed range of the guide's times. Never above 1."""
+    hide them. QLoRA's factor is what its measured runs show beside the others of the same work, not
+    a mechanism. A MoAI flavor has the fixed range of the guide's times. Never above 1."""
     curve = hw.get("mfu_curve")
     if curve is None:
         return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
