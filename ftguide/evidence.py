@@ -103,7 +103,8 @@ def measured_runs(tables) -> pd.DataFrame:
         m = models[row["model"]]
         rows.append({**row, "run": run, "assumed": ", ".join(assumed) or "none",
                      "modelled_gib": modelled_gib(m, row, run),
-                     "flops_per_token": kernel.flops_per_token(m, int(row["sequence_length"]), run)})
+                     "flops_per_token": kernel.flops_per_token(m, int(row["sequence_length"]), run),
+                     "hardware_flops_per_token": kernel.hardware_flops_per_token(m, int(row["sequence_length"]), run)})
     return pd.DataFrame(rows)
 
 
@@ -185,7 +186,7 @@ def reserve(tables) -> dict:
 # --- throughput -------------------------------------------------------------------------------------
 
 def fit_mfu(work: pd.Series, mfu: pd.Series, qlora: pd.Series = None) -> dict:
-    """MFU = ceiling × work / (work + half_work) × e^qlora for a QLoRA run, least squares on ln MFU.
+    """Utilisation of peak = ceiling × work / (work + half_work) × e^qlora for a QLoRA run, least squares on its log.
     A micro-batch pays fixed costs (kernel launches, the optimizer, the loader) besides its
     arithmetic at the ceiling: half_work is the work whose arithmetic takes as long as they do, where
     a run reaches half its ceiling. For a given half_work the rest is linear, so ln half_work is
@@ -223,13 +224,16 @@ def profile(x: np.ndarray, y: np.ndarray, is_qlora: np.ndarray, ln_half_work: np
 def centre_mfu(curve: dict, runs: pd.DataFrame) -> np.ndarray:
     """ln of the curve's central MFU for each run, as the planner reads it (kernel.mfu_range)."""
     fitted = {"mfu_curve": {**curve, "low": 0.0, "high": 0.0}}
-    return np.log([kernel.mfu_range(fitted, work, method)[2]
-                   for work, method in zip(runs["flops_per_micro_batch"], runs["method"], strict=True)])
+    return np.log([kernel.mfu_range(fitted, work, method, share)[2] for work, method, share
+                   in zip(runs["flops_per_micro_batch"], runs["method"], runs["hardware_share"], strict=True)])
 
 
 def fit_runs(runs: pd.DataFrame) -> dict:
-    """fit_mfu over measured runs (utilisation_runs): the utilisation of their arithmetic alone."""
-    return fit_mfu(runs["flops_per_micro_batch"], runs["compute_mfu"], runs["method"] == "qlora")
+    """fit_mfu over measured runs (utilisation_runs): the utilisation of the arithmetic their GPUs
+    did (recomputation included, the causal half of the attention), against that arithmetic per
+    micro-batch, their communication taken out."""
+    share = runs["hardware_share"]
+    return fit_mfu(runs["flops_per_micro_batch"] * share, runs["compute_mfu"] * share, runs["method"] == "qlora")
 
 
 def unseen_residuals(runs: pd.DataFrame) -> np.ndarray:
@@ -288,6 +292,7 @@ def utilisation_runs(tables) -> pd.DataFrame:
     runs["peak_flops"] = runs["gpu"].map(peaks)
     runs["tokens_per_micro_batch"] = runs["micro_batch"] * runs["sequence_length"]
     runs["flops_per_micro_batch"] = runs["tokens_per_micro_batch"] * runs["flops_per_token"]
+    runs["hardware_share"] = runs["hardware_flops_per_token"] / runs["flops_per_token"]  # kernel.mfu_range
     runs["mfu"] = kernel.utilisation(runs["tokens_per_s_per_gpu"], runs["flops_per_token"], runs["peak_flops"])
     models = {row["model"]: kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")}
     runs["communication_s_per_token"] = [
@@ -333,7 +338,7 @@ def throughput_table(tables) -> pd.DataFrame:
     curves = {source: {"mfu_curve": {key: curve[key] for key in CURVE_KEYS}}
               for source in runs["source"].unique()
               for curve in [mfu_curve(runs[runs["source"] != source])]}
-    ranges = [kernel.mfu_range(curves[row.source], row.flops_per_micro_batch, row.method)[:2]
+    ranges = [kernel.mfu_range(curves[row.source], row.flops_per_micro_batch, row.method, row.hardware_share)[:2]
               for row in runs.itertuples()]
     runs["mfu_low"], runs["mfu_high"] = zip(*ranges, strict=True) if ranges else ([], [])
     # As kernel.option times a plan (kernel.run_seconds, no start-up): a token's seconds at 100% of

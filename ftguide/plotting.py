@@ -202,25 +202,29 @@ def measured_in_ranges(ax, table, measured: str, low: str, high: str, group="sou
 
 
 def mfu_against_work(ax, runs, curve: dict, keys=None) -> None:
-    """Measured MFU against FLOPs per micro-batch (ftguide.evidence.utilisation_runs), one colour and
-    marker per source (`keys` as in predicted_vs_measured), with the planner's curve (mfu_curve,
-    through kernel.mfu_range): its centre for most runs and for QLoRA, and its range shaded."""
-    work = np.geomspace(runs["flops_per_micro_batch"].min() / 1.5, runs["flops_per_micro_batch"].max() * 1.5, 200)
-    full = np.array([kernel.mfu_range({"mfu_curve": curve}, w) for w in work]) * 100
-    qlora = np.array([kernel.mfu_range({"mfu_curve": curve}, w, "qlora")[2] for w in work]) * 100
-    ax.fill_between(work, full[:, 0], full[:, 1], color="0.88", label="Predicted range (not QLoRA)")
-    ax.plot(work, full[:, 2], color="black", linewidth=1.2, label="Curve")
-    ax.plot(work, qlora, color="black", linewidth=1.2, linestyle="--", label="Curve, QLoRA")
+    """Measured utilisation of the arithmetic the GPU did (recomputation included, the causal half of
+    the attention; ftguide.evidence.utilisation_runs' MFU × hardware_share) against that arithmetic
+    per micro-batch, one colour and marker per source (`keys` as in predicted_vs_measured), with the
+    planner's curve (mfu_curve, through kernel.mfu_range): its centre for most runs and for QLoRA,
+    and its range shaded."""
+    work = runs["flops_per_micro_batch"] * runs["hardware_share"]
+    grid = np.geomspace(work.min() / 1.5, work.max() * 1.5, 200)
+    full = np.array([kernel.mfu_range({"mfu_curve": curve}, w) for w in grid]) * 100
+    qlora = np.array([kernel.mfu_range({"mfu_curve": curve}, w, "qlora")[2] for w in grid]) * 100
+    ax.fill_between(grid, full[:, 0], full[:, 1], color="0.88", label="Predicted range (not QLoRA)")
+    ax.plot(grid, full[:, 2], color="black", linewidth=1.2, label="Curve")
+    ax.plot(grid, qlora, color="black", linewidth=1.2, linestyle="--", label="Curve, QLoRA")
     for key, look in series_styles(runs["source"] if keys is None else keys).items():
-        chosen = runs[runs["source"] == key]
-        if chosen.empty:
+        chosen = runs["source"] == key
+        if not chosen.any():
             continue
-        ax.scatter(chosen["flops_per_micro_batch"], chosen["compute_mfu"] * 100, color=look["color"],
-                   marker=look["marker"], s=18, edgecolor="0.2", linewidth=0.3, zorder=3, label=key)
+        ax.scatter(work[chosen], runs.loc[chosen, "compute_mfu"] * runs.loc[chosen, "hardware_share"] * 100,
+                   color=look["color"], marker=look["marker"], s=18, edgecolor="0.2", linewidth=0.3, zorder=3,
+                   label=key)
     log_axis(ax, "x", subs=(1,), scale=1e12)
     ax.set_ylim(0, 100)
-    ax.set_xlabel("Work of one micro-batch (TFLOP, log scale)")
-    ax.set_ylabel("MFU of the arithmetic (% of peak)")
+    ax.set_xlabel("Arithmetic the GPU does per micro-batch (TFLOP, log scale)")
+    ax.set_ylabel("Utilisation of that arithmetic (% of peak)")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=3)
 
 

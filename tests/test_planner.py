@@ -54,6 +54,32 @@ def test_flops_per_token_full_and_lora_by_hand(tables, coeffs):
     assert coeffs["models"]["Llama3 8B"]["adapter_params_per_rank"] * 16 == ADAPTERS
 
 
+def test_the_arithmetic_the_gpu_does_by_hand(tables, coeffs):
+    """Llama3 8B at 1,024 tokens: a causal kernel computes half the attention product; full
+    recomputation runs the blocks' forward pass again (2 FLOPs per block weight, the adapters too)
+    and the attention's forward third; selective recomputes that third alone; none nothing."""
+    m = coeffs["models"]["Llama3 8B"]
+    blocks = MATMUL - 128_256 * 4096  # the output layer is not recomputed
+    lora = {"method": "lora", "lora_rank": 16, "lora_targets": "all-linear"}
+    model = 4 * MATMUL + 6 * ADAPTERS + ATTENTION
+    assert kernel.hardware_flops_per_token(m, 1024, {**lora, "checkpointing": "none"}) == model - ATTENTION / 2
+    assert kernel.hardware_flops_per_token(m, 1024, {**lora, "checkpointing": "selective"}) == (
+        model - ATTENTION / 2 + ATTENTION / 6)
+    assert kernel.hardware_flops_per_token(m, 1024, {**lora, "checkpointing": "full"}) == (
+        model - ATTENTION / 2 + 2 * (blocks + ADAPTERS) + ATTENTION / 6)
+
+
+def test_recomputation_makes_a_plan_slower_never_faster_than_peak(tables, coeffs):
+    """The same run on one H100, with and without recomputation: the GPU does the forward pass
+    twice, so the run takes longer; each time stays above the model's arithmetic at 100% of peak."""
+    one = {"gpu": "H100 SXM", "gpus": 1, "method": "lora"}
+    full, none = (llama(tables, coeffs, checkpointing=ck, **one).options.iloc[0] for ck in ("full", "none"))
+    assert full["hours"] > none["hours"] and full["hours_low"] > none["hours_low"]
+    for run in (full, none):
+        assert run["hours_high"] >= run["hours"] >= run["hours_low"] >= run["hours_at_peak"]
+        assert run["mfu_high"] <= 1
+
+
 def test_memory_and_batch_split_by_hand(tables, coeffs):
     option = llama(tables, coeffs).options.loc["2xlarge"]
     states = 16 * 8_030_261_248 / 16 / 2**20  # 16 bytes per parameter over 16 GCDs: 7,658.25 MiB

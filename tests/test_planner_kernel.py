@@ -345,6 +345,25 @@ def test_a_gpus_mfu_range_is_computed_alike(js, coeffs):
     assert differences(python, script) == []
 
 
+def test_the_arithmetic_the_gpu_does_is_the_same(js, tables):
+    """Every model, method and recomputation, at a short and a long sequence: the causal half of the
+    attention and what recomputation adds, and the MFU a curve gives at that share of arithmetic."""
+    models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
+    runs = [{"method": method, "checkpointing": ck, "lora_rank": 8, "lora_targets": targets}
+            for method in ("full", "lora", "qlora") for ck in ("full", "offloaded", "selective", "none")
+            for targets in ("attention", "all-linear")]
+    cases = [[m, length, run] for m in models for length in (512, 32768) for run in runs]
+    python = [kernel.hardware_flops_per_token(*case) for case in cases]
+    script = js.evaluate("(cases) => cases.map((c) => kernel.hardware_flops_per_token(...c))", cases)
+    assert differences(python, script) == []
+    curve = {"mfu_curve": {"ceiling": 0.9, "half_work": 1e13, "qlora": 0.2, "low": -0.7, "high": 0.5}}
+    shares = [[work, method, share] for work in (1e12, 1e14, 1e16) for method in ("full", "qlora")
+              for share in (0.5, 1.0, 1.4)]
+    python = [kernel.mfu_range(curve, *case) for case in shares]
+    script = js.evaluate("([curve, cases]) => cases.map((c) => kernel.mfu_range(curve, ...c))", [curve, shares])
+    assert differences(python, script) == []
+
+
 def test_activations_with_and_without_qloras_kept_inputs_are_the_same(js, tables):
     models = [kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")]
     cases = [["none", False, False], ["none", False, True], ["full", True, True], ["selective", True, False],

@@ -250,13 +250,15 @@ def test_cost_figures(tables):
 
 
 def test_the_mfu_curve_figure_draws_every_run_and_the_curve_within_its_range():
-    runs = pd.DataFrame({"source": ["a", "a", "b"], "flops_per_micro_batch": [1e12, 1e14, 1e15],
-                         "compute_mfu": [0.05, 0.3, 0.5], "method": ["full", "lora", "qlora"]})
+    runs = pd.DataFrame({"source": ["a", "a", "b"], "flops_per_micro_batch": [1e12, 5e13, 1e15],
+                         "compute_mfu": [0.05, 0.2, 0.5], "method": ["full", "lora", "qlora"],
+                         "hardware_share": [1.0, 2.0, 1.0]})
     curve = {"ceiling": 0.5, "half_work": 1e13, "qlora": 0.1, "low": -0.5, "high": 0.4}
     fig, ax = plt.subplots()
     plotting.mfu_against_work(ax, runs, curve)
     points = sorted(tuple(xy) for collection in ax.collections[1:] for xy in collection.get_offsets())
-    assert points == [(1e12, 5.0), (1e14, 30.0), (1e15, 50.0)]  # every run, in % of peak
+    # every run at the arithmetic its GPU did, in % of peak
+    assert points == [(1e12, 5.0), (1e14, pytest.approx(40.0)), (1e15, 50.0)]
     centre = ax.lines[0].get_ydata()
     assert centre.max() <= 50 and centre[-1] == pytest.approx(50 * 1.5e15 / (1.5e15 + 1e13))
     assert ax.get_xscale() == "log" and "TFLOP" in ax.get_xlabel() and "%" in ax.get_ylabel()

@@ -358,6 +358,21 @@ export function flops_per_token(m, sequence_length, run = FULL) {
   return frozen + output_trained + 6 * adapter_parameters(m, run) + attention;
 }
 
+export function recomputed_flops_per_token(m, sequence_length, run) {
+  const k = C.constants;
+  const attention = k.causal_share * attention_flops(m.layers, m.attention_width, sequence_length) / 3;
+  if (run.checkpointing === "selective") return attention;
+  if (run.checkpointing !== "full" && run.checkpointing !== "offloaded") return 0;
+  const adapters = run.method !== "full" ? adapter_parameters(m, run) : 0;
+  return k.recomputed_forward_flops * (m.block_matmul_params + adapters) + attention;
+}
+
+export function hardware_flops_per_token(m, sequence_length, run) {
+  const attention = attention_flops(m.layers, m.attention_width, sequence_length);
+  return flops_per_token(m, sequence_length, run) - (1 - C.constants.causal_share) * attention
+    + recomputed_flops_per_token(m, sequence_length, run);
+}
+
 export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true,
   keeps_inputs = false) {
   const k = C.constants;
@@ -499,13 +514,14 @@ export function longest_sequence(m, hw, run, states_mib, step_mib, high) {
 
 // --- one option ------------------------------------------------------------------------------------
 
-export function mfu_range(hw, flops_per_micro_batch, method = "full") {
+export function mfu_range(hw, flops_per_micro_batch, method = "full", hardware_share = 1.0) {
   const curve = hw.mfu_curve;
   if (curve === undefined || curve === null) return [hw.mfu_low, hw.mfu_high, hw.mfu];
-  const work = flops_per_micro_batch;
+  const work = flops_per_micro_batch * hardware_share;
   const centre = Math.log(curve.ceiling) + Math.log(work / (work + curve.half_work))
     + (method === "qlora" ? curve.qlora : 0.0);
-  return [curve.low, curve.high, 0.0].map((shift) => Math.min(Math.exp(centre + shift), 1.0));
+  const utilisations = [curve.low, curve.high, 0.0].map((shift) => Math.min(Math.exp(centre + shift), 1.0));
+  return utilisations.map((used) => Math.min(used / hardware_share, 1.0));
 }
 
 export function fit_verdict(needed_mib, have_mib, fits, band) {
@@ -632,7 +648,9 @@ export function option(coeffs, name, inputs) {
   const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
-  const [mfu_low, mfu_high, mfu] = mfu_range(hw, (split.micro_batch || 1) * length * flops, inputs.method);
+  const hardware_share = hardware_flops_per_token(m, length, run) / flops;
+  const work = (split.micro_batch || 1) * length * flops;
+  const [mfu_low, mfu_high, mfu] = mfu_range(hw, work, inputs.method, hardware_share);
   const communication_s = communication_seconds(m, hw, run, split, tokens);
   const [hours_low, hours_high, hours] = run_seconds(at_peak_s, [mfu_low, mfu_high, mfu], startup_s, communication_s)
     .map((s) => s / 3600);

@@ -89,7 +89,7 @@ REFERENCE_WORK = 1e14
 def gpu_options(tables) -> dict:
     """1, 2, 4 and 8 GPUs on one node of each catalog GPU with a known peak, and 2 and 4 nodes of 8
     where the catalog gives the network's bandwidth: memory as the tools report it, the runtime
-    reserve, the MFU curve fitted on the public measurements (ftguide.evidence), the price of the
+    reserve, the utilisation curve fitted on the public measurements (ftguide.evidence), the price of the
     one tier, the links' bandwidth and the software caveats of data/software_caveats.csv. No
     start-up is counted: no evidence here times the loading of a model on a GPU stack."""
     reserve = evidence.reserve(tables)

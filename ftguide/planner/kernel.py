@@ -109,6 +109,15 @@ SHARDING = {"sharded": "sharded over the devices (FSDP, ZeRO-3)", "replicated": 
 # FLOPs per matrix weight and token: forward 2, backward 4 (2 for the activations' gradients, 2 for
 # the weights'). A frozen weight needs no weight gradient: 4 (Hu et al. 2021, section 4.2).
 MATMUL_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
+# The arithmetic a GPU does differs from the model's count (flops_per_token) in two ways, so time is
+# read from the utilisation of what it does. A causal attention kernel computes only the blocks at and
+# below the diagonal, half the T×T product: FlashAttention's benchmark counts '4 * batch * seqlen**2 *
+# nheads * headdim // (2 if causal else 1)' (Dao-AILab/flash-attention
+# benchmarks/benchmark_flash_attention.py at c082294e). Activation recomputation runs the forward pass
+# again: 2 FLOPs per weight and token and the attention's forward third (Korthikanti et al. 2022,
+# section 5, "hardware FLOPs"); full and offloaded recompute every layer, selective the attention alone.
+CAUSAL_SHARE = 0.5
+RECOMPUTED_FORWARD_FLOPS = 2
 # Sharded state moves every step: FSDP and ZeRO-3 all-gather the weights before the forward and again
 # before the backward pass of each micro-batch, and reduce-scatter the gradients after it (Zhao et al.
 # 2023, PyTorch FSDP; Rajbhandari et al. 2020, ZeRO, section 7.2.2: 3x the weights'
@@ -149,7 +158,8 @@ CONSTANTS = {"mib": MIB, "activation_bytes_per_hidden": ACTIVATION_BYTES_PER_HID
              "gathered_layers": GATHERED_LAYERS, "communicated_bytes": COMMUNICATED_BYTES,
              "gathers_per_micro_step": GATHERS_PER_MICRO_STEP, "gpus_per_node": GPUS_PER_NODE,
              "fp32_bytes": FP32_BYTES, "second_moment_bytes": SECOND_MOMENT_BYTES, "gradient_bytes": GRADIENT_BYTES,
-             "softcap_bytes": SOFTCAP_BYTES}
+             "softcap_bytes": SOFTCAP_BYTES, "causal_share": CAUSAL_SHARE,
+             "recomputed_forward_flops": RECOMPUTED_FORWARD_FLOPS}
 METHODS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 # The values of each choice input, with what they mean (inputs.py names the list of each).
 # A training stack's own defaults (data/stack_defaults.csv, in the coefficients): a knob the reader leaves
@@ -701,6 +711,27 @@ def flops_per_token(m, sequence_length, run=FULL):
     return frozen + output_trained + 6 * adapter_parameters(m, run) + attention
 
 
+def recomputed_flops_per_token(m, sequence_length, run: dict):
+    """What activation recomputation adds per token: the blocks' forward pass again (their
+    projections and adapters, and the causal attention's forward third) for full or offloaded
+    recomputation, the attention's forward third alone for selective, nothing for none."""
+    attention = CAUSAL_SHARE * attention_flops(m["layers"], m["attention_width"], sequence_length) / 3
+    if run["checkpointing"] == "selective":
+        return attention
+    if run["checkpointing"] not in ("full", "offloaded"):
+        return 0
+    adapters = adapter_parameters(m, run) if run["method"] != "full" else 0
+    return RECOMPUTED_FORWARD_FLOPS * (m["block_matmul_params"] + adapters) + attention
+
+
+def hardware_flops_per_token(m, sequence_length, run: dict):
+    """The arithmetic the GPU does per token: the model's (flops_per_token) with the causal half of
+    the attention, and the recomputation."""
+    attention = attention_flops(m["layers"], m["attention_width"], sequence_length)
+    return (flops_per_token(m, sequence_length, run) - (1 - CAUSAL_SHARE) * attention
+            + recomputed_flops_per_token(m, sequence_length, run))
+
+
 def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True, keeps_inputs=False):
     """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
     with the inputs offloaded the layer rebuilt alone, with none every layer (its MLP's share from its
@@ -976,21 +1007,24 @@ def longest_sequence(m, hw: dict, run: dict, states_mib: float, step_mib: float,
 
 # --- one option ---------------------------------------------------------------------------------
 
-def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full") -> list:
+def mfu_range(hw: dict, flops_per_micro_batch: float, method: str = "full", hardware_share: float = 1.0) -> list:
     """[low, high, central] MFU of an option. A GPU of the catalog has the curve fitted on measured
-    runs (ftguide.evidence): MFU = ceiling × work / (work + half_work), times the QLoRA factor for a
-    QLoRA run, its range what the curve's residuals on sources it was not fitted on span. The work
-    of a micro-batch, not its tokens: a step's fixed costs (kernel launches, the optimizer,
+    runs (ftguide.evidence) of the utilisation of the arithmetic it does: U = ceiling × work / (work +
+    half_work), the work that arithmetic per micro-batch (the model's FLOPs × `hardware_share`, the
+    ratio of hardware_flops_per_token to flops_per_token), times the QLoRA factor for a QLoRA run, its
+    range what the curve's residuals on sources it was not fitted on span; the MFU is U ÷
+    `hardware_share`. The work, not the tokens: a step's fixed costs (kernel launches, the optimizer,
     communication latency) are paid whatever the arithmetic, so a small model needs more tokens to
     hide them. QLoRA's factor is what its measured runs show beside the others of the same work, not
     a mechanism. A MoAI flavor has the fixed range of the guide's times. Never above 1."""
     curve = hw.get("mfu_curve")
     if curve is None:
         return [hw["mfu_low"], hw["mfu_high"], hw["mfu"]]
-    work = flops_per_micro_batch
+    work = flops_per_micro_batch * hardware_share
     centre = (math.log(curve["ceiling"]) + math.log(work / (work + curve["half_work"]))
               + (curve["qlora"] if method == "qlora" else 0.0))
-    return [min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0)]
+    utilisations = (min(math.exp(centre + shift), 1.0) for shift in (curve["low"], curve["high"], 0.0))
+    return [min(used / hardware_share, 1.0) for used in utilisations]
 
 
 def fit_verdict(needed_mib: float, have_mib: float, fits: bool, band: float) -> str:
@@ -1088,7 +1122,9 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
-    mfu_low, mfu_high, mfu = mfu_range(hw, (split["micro_batch"] or 1) * length * flops, inputs["method"])
+    hardware_share = hardware_flops_per_token(m, length, run) / flops
+    work = (split["micro_batch"] or 1) * length * flops
+    mfu_low, mfu_high, mfu = mfu_range(hw, work, inputs["method"], hardware_share)
     communication_s = communication_seconds(m, hw, run, split, tokens)
     hours_low, hours_high, hours = (s / 3600 for s in run_seconds(at_peak_s, (mfu_low, mfu_high, mfu), startup_s,
                                                                   communication_s))
