@@ -324,6 +324,16 @@ def beyond_the_band(memory: pd.DataFrame) -> dict:
     return {"band": band, "share_over": float((held > 1 + band).mean()), "tenth": float(np.quantile(held, 0.9))}
 
 
+def verdicts_on_runs_that_ran(memory: pd.DataFrame, gpus: pd.DataFrame) -> pd.Series:
+    """The planner's verdict (kernel.fit_verdict) on each measured run (memory_table), every one of
+    which ran on its GPUs: its prediction against the card's memory (data/gpus.csv), with the median
+    absolute error as the tight band. "no" is a run that ran and the planner would have refused."""
+    card_gib = memory["gpu"].map(gpus.set_index("gpu")["memory_mib"] / 1024)
+    band = float(memory["error"].abs().median())
+    return pd.Series([kernel.fit_verdict(needed, have, needed <= have, band)
+                      for needed, have in zip(memory["predicted_gib"], card_gib, strict=True)], index=memory.index)
+
+
 def memory_band(tables) -> float:
     """The memory model's own error: the median absolute leave-one-source-out error, the band
     inside which a plan that fits is called tight."""

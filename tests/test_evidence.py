@@ -383,6 +383,15 @@ def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_
     assert one_gpu["compute_mfu"].tolist() == pytest.approx(one_gpu["mfu"].tolist())
 
 
+def test_runs_that_ran_are_judged_against_their_cards_memory():
+    """A 24 GiB card: a run predicted above it would have been refused, one within the median error
+    (10% here) of it called tight, the others fit."""
+    gpus = pd.DataFrame({"gpu": ["G"], "memory_mib": [24 * 1024]})
+    memory = pd.DataFrame({"gpu": ["G"] * 4, "predicted_gib": [25.0, 23.0, 12.0, 20.0],
+                           "error": [0.1, -0.1, 0.05, -0.2]})
+    assert evidence.verdicts_on_runs_that_ran(memory, gpus).tolist() == ["no", "tight", "fits", "fits"]
+
+
 def test_how_often_fits_was_too_kind_is_counted_against_the_median_band():
     memory = pd.DataFrame({"error": [0.0, -0.1, 0.1, -0.5, 0.2],
                            "peak_memory_gib": [10.0, 11.0, 9.0, 20.0, 10.0],
