@@ -441,9 +441,10 @@ def throughput_misses(throughput: pd.DataFrame) -> pd.DataFrame:
     """The measured speeds outside the predicted range, each saying on which side."""
     misses = throughput[~throughput["inside"]].copy()
     misses["class"] = (misses["tokens_per_s_per_gpu"] < misses["predicted_low"]).map({True: "slower", False: "faster"})
-    misses["why"] = ("measured " + misses["class"] + " than the other sources' runs with as much arithmetic per "
-                     "micro-batch: fixed costs or efficiency that FLOPs, the QLoRA factor and (on several GPUs) the "
-                     "modelled communication do not capture")
+    misses["why"] = ("measured " + misses["class"] + " than the other sources' runs whose GPUs did as much "
+                     "arithmetic per micro-batch: fixed costs or efficiency that the arithmetic (recomputation and "
+                     "the causal attention counted), the QLoRA factor and (on several GPUs) the modelled "
+                     "communication do not capture")
     return misses
 
 

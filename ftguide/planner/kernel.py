@@ -223,8 +223,9 @@ TEXT = {
                   "raised to the run's arithmetic at 100% of peak, and its own figure is kept beside (see the "
                   "audit page).",
     "note_knobs": "With stack {stack}, the knobs left empty take its defaults: {knobs} (on {names}).",
-    "note_qlora": "QLoRA is timed like LoRA: dequantising the 4-bit weights costs extra time that the model does "
-                  "not count, so its QLoRA times are a lower bound.",
+    "note_qlora": "QLoRA's FLOPs are LoRA's, though dequantising the 4-bit weights takes time they do not count: on "
+                  "a GPU the curve's QLoRA factor (what measured QLoRA runs reached beside other runs of as much "
+                  "arithmetic) times it; on a MoAI flavor it is timed like LoRA, a lower bound.",
     "heading": "{model}, {method}: {size} per epoch at {length} tokens, {epochs} epoch(s), global batch {batch}",
     "size_samples": "{count} samples",
     "size_tokens": "{count} tokens",
