@@ -71,10 +71,27 @@ def build_site(output: Path) -> subprocess.CompletedProcess:
     return subprocess.run(gate_build_command(output), capture_output=True, text=True, cwd=ROOT)
 
 
-def inputs_hash() -> str:
-    """What `make site` writes to its stage as the hash of the notebooks' inputs (tools/inputs-hash.sh)."""
-    return subprocess.run(["bash", str(ROOT / "tools" / "inputs-hash.sh")], capture_output=True, text=True,
+def inputs_hash(repo: Path = ROOT) -> str:
+    """What `make site` in `repo` writes to its stage as the hash of the notebooks' inputs
+    (tools/inputs-hash.sh)."""
+    return subprocess.run(["bash", str(repo / "tools" / "inputs-hash.sh")], capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def copy_repository(copy: Path) -> Path:
+    """A copy of the repository's files at `copy`, without its environment, builds or history."""
+    return shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache",
+                                                                     "__pycache__", "*.egg-info"))
+
+
+def stage_from_gate_build(repo: Path, built_site: Path) -> None:
+    """Give a copy of the repository the session's gate build as the stage of a `make site` made
+    from the inputs the copy has now: a `make site` on the same inputs then rebuilds only what
+    changed (seconds, not a minute), and one after an edit of data/ must drop it."""
+    gate = built_site.parent.parent
+    assert (gate / "_build" / ".doctrees").is_dir(), f"{built_site} is not a gate build of this session"
+    shutil.copytree(gate, repo / "_build" / "stage", symlinks=True)
+    (repo / "_build" / "stage" / "inputs.sha").write_text(inputs_hash(repo) + "\n")
 
 
 def reuse_execution_cache(output: Path, build: Path = ROOT / "_build") -> bool:
