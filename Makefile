@@ -64,7 +64,10 @@ test: setup chromium
 
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, the gate build and a clean build are identical, `make site` end to end).
-test-all: setup chromium $(BINDER_VENV)/.installed nbval-notebooks
+# What the tests need is made two jobs at a time (-j2): each pip install keeps one core busy, so
+# the Binder environment's packages go in beside .venv's (see below).
+test-all:
+	$(MAKE) --no-print-directory -j2 --output-sync=target setup chromium $(BINDER_VENV)/.installed nbval-notebooks
 	$(PYTEST) --nbval-lax -n 2 --dist loadfile tests $(NBVAL)/notebooks
 
 # nbval reads only .ipynb: the pages converted by jupytext into $(NBVAL)/notebooks, afresh each run
@@ -78,10 +81,19 @@ nbval-notebooks: setup
 	$(VENV)/bin/jupytext --quiet --to "$$(realpath -m --relative-to=notebooks $(NBVAL)/notebooks)//ipynb" notebooks/*.md
 
 # The reader's Binder environment, as repo2docker makes it: .binder/requirements.txt alone, then
-# postBuild. Made here, so that the tests themselves never need the network.
-$(BINDER_VENV)/.installed: .binder/requirements.txt .binder/postBuild constraints.txt pyproject.toml
+# postBuild. Made here, so that the tests themselves never need the network. In two steps, so that
+# the first can run beside .venv's install: the packages the file names, under its constraints
+# (pip leaves the current folder off its path, so it reads nothing .venv's install writes); then,
+# once .venv is made, the file itself, which adds this repository's package: both installs of it
+# write ftguide.egg-info into the repository. Any change to the inputs starts a fresh environment.
+$(BINDER_VENV)/.packages: .binder/requirements.txt .binder/postBuild constraints.txt pyproject.toml
 	rm -rf $(BINDER_VENV)
 	$(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  $$(sed -n 's/#.*//; /^[A-Za-z]/p' .binder/requirements.txt)
+	touch $@
+
+$(BINDER_VENV)/.installed: $(BINDER_VENV)/.packages | $(VENV)/.installed
 	$(BINDER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r .binder/requirements.txt
 	NB_PYTHON_PREFIX=$(abspath $(BINDER_VENV)) .binder/postBuild
 	touch $@
