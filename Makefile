@@ -65,10 +65,14 @@ test: setup chromium
 # Everything: the fast tests plus the slow end-to-end checks (the Binder environment runs every
 # notebook, nbval runs every notebook, the gate build and a clean build are identical, `make site` end to end).
 # What the tests need is made two jobs at a time (-j2): each pip install keeps one core busy, so
-# the Binder environment's packages go in beside .venv's (see below).
+# the Binder environment's packages go in beside .venv's (see below). --dist loadfile keeps each
+# notebook's nbval cells on one worker; --no-loadscope-reorder keeps the files in the order the
+# tests sort them (tests/conftest.py: the ones that need no site first, beside the gate build),
+# where xdist would run the files with the most tests first and the few slow builds at the end, on
+# one worker while the other has finished.
 test-all:
 	$(MAKE) --no-print-directory -j2 --output-sync=target setup chromium $(BINDER_VENV)/.installed nbval-notebooks
-	$(PYTEST) --nbval-lax -n 2 --dist loadfile tests $(NBVAL)/notebooks
+	$(PYTEST) --nbval-lax -n 2 --dist loadfile --no-loadscope-reorder tests $(NBVAL)/notebooks
 
 # nbval reads only .ipynb: the pages converted by jupytext into $(NBVAL)/notebooks, afresh each run
 # (no page left over from a renamed one). The kernel starts in the notebook's folder, and
