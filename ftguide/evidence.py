@@ -104,7 +104,7 @@ def measured_runs(tables) -> pd.DataFrame:
         rows.append({**row, "run": run, "assumed": ", ".join(assumed) or "none",
                      "modelled_gib": modelled_gib(m, row, run),
                      "flops_per_token": kernel.flops_per_token(m, int(row["sequence_length"]), run),
-                     "hardware_flops_per_token": kernel.hardware_flops_per_token(m, int(row["sequence_length"]), run)})
+                     "hardware_share": kernel.hardware_share(m, int(row["sequence_length"]), run)})
     return pd.DataFrame(rows)
 
 
@@ -232,8 +232,7 @@ def fit_runs(runs: pd.DataFrame) -> dict:
     """fit_mfu over measured runs (utilisation_runs): the utilisation of the arithmetic their GPUs
     did (recomputation included, the causal half of the attention), against that arithmetic per
     micro-batch, their communication taken out."""
-    share = runs["hardware_share"]
-    return fit_mfu(runs["flops_per_micro_batch"] * share, runs["compute_mfu"] * share, runs["method"] == "qlora")
+    return fit_mfu(runs["hardware_work"], runs["compute_utilisation"], runs["method"] == "qlora")
 
 
 def unseen_residuals(runs: pd.DataFrame) -> np.ndarray:
@@ -292,7 +291,7 @@ def utilisation_runs(tables) -> pd.DataFrame:
     runs["peak_flops"] = runs["gpu"].map(peaks)
     runs["tokens_per_micro_batch"] = runs["micro_batch"] * runs["sequence_length"]
     runs["flops_per_micro_batch"] = runs["tokens_per_micro_batch"] * runs["flops_per_token"]
-    runs["hardware_share"] = runs["hardware_flops_per_token"] / runs["flops_per_token"]  # kernel.mfu_range
+    runs["hardware_work"] = runs["flops_per_micro_batch"] * runs["hardware_share"]  # what the curve is read at
     runs["mfu"] = kernel.utilisation(runs["tokens_per_s_per_gpu"], runs["flops_per_token"], runs["peak_flops"])
     models = {row["model"]: kernel.model_coefficients(row) for row in tables.models.to_dict(orient="records")}
     runs["communication_s_per_token"] = [
@@ -301,6 +300,7 @@ def utilisation_runs(tables) -> pd.DataFrame:
     measured_s = 1 / runs["tokens_per_s_per_gpu"]
     compute_s = (measured_s - runs["communication_s_per_token"]).where(lambda s: s > 0, measured_s)
     runs["compute_mfu"] = kernel.utilisation(1 / compute_s, runs["flops_per_token"], runs["peak_flops"])
+    runs["compute_utilisation"] = runs["compute_mfu"] * runs["hardware_share"]  # of the GPU's arithmetic
     return runs
 
 
@@ -319,7 +319,7 @@ def beyond_the_band(memory: pd.DataFrame) -> dict:
     (the median absolute error, memory_band), the share of runs that held more than their prediction
     plus the band, and what one run in ten held above its prediction (the 90th percentile of measured
     over predicted)."""
-    band = float(memory["error"].abs().median())
+    band = median_error(memory)
     held = memory["peak_memory_gib"] / memory["predicted_gib"]
     return {"band": band, "share_over": float((held > 1 + band).mean()), "tenth": float(np.quantile(held, 0.9))}
 
@@ -329,7 +329,7 @@ def verdicts_on_runs_that_ran(memory: pd.DataFrame, gpus: pd.DataFrame) -> pd.Se
     which ran on its GPUs: its prediction against the card's memory (data/gpus.csv), with the median
     absolute error as the tight band. "no" is a run that ran and the planner would have refused."""
     card_gib = memory["gpu"].map(gpus.set_index("gpu")["memory_mib"] / 1024)
-    band = float(memory["error"].abs().median())
+    band = median_error(memory)
     return pd.Series([kernel.fit_verdict(needed, have, needed <= have, band)
                       for needed, have in zip(memory["predicted_gib"], card_gib, strict=True)], index=memory.index)
 
@@ -337,7 +337,12 @@ def verdicts_on_runs_that_ran(memory: pd.DataFrame, gpus: pd.DataFrame) -> pd.Se
 def memory_band(tables) -> float:
     """The memory model's own error: the median absolute leave-one-source-out error, the band
     inside which a plan that fits is called tight."""
-    return float(memory_table(tables)["error"].abs().median())
+    return median_error(memory_table(tables))
+
+
+def median_error(memory: pd.DataFrame) -> float:
+    """The median absolute error of memory predictions (memory_table)."""
+    return float(memory["error"].abs().median())
 
 
 def throughput_table(tables) -> pd.DataFrame:
@@ -476,7 +481,7 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict, c
     return {**widest,
         "memory_rows": f"{len(memory):,}", "memory_sources": f"{memory['source'].nunique():,}",
         "memory_within": f"{memory['within'].mean():.0%}", "memory_tolerance": f"{MEMORY_TOLERANCE:.0%}",
-        "memory_median_error": f"{memory['error'].abs().median():.0%}",
+        "memory_median_error": f"{median_error(memory):.0%}",
         "reserve_fixed": f"{reserve_fit['fixed_gib']:.1f}", "reserve_share": f"{reserve_fit['share']:.1%}",
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",

@@ -203,11 +203,11 @@ def measured_in_ranges(ax, table, measured: str, low: str, high: str, group="sou
 
 def mfu_against_work(ax, runs, curve: dict, keys=None) -> None:
     """Measured utilisation of the arithmetic the GPU did (recomputation included, the causal half of
-    the attention; ftguide.evidence.utilisation_runs' MFU × hardware_share) against that arithmetic
-    per micro-batch, one colour and marker per source (`keys` as in predicted_vs_measured), with the
-    planner's curve (mfu_curve, through kernel.mfu_range): its centre for most runs and for QLoRA,
-    and its range shaded."""
-    work = runs["flops_per_micro_batch"] * runs["hardware_share"]
+    the attention) against that arithmetic per micro-batch (ftguide.evidence.utilisation_runs'
+    compute_utilisation and hardware_work), one colour and marker per source (`keys` as in
+    predicted_vs_measured), with the planner's curve (mfu_curve, through kernel.mfu_range): its
+    centre for most runs and for QLoRA, and its range shaded."""
+    work = runs["hardware_work"]
     grid = np.geomspace(work.min() / 1.5, work.max() * 1.5, 200)
     full = np.array([kernel.mfu_range({"mfu_curve": curve}, w) for w in grid]) * 100
     qlora = np.array([kernel.mfu_range({"mfu_curve": curve}, w, "qlora")[2] for w in grid]) * 100
@@ -218,7 +218,7 @@ def mfu_against_work(ax, runs, curve: dict, keys=None) -> None:
         chosen = runs["source"] == key
         if not chosen.any():
             continue
-        ax.scatter(work[chosen], runs.loc[chosen, "compute_mfu"] * runs.loc[chosen, "hardware_share"] * 100,
+        ax.scatter(work[chosen], runs.loc[chosen, "compute_utilisation"] * 100,
                    color=look["color"], marker=look["marker"], s=18, edgecolor="0.2", linewidth=0.3, zorder=3,
                    label=key)
     log_axis(ax, "x", subs=(1,), scale=1e12)

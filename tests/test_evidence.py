@@ -101,7 +101,8 @@ def test_the_range_is_what_the_curve_missed_on_sources_it_was_not_fitted_on():
     three runs through the middle."""
     work = [1e12, 1e13, 1e14, 1e15]
     rows = [{"source": source, "gpu": "G", "gpus": 1, "method": "full", "flops_per_micro_batch": w,
-             "compute_mfu": speed * 0.4 * w / (w + 1e13), "hardware_share": 1.0}
+             "hardware_share": 1.0, "hardware_work": w, "compute_mfu": speed * 0.4 * w / (w + 1e13),
+             "compute_utilisation": speed * 0.4 * w / (w + 1e13)}
             for source, speed in (("a", 1.0), ("b", 1.0), ("c", 2.0)) for w in work]
     curve = evidence.mfu_curve(pd.DataFrame(rows))
     assert curve["high"] == pytest.approx(math.log(2), abs=0.05)

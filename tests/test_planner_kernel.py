@@ -353,8 +353,9 @@ def test_the_arithmetic_the_gpu_does_is_the_same(js, tables):
             for method in ("full", "lora", "qlora") for ck in ("full", "offloaded", "selective", "none")
             for targets in ("attention", "all-linear")]
     cases = [[m, length, run] for m in models for length in (512, 32768) for run in runs]
-    python = [kernel.hardware_flops_per_token(*case) for case in cases]
-    script = js.evaluate("(cases) => cases.map((c) => kernel.hardware_flops_per_token(...c))", cases)
+    python = [[kernel.hardware_flops_per_token(*case), kernel.hardware_share(*case)] for case in cases]
+    script = js.evaluate("(cases) => cases.map((c) => [kernel.hardware_flops_per_token(...c), "
+                         "kernel.hardware_share(...c)])", cases)
     assert differences(python, script) == []
     curve = {"mfu_curve": {"ceiling": 0.9, "half_work": 1e13, "qlora": 0.2, "low": -0.7, "high": 0.5}}
     shares = [[work, method, share] for work in (1e12, 1e14, 1e16) for method in ("full", "qlora")

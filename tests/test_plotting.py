@@ -250,9 +250,8 @@ def test_cost_figures(tables):
 
 
 def test_the_mfu_curve_figure_draws_every_run_and_the_curve_within_its_range():
-    runs = pd.DataFrame({"source": ["a", "a", "b"], "flops_per_micro_batch": [1e12, 5e13, 1e15],
-                         "compute_mfu": [0.05, 0.2, 0.5], "method": ["full", "lora", "qlora"],
-                         "hardware_share": [1.0, 2.0, 1.0]})
+    runs = pd.DataFrame({"source": ["a", "a", "b"], "hardware_work": [1e12, 1e14, 1e15],
+                         "compute_utilisation": [0.05, 0.4, 0.5], "method": ["full", "lora", "qlora"]})
     curve = {"ceiling": 0.5, "half_work": 1e13, "qlora": 0.1, "low": -0.5, "high": 0.4}
     fig, ax = plt.subplots()
     plotting.mfu_against_work(ax, runs, curve)

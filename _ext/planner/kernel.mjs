@@ -373,6 +373,10 @@ export function hardware_flops_per_token(m, sequence_length, run) {
     + recomputed_flops_per_token(m, sequence_length, run);
 }
 
+export function hardware_share(m, sequence_length, run) {
+  return hardware_flops_per_token(m, sequence_length, run) / flops_per_token(m, sequence_length, run);
+}
+
 export function activation_bytes_per_token(m, sequence_length, checkpointing = "full", scores_kept = true,
   keeps_inputs = false) {
   const k = C.constants;
@@ -648,9 +652,8 @@ export function option(coeffs, name, inputs) {
   const flops = flops_per_token(m, length, run);
   const at_peak_s = compute_seconds(tokens, flops, hw.gpus, hw.peak_tflops_per_gpu * 1e12);
   const startup_s = hw.startup_min * 60;
-  const hardware_share = hardware_flops_per_token(m, length, run) / flops;
   const work = (split.micro_batch || 1) * length * flops;
-  const [mfu_low, mfu_high, mfu] = mfu_range(hw, work, inputs.method, hardware_share);
+  const [mfu_low, mfu_high, mfu] = mfu_range(hw, work, inputs.method, hardware_share(m, length, run));
   const communication_s = communication_seconds(m, hw, run, split, tokens);
   const [hours_low, hours_high, hours] = run_seconds(at_peak_s, [mfu_low, mfu_high, mfu], startup_s, communication_s)
     .map((s) => s / 3600);

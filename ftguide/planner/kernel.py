@@ -733,6 +733,11 @@ def hardware_flops_per_token(m, sequence_length, run: dict):
             + recomputed_flops_per_token(m, sequence_length, run))
 
 
+def hardware_share(m, sequence_length, run: dict):
+    """The GPU's arithmetic over the model's FLOPs (mfu_range reads the curve at it)."""
+    return hardware_flops_per_token(m, sequence_length, run) / flops_per_token(m, sequence_length, run)
+
+
 def activation_bytes_per_token(m, sequence_length, checkpointing="full", scores_kept=True, keeps_inputs=False):
     """Activations kept per token: with full recomputation each layer's input and one layer rebuilt,
     with the inputs offloaded the layer rebuilt alone, with none every layer (its MLP's share from its
@@ -1123,9 +1128,8 @@ def option(coeffs: dict, name: str, inputs: dict) -> dict:
     flops = flops_per_token(m, length, run)
     at_peak_s = compute_seconds(tokens, flops, hw["gpus"], hw["peak_tflops_per_gpu"] * 1e12)
     startup_s = hw["startup_min"] * 60
-    hardware_share = hardware_flops_per_token(m, length, run) / flops
     work = (split["micro_batch"] or 1) * length * flops
-    mfu_low, mfu_high, mfu = mfu_range(hw, work, inputs["method"], hardware_share)
+    mfu_low, mfu_high, mfu = mfu_range(hw, work, inputs["method"], hardware_share(m, length, run))
     communication_s = communication_seconds(m, hw, run, split, tokens)
     hours_low, hours_high, hours = (s / 3600 for s in run_seconds(at_peak_s, (mfu_low, mfu_high, mfu), startup_s,
                                                                   communication_s))
