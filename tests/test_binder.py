@@ -26,26 +26,36 @@ BINDER = ROOT / ".binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 JUPYTEXT_VIEWER = "Jupytext Notebook"  # the document widget jupytext's JupyterLab extension adds
 
-# Run by the Binder environment's own Python. Every cell runs, skip-execution ones included: in
-# Binder the reader runs them (the site build skips them, e.g. the planner's sliders).
+# Run by the Binder environment's own Python. Every code cell runs, skip-execution ones included: in
+# Binder the reader runs them (the site build skips them, e.g. the planner's sliders). jupyter_client's
+# blocking client, not nbclient: nbclient's asyncio poll of the shell socket misses the execute reply
+# now and then after an ipywidgets `interact` cell and then waits out the whole cell timeout before
+# going on (jupyter/nbclient#312; seen here as the planner's sliders cell taking 300 s). The blocking
+# client polls the socket's state and does not miss it.
 RUN_NOTEBOOKS = """
 import sys
 from pathlib import Path
 
 import jupytext
-import nbformat
-from nbclient import NotebookClient
+from jupyter_client.manager import start_new_kernel
+
+# Proves the kernel runs in this environment, not in the build's .venv.
+FIRST_CELL = f"import sys; assert sys.prefix == {sys.prefix!r}, sys.prefix"
 
 for path in map(Path, sys.argv[1:]):
-    notebook = jupytext.read(path)
-    for cell in notebook.cells:
-        tags = cell.metadata.get("tags", [])
-        if "skip-execution" in tags:
-            tags.remove("skip-execution")
-    # Proves the kernel runs in this environment, not in the build's .venv.
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(f"import sys; assert sys.prefix == {sys.prefix!r}, sys.prefix"))
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    cells = [cell.source for cell in jupytext.read(path).cells if cell.cell_type == "code"]
+    kernel, client = start_new_kernel(kernel_name="python3", cwd=str(path.parent),
+                                      extra_arguments=["--InteractiveShell.colors=nocolor"])
+    try:
+        for index, source in enumerate([FIRST_CELL, *cells]):
+            reply = client.execute_interactive(source, timeout=300, output_hook=lambda message: None)
+            if reply["content"]["status"] != "ok":
+                content = reply["content"]
+                sys.exit(f"{path.name}, code cell {index}: {content.get('ename')}: {content.get('evalue')}\\n"
+                         + "\\n".join(content.get("traceback", [])))
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
     print("ran", path.name, flush=True)
 """
 
