@@ -284,6 +284,9 @@ def test_a_model_that_soft_caps_its_logits_keeps_one_more_16_bit_copy_of_them(ta
      "whole number from 1 to 4,194,304"),
     ({**LLAMA3_CONFIG, "num_key_value_heads": 7}, "config: found 32 attention heads and 7 key/value heads"),
     ({**LLAMA3_CONFIG, "hidden_size": 0}, "config: found hidden_size 0; expected a whole number from 1"),
+    ({**LLAMA3_CONFIG, "vocab_size": "big"}, "config: found vocab_size 'big'; expected a whole number"),
+    (json.dumps({**LLAMA3_CONFIG, "hidden_size": 1e400}).replace("Infinity", "1e400"),
+     "config: found hidden_size (not a finite number); expected a whole number"),
     ("{not json", "config: found text that is not JSON"),
     ("[1, 2]", "config: found JSON that is not an object"),
 ])

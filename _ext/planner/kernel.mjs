@@ -132,7 +132,8 @@ export function is_whole_in(value, low, high) {
 export function config_value(config, key, low, high) {
   const value = Object.hasOwn(config, key) ? config[key] : undefined;
   if (is_whole_in(value, low, high)) return [value, null];
-  const shown = is_finite_number(value) ? format_general(value) : TEXT.missing;
+  const shown = is_finite_number(value) ? format_general(value) : value === undefined || value === null ? TEXT.missing
+    : typeof value === "string" ? quote(value) : TEXT.not_number;
   return [null, render(TEXT.config_field, { key, value: shown, low: format_number(low), high: format_number(high) })];
 }
 

@@ -274,6 +274,7 @@ TEXT = {
     "config_width": "config: found hidden_size {hidden} for {heads} heads and no head_dim; expected a hidden size "
                     "the heads divide",
     "missing": "missing",
+    "not_number": "(not a finite number)",
     "config_name": "{name} (config.json)",
     "stack_summary": "Training stack: its defaults, recomputation, optimizer, loss, LoRA, QLoRA, sharding, AdamW step",
     "stack_default_option": "the stack's default (else {default})",
@@ -455,7 +456,8 @@ def config_value(config: dict, key: str, low, high):
     value = config.get(key)
     if is_whole_in(value, low, high):
         return int(value), None
-    shown = format_general(value) if is_finite_number(value) else TEXT["missing"]
+    shown = (format_general(value) if is_finite_number(value) else TEXT["missing"] if value is None
+             else quote(value) if isinstance(value, str) else TEXT["not_number"])
     return None, render(TEXT["config_field"], {"key": key, "value": shown, "low": format_number(low),
                                                "high": format_number(high)})
 
