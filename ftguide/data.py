@@ -41,8 +41,8 @@ BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # The files the pages read, the public measurements the planner is checked against and the training
 # stacks' defaults for its knobs, by resource name: the schema must declare every one.
-RESOURCES = ("parameter_guide", "accelerators", "models", "datasets", "prices",
-             "throughput_references", "gpus", "finetune_measurements", "stack_defaults", "software_caveats", "changes")
+RESOURCES = ("parameter_guide", "accelerators", "models", "datasets", "prices", "throughput_references", "gpus",
+             "finetune_measurements", "allocator_cache", "stack_defaults", "software_caveats", "changes")
 TEXT_TYPES = ("string", "date")  # read as text: dates stay 'YYYY-MM-DD' strings on the pages
 
 
@@ -63,6 +63,7 @@ class GuideData:
     vendor_measurements: pd.DataFrame = None  # the vendor's tutorials, logs and moreh-smi readings
     gpus: pd.DataFrame = None  # the GPU catalog: memory, peaks and bandwidths, each sourced
     finetune_measurements: pd.DataFrame = None  # public fine-tuning runs the planner is judged on
+    allocator_cache: pd.DataFrame = None  # runs that logged peak allocated and reserved memory alike
     stack_defaults: pd.DataFrame = None  # each training stack's default for each planner knob, sourced
     software_caveats: pd.DataFrame = None  # where a library the planner assumes is not released for a GPU
 
@@ -343,6 +344,7 @@ def load(data_dir=DATA_DIR) -> GuideData:
                      throughput_references=tables["throughput_references"],
                      vendor_measurements=tables["vendor_measurements"],
                      gpus=tables["gpus"], finetune_measurements=tables["finetune_measurements"],
+                     allocator_cache=tables["allocator_cache"],
                      stack_defaults=tables["stack_defaults"], software_caveats=tables["software_caveats"])
 
 

@@ -11,6 +11,9 @@ again without the source being predicted, so no source is judged on numbers it h
   the median regression of measured on modelled memory over the other sources' rows (the fixed
   part over the same training stack's rows where another source used it).
   A run measured as allocated memory counts its tensors alone: no reserve, and it sets none.
+  A run measured as reserved memory on micro-batches of varying length holds the allocator's cache
+  instead: its tensors times the median peak reserved ÷ peak allocated of the other sources' runs
+  that logged both (data/allocator_cache.csv); it sets no reserve either.
 - Throughput: model-FLOP utilisation (MFU) rising with the FLOPs of one micro-batch towards a
   ceiling (fixed costs per micro-batch besides the arithmetic), with a factor for QLoRA, fitted on
   the other sources' rows, with the range of what such a curve missed by on a source left out of
@@ -142,6 +145,29 @@ def fit_reserve(measured: pd.Series, modelled: pd.Series) -> tuple:
     return best[1], best[2]
 
 
+# PyTorch's caching allocator keeps the blocks a step frees for the next; where micro-batches change
+# length from step to step, the next step's tensors do not fit the kept blocks and it asks for more
+# (its Note [Expandable Segments]). What it then holds beyond the tensors is no fixed reserve: runs
+# that logged both peaks say how much, as peak reserved ÷ peak allocated memory.
+CACHE_LENGTHS = ("varying",)
+
+
+def is_cached(runs: pd.DataFrame) -> pd.Series:
+    """Runs measured as reserved memory on micro-batches of varying length: the allocator's cache."""
+    return (runs["memory_kind"] == "reserved") & runs["batch_lengths"].isin(CACHE_LENGTHS)
+
+
+def cache_factor(cache: pd.DataFrame, without: str = None) -> dict:
+    """Peak reserved ÷ peak allocated memory over the runs of varying length that logged both, one
+    source left out: {factor (the median; 1 where no run is left), runs, low, high}."""
+    rows = cache[cache["batch_lengths"].isin(CACHE_LENGTHS) & (cache["source"] != without)]
+    ratios = rows["reserved_mib"] / rows["allocated_mib"]
+    if ratios.empty:
+        return {"factor": 1.0, "runs": 0, "low": 1.0, "high": 1.0}
+    return {"factor": float(ratios.median()), "runs": len(ratios), "low": float(ratios.min()),
+            "high": float(ratios.max())}
+
+
 def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "unstated") -> tuple:
     """The runtime reserve fitted without one source: the fixed part and share of fit_reserve over
     the other sources' rows, the fixed part over the rows of the same stack where there are any;
@@ -149,7 +175,7 @@ def reserve_without(runs: pd.DataFrame, source: str, stack: str, kind: str = "un
     Returns (fixed GiB, share, what it rests on)."""
     if kind in NO_RESERVE_KINDS:
         return 0.0, 0.0, f"none ({kind})"
-    others = runs[(runs["source"] != source) & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
+    others = runs[(runs["source"] != source) & ~runs["memory_kind"].isin(NO_RESERVE_KINDS) & ~is_cached(runs)]
     fixed, share = fit_reserve(others["peak_memory_gib"], others["modelled_gib"])
     same = others[(others["stack"] == stack) & (stack != NO_STACK)]
     if len(same) == 0:
@@ -169,6 +195,16 @@ def memory_table(tables) -> pd.DataFrame:
     reserves = [{"reserve_mib": fitted[key][0] * 1024, "reserve_share": fitted[key][1]} for key in keys]
     runs["predicted_gib"] = [kernel.with_reserve(hw, modelled * 1024) / 1024
                              for hw, modelled in zip(reserves, runs["modelled_gib"], strict=True)]
+    # The allocator's cache, held to the card: it frees what it keeps before it would run out.
+    cached = is_cached(runs)
+    factors = {source: cache_factor(tables.allocator_cache, source) for source in runs.loc[cached, "source"]}
+    card_gib = runs["gpu"].map(tables.gpus.set_index("gpu")["memory_mib"]) / 1024
+    runs.loc[cached, "predicted_gib"] = np.minimum(
+        runs.loc[cached, "modelled_gib"] * runs.loc[cached, "source"].map(lambda s: factors[s]["factor"]),
+        card_gib[cached])
+    runs.loc[cached, "reserve_fixed_gib"] = 0.0
+    runs.loc[cached, "reserve_from"] = [f"allocator cache ({factors[source]['runs']} runs)"
+                                        for source in runs.loc[cached, "source"]]
     runs["reserve_gib"] = runs["predicted_gib"] - runs["modelled_gib"]
     runs["error"] = runs["predicted_gib"] / runs["peak_memory_gib"] - 1
     runs["within"] = runs["error"].abs() <= MEMORY_TOLERANCE
@@ -179,6 +215,7 @@ def reserve(tables) -> dict:
     """The runtime reserve the planner uses on a GPU, fitted on every source: {fixed_gib, share}."""
     runs = measured_runs(tables)
     runs = runs[runs["peak_memory_gib"].notna() & ~runs["memory_kind"].isin(NO_RESERVE_KINDS)]
+    runs = runs[~is_cached(runs)]
     fixed, share = fit_reserve(runs["peak_memory_gib"], runs["modelled_gib"])
     return {"fixed_gib": fixed, "share": share}
 
@@ -396,9 +433,12 @@ MEMORY_REASONS = (
     ("above its one-GPU run", lambda row, memory: row["error"] < 0 and above_one_gpu_twin(row, memory),
      "more per GPU than the same run on one GPU: the peak is not the sharded training step's (the whole "
      "model is held at once, as when it is loaded before it is sharded)"),
+    ("varying lengths", lambda row, memory: row["memory_kind"] == "reserved" and row["batch_lengths"] in CACHE_LENGTHS,
+     "PyTorch's reserved memory on micro-batches of varying length, predicted as the tensors times the median "
+     "reserved ÷ allocated of another source's runs: how much the allocator keeps follows the order of the "
+     "lengths, which no description of the run gives"),
     ("allocator cache", lambda row, memory: row["error"] < 0 and row["memory_kind"] == "reserved",
-     "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show (it "
-     "grows where batches change shape from step to step, as PyTorch's caching allocator documents)"),
+     "PyTorch's reserved memory: the allocator's cache, larger than the reserve the other sources show"),
     ("no CUDA context", lambda row, memory: row["error"] > 0 and row["memory_kind"] == "reserved"
      and row["peak_memory_gib"] - row["modelled_gib"] < row["reserve_fixed_gib"],
      "PyTorch's reserved memory is what its caching allocator manages, without the CUDA context (PyTorch's "
@@ -422,13 +462,6 @@ def memory_misses(memory: pd.DataFrame) -> pd.DataFrame:
                for _, row in misses.iterrows()]
     misses["class"], misses["why"] = [name for name, _ in reasons], [text for _, text in reasons]
     return misses
-
-
-def cache_excess(misses: pd.DataFrame) -> float:
-    """How far above the prediction the allocator's cache took a run at most (measured ÷ predicted
-    − 1 over memory_misses of class "allocator cache"), 0 where none did."""
-    cached = misses[misses["class"] == "allocator cache"]
-    return float((cached["peak_memory_gib"] / cached["predicted_gib"]).max() - 1) if len(cached) else 0.0
 
 
 def miss_classes(misses: pd.DataFrame) -> pd.DataFrame:
@@ -468,9 +501,16 @@ def measured_twice(memory: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(gap=runs["high"] - runs["low"]).sort_values("gap", ascending=False, kind="stable")
 
 
-def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict, curve: dict) -> dict:
+def cache_values(cache: dict) -> dict:
+    """cache_factor's figures, formatted for a page."""
+    return {"cache_factor": f"{cache['factor']:.2f}", "cache_runs": f"{cache['runs']:,}",
+            "cache_low": f"{cache['low']:.2f}", "cache_high": f"{cache['high']:.2f}"}
+
+
+def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict, curve: dict, cache: dict) -> dict:
     """The headline numbers, formatted for the page; `reserve_fit`: reserve() on every source;
-    `curve`: mfu_curve on every source."""
+    `curve`: mfu_curve on every source; `cache`: cache_factor on every source."""
+    cached = memory[is_cached(memory)]
     twice = next(iter(measured_twice(memory).to_dict(orient="records")), None)
     widest = {"twice_source": "n/a", "twice_model": "n/a", "twice_method": "n/a", "twice_micro": "n/a",
               "twice_length": "n/a", "twice_low": "n/a", "twice_high": "n/a"} if twice is None else {
@@ -483,6 +523,8 @@ def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict, c
         "memory_within": f"{memory['within'].mean():.0%}", "memory_tolerance": f"{MEMORY_TOLERANCE:.0%}",
         "memory_median_error": f"{median_error(memory):.0%}",
         "reserve_fixed": f"{reserve_fit['fixed_gib']:.1f}", "reserve_share": f"{reserve_fit['share']:.1%}",
+        **cache_values(cache), "cached_rows": f"{len(cached):,}",
+        "cached_within": f"{cached['within'].sum():,}",
         "throughput_rows": f"{len(throughput):,}", "throughput_sources": f"{throughput['source'].nunique():,}",
         "throughput_inside": f"{throughput['inside'].mean():.0%}",
         "range_quantiles": f"{RANGE_QUANTILES[0]:.0%} to {RANGE_QUANTILES[1]:.0%}",

@@ -100,6 +100,7 @@ def findings(data_dir: Path, package, lines: dict, tables: dict) -> list:
         found += _guide(tables, at)
         found += _reference_speeds(tables, at)
         found += _measurements(tables, at)
+        found += _allocator_cache(tables, at)
     found += _prices(tables["prices"], at, today)
     found += _references(tables["throughput_references"], at, today)
     found += _hardware_names(tables, at)
@@ -593,6 +594,22 @@ def _measurements(tables: dict, at) -> list:
                            f"least {share:.0%} of the {row.gpu}'s {peak:g} TFLOP/s {row.precision} peak for "
                            f"{shown(row.model)} ({row.method}); expected {MFU_FLOOR:.0%} to 100% of peak (tokens/s "
                            "per GPU, not the run's total)")
+    return out
+
+
+def _allocator_cache(tables: dict, at) -> list:
+    """A run's reserved peak holds its allocated peak (every tensor sits in a reserved block) and
+    fits on its GPU."""
+    gpus, out = tables["gpus"].set_index("gpu"), []
+    for index, row in _rows(tables["allocator_cache"]):
+        where = functools.partial(at, "allocator_cache", index)
+        if row.reserved_mib < row.allocated_mib:
+            out.append(f"{where('reserved_mib')}: found {row.reserved_mib:,g} MiB, below the allocated peak of "
+                       f"{row.allocated_mib:,g} MiB; expected at least that (every tensor sits in a block the "
+                       "allocator reserved)")
+        if row.gpu in gpus.index and row.reserved_mib > gpus.loc[row.gpu].memory_mib:
+            out.append(f"{where('reserved_mib')}: found {row.reserved_mib:,g} MiB; expected at most the "
+                       f"{gpus.loc[row.gpu].memory_mib:,g} MiB of one {row.gpu} (the column is one GPU's)")
     return out
 
 

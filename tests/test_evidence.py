@@ -48,7 +48,8 @@ def test_the_reserve_is_a_fixed_part_and_a_share_fitted_without_the_source_it_pr
     alone. The median regression finds the line despite a, and never uses the source it predicts."""
     runs = pd.DataFrame({"source": ["a", "b", "b", "c", "d", "e"], "stack": ["hf", "hf", "hf", "tt", "hf", "other"],
                          "modelled_gib": [10.0, 10.0, 20.0, 40.0, 10.0, 60.0],
-                         "memory_kind": ["unstated", "reserved", "reserved", "unstated", "allocated", "reserved"]})
+                         "memory_kind": ["unstated", "reserved", "reserved", "unstated", "allocated", "reserved"],
+                         "batch_lengths": ["fixed"] * 6})
     runs["peak_memory_gib"] = 2 + 1.1 * runs["modelled_gib"]
     runs.loc[runs["source"].isin(["a", "d"]), "peak_memory_gib"] = 50.0
     line = runs[runs["source"].isin(["b", "c", "e"])]
@@ -68,6 +69,11 @@ def test_the_reserve_is_a_fixed_part_and_a_share_fitted_without_the_source_it_pr
     # Without b, a's row alone sets the fixed part of stack hf: 50 GiB less its modelled 10 and their share.
     fixed, share, label = evidence.reserve_without(runs[runs["source"] != "b"], "x", "hf")
     assert fixed == pytest.approx(50 - (1 + share) * 10) and label == "same stack"
+    # Reserved memory on varying lengths is the allocator's cache, not a reserve: it moves no fit.
+    cached = runs.assign(batch_lengths=["fixed"] * 5 + ["varying"])
+    cached.loc[5, "peak_memory_gib"] = 500.0
+    without_e = evidence.reserve_without(runs[runs["source"] != "e"], "c", "tt")
+    assert evidence.reserve_without(cached, "c", "tt") == without_e
 
 
 def curve_range(fit: dict, work: float, method: str = "full") -> tuple:
@@ -314,29 +320,60 @@ def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
         "modelled_gib": [8.0] * 8 + [9.5, 7.0], "reserve_fixed_gib": [2.0] * 10,
         "error": [0.0, -0.5, -0.5, -0.3, 0.3, -0.3, -0.3, 0.3, 0.3, 0.3], "within": [True] + [False] * 9,
         "memory_kind": ["allocated"] * 3 + ["reserved"] + ["unstated"] * 4 + ["reserved"] * 2,
-        "assumed": ["none"] * 4 + ["sharding (stack)", "none", "loss (stack)", "none", "none", "none"]})
+        "assumed": ["none"] * 4 + ["sharding (stack)", "none", "loss (stack)", "none", "none", "none"],
+        "batch_lengths": ["fixed"] * 10})
+    varying = memory.iloc[[3]].assign(id="varying", batch_lengths="varying", error=0.3)  # over or under alike
+    memory = pd.concat([memory, varying], ignore_index=True)
     misses = evidence.memory_misses(memory)
     assert misses.set_index("id")["class"].to_dict() == {
         "two": "under", "big": "above its one-GPU run", "cache": "allocator cache", "knob": "knob assumed",
-        "q": "QLoRA buffers", "under": "under", "over": "over", "context": "no CUDA context", "cached": "over"}
+        "q": "QLoRA buffers", "under": "under", "over": "over", "context": "no CUDA context", "cached": "over",
+        "varying": "varying lengths"}
     classes = evidence.miss_classes(misses)
     assert classes.loc["under", "runs"] == 2
     assert classes.loc["under", "why, and in which sources"] == "a cost the kernel does not model (s, t)"
     assert classes["runs"].sum() == len(misses)
 
 
-def test_the_largest_excess_of_the_allocators_cache_is_measured_over_predicted():
-    misses = pd.DataFrame({"class": ["allocator cache", "allocator cache", "under"],
-                           "peak_memory_gib": [30.0, 20.0, 50.0], "predicted_gib": [20.0, 16.0, 10.0]})
-    assert evidence.cache_excess(misses) == pytest.approx(0.5)  # 30 held where 20 were predicted
-    assert evidence.cache_excess(misses[misses["class"] == "under"]) == 0.0
+def test_the_allocators_cache_is_the_median_reserved_over_allocated_of_the_other_sources():
+    cache = pd.DataFrame({"source": ["a", "a", "b", "c"], "batch_lengths": ["varying", "varying", "varying", "fixed"],
+                          "allocated_mib": [100.0, 100.0, 100.0, 100.0], "reserved_mib": [150.0, 170.0, 200.0, 900.0]})
+    assert evidence.cache_factor(cache) == {"factor": 1.7, "runs": 3, "low": 1.5, "high": 2.0}  # fixed lengths left out
+    assert evidence.cache_factor(cache, "b") == {"factor": 1.6, "runs": 2, "low": 1.5, "high": 1.7}
+    assert evidence.cache_factor(cache[cache["source"] == "a"], "a")["factor"] == 1.0  # nothing left: no cache
+
+
+def test_reserved_memory_on_varying_lengths_is_the_tensors_times_the_cache_and_sets_no_reserve(tables):
+    memory = evidence.memory_table(tables)
+    cached = memory[evidence.is_cached(memory)]
+    assert len(cached) > 0 and set(cached["batch_lengths"]) == {"varying"}
+    assert set(cached["memory_kind"]) == {"reserved"}
+    for _, row in cached.iterrows():
+        factor = evidence.cache_factor(tables.allocator_cache, row["source"])["factor"]
+        card = tables.gpus.set_index("gpu").loc[row["gpu"], "memory_mib"] / 1024
+        assert row["predicted_gib"] == pytest.approx(min(card, row["modelled_gib"] * factor))
+    # The cached runs' memory moves no one else's reserve.
+    doubled = cached["id"].tolist()
+    edited = tables.finetune_measurements.copy()
+    edited.loc[edited["id"].isin(doubled), "peak_memory_gib"] *= 2
+    again = evidence.memory_table(replace(tables, finetune_measurements=edited))
+    others = ~memory["id"].isin(doubled)
+    assert again.loc[others, "predicted_gib"].tolist() == memory.loc[others, "predicted_gib"].tolist()
+    assert evidence.reserve(replace(tables, finetune_measurements=edited)) == evidence.reserve(tables)
+
+
+CACHE = {"factor": 1.7, "runs": 3, "low": 1.5, "high": 2.0}
 
 
 def test_the_page_summary_states_the_median_width_of_the_predicted_range(tables):
     throughput = evidence.throughput_table(tables)
     width = (throughput["predicted_high"] / throughput["predicted_low"]).median()
     curve = evidence.mfu_fits(tables)["every GPU"]
-    summary = evidence.summary(evidence.memory_table(tables), throughput, evidence.reserve(tables), curve)
+    memory = evidence.memory_table(tables)
+    summary = evidence.summary(memory, throughput, evidence.reserve(tables), curve, CACHE)
+    cached = memory[evidence.is_cached(memory)]
+    assert (summary["cache_factor"], summary["cache_runs"], summary["cache_low"]) == ("1.70", "3", "1.50")
+    assert (summary["cached_rows"], summary["cached_within"]) == (f"{len(cached)}", f"{cached['within'].sum()}")
     assert summary["range_width"] == f"{width:.1f}" and 1 < width < 5  # a range, and not an absurd one
     assert summary["mfu_ceiling"] == f"{curve['ceiling']:.0%}" and 0 < curve["ceiling"] <= 1
 
@@ -346,7 +383,7 @@ def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
     a row with another micro-batch is another run. The page states the widest gap, or n/a."""
     run = {knob: "x" for knob in evidence.KNOBS}
     base = {"source": "s", "model": "M", "gpu": "G", "gpus": 1, "method": "lora", "sequence_length": 2048,
-            "memory_kind": "reserved", "run": run}
+            "memory_kind": "reserved", "batch_lengths": "varying", "run": run}
     memory = pd.DataFrame([{**base, "micro_batch": 1, "commit": "a", "peak_memory_gib": 18.9},
                            {**base, "micro_batch": 1, "commit": "b", "peak_memory_gib": 27.7},
                            {**base, "micro_batch": 2, "commit": "b", "peak_memory_gib": 43.1}])
@@ -356,12 +393,12 @@ def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
     memory = memory.assign(within=True, error=0.0)
     reserve = {"fixed_gib": 2.0, "share": 0.06}
     curve = {"ceiling": 0.4, "half_work": 1.6e13, "qlora": 0.0}
-    summary = evidence.summary(memory, throughput, reserve, curve)
+    summary = evidence.summary(memory, throughput, reserve, curve, CACHE)
     assert (summary["twice_method"], summary["twice_micro"], summary["twice_low"], summary["twice_high"]) == (
         "LoRA", "1", "18.9", "27.7")
     assert (summary["reserve_fixed"], summary["reserve_share"]) == ("2.0", "6.0%")
     assert (summary["mfu_ceiling"], summary["half_work"], summary["qlora_factor"]) == ("40%", "16", "1.00")
-    assert evidence.summary(memory[memory["commit"] == "b"], throughput, reserve, curve)["twice_low"] == "n/a"
+    assert evidence.summary(memory[memory["commit"] == "b"], throughput, reserve, curve, CACHE)["twice_low"] == "n/a"
 
 
 def test_a_multi_gpu_run_is_predicted_as_a_plan_its_arithmetic_plus_the_kernels_communication(tables):

@@ -214,7 +214,7 @@ def page_values(tables, coeffs, result, deadline, methods: pd.DataFrame, swings:
         "nf4_bytes": f"{kernel.NF4_BYTES:.3f}", "default_batch": f"{DEFAULTS['batch']:,}",
         "headline": headline, "widest": swings["assumption"].iloc[0],
         "reference_work": f"{REFERENCE_WORK / 1e12:,.0f} TFLOP", "unmeasured_gpus": unmeasured_gpus(coeffs),
-        **memory_values(evidence.memory_table(tables), tables.gpus),
+        **memory_values(evidence.memory_table(tables), tables.gpus, tables.allocator_cache),
         "mine_reason": (kernel.TEXT["recommended_label"] + " " if result.recommended else "") + result.reason,
         **method_values(tables, result, methods), **batch_values(tables, result, headline),
     }
@@ -228,15 +228,15 @@ def unmeasured_gpus(coeffs) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names) or "none"
 
 
-def memory_values(memory: pd.DataFrame, gpus: pd.DataFrame) -> dict:
-    """What the evidence says of the memory verdicts (evidence.memory_table): the allocator's largest
-    excess, the tight band, how often runs went beyond it, and what the planner would have said of
-    runs that ran."""
+def memory_values(memory: pd.DataFrame, gpus: pd.DataFrame, cache: pd.DataFrame) -> dict:
+    """What the evidence says of the memory verdicts (evidence.memory_table): what the allocator
+    holds on batches of varying length (data/allocator_cache.csv), the tight band, how often runs
+    went beyond it, and what the planner would have said of runs that ran."""
     beyond = evidence.beyond_the_band(memory)
     said = evidence.verdicts_on_runs_that_ran(memory, gpus).value_counts()
     return {"ran": f"{len(memory):,}", "ran_refused": f"{said.get('no', 0):,}",
             "ran_tight": f"{said.get('tight', 0):,}",
-            "cache_excess": f"{evidence.cache_excess(evidence.memory_misses(memory)):.0%}",
+            **evidence.cache_values(evidence.cache_factor(cache)),
             "memory_band": f"{beyond['band']:.1%}", "share_over_band": f"{beyond['share_over']:.0%}",
             "tenth_held": f"{beyond['tenth'] - 1:.0%}"}
 
