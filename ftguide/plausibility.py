@@ -575,6 +575,9 @@ def _measurements(tables: dict, at) -> list:
         if pd.notna(sub_group) and sub_group != int(sub_group):
             out.append(f"{where('zero3_sub_group_size')}: found {shown(sub_group)}; expected a whole number of "
                        "parameters")
+        if row.packing == "yes" and row.batch_lengths not in ("fixed", "unstated"):
+            out.append(f"{where('batch_lengths')}: found {shown(row.batch_lengths)} for a packed run; expected "
+                       "'fixed' (packing fills every micro-batch to the sequence length)")
         if pd.isna(row.peak_memory_gib) and pd.notna(row.memory_kind):
             out.append(f"{where('memory_kind')}: found {shown(row.memory_kind)}; expected an empty cell (there is "
                        "no memory figure)")
