@@ -196,7 +196,7 @@ def memory_table(tables) -> pd.DataFrame:
     runs["predicted_gib"] = [kernel.with_reserve(hw, modelled * 1024) / 1024
                              for hw, modelled in zip(reserves, runs["modelled_gib"], strict=True)]
     # The allocator's cache, held to the card: it frees what it keeps before it would run out.
-    cached = is_cached(runs)
+    cached = runs["cached"] = is_cached(runs)
     factors = {source: cache_factor(tables.allocator_cache, source) for source in runs.loc[cached, "source"]}
     card_gib = runs["gpu"].map(tables.gpus.set_index("gpu")["memory_mib"]) / 1024
     runs.loc[cached, "predicted_gib"] = np.minimum(
@@ -433,7 +433,7 @@ MEMORY_REASONS = (
     ("above its one-GPU run", lambda row, memory: row["error"] < 0 and above_one_gpu_twin(row, memory),
      "more per GPU than the same run on one GPU: the peak is not the sharded training step's (the whole "
      "model is held at once, as when it is loaded before it is sharded)"),
-    ("varying lengths", lambda row, memory: row["memory_kind"] == "reserved" and row["batch_lengths"] in CACHE_LENGTHS,
+    ("varying lengths", lambda row, memory: row["cached"],
      "PyTorch's reserved memory on micro-batches of varying length, predicted as the tensors times the median "
      "reserved ÷ allocated of another source's runs: how much the allocator keeps follows the order of the "
      "lengths, which no description of the run gives"),
@@ -510,7 +510,7 @@ def cache_values(cache: dict) -> dict:
 def summary(memory: pd.DataFrame, throughput: pd.DataFrame, reserve_fit: dict, curve: dict, cache: dict) -> dict:
     """The headline numbers, formatted for the page; `reserve_fit`: reserve() on every source;
     `curve`: mfu_curve on every source; `cache`: cache_factor on every source."""
-    cached = memory[is_cached(memory)]
+    cached = memory[memory["cached"]]
     twice = next(iter(measured_twice(memory).to_dict(orient="records")), None)
     widest = {"twice_source": "n/a", "twice_model": "n/a", "twice_method": "n/a", "twice_micro": "n/a",
               "twice_length": "n/a", "twice_low": "n/a", "twice_high": "n/a"} if twice is None else {

@@ -321,8 +321,8 @@ def test_each_memory_miss_gets_the_first_class_its_own_data_supports():
         "error": [0.0, -0.5, -0.5, -0.3, 0.3, -0.3, -0.3, 0.3, 0.3, 0.3], "within": [True] + [False] * 9,
         "memory_kind": ["allocated"] * 3 + ["reserved"] + ["unstated"] * 4 + ["reserved"] * 2,
         "assumed": ["none"] * 4 + ["sharding (stack)", "none", "loss (stack)", "none", "none", "none"],
-        "batch_lengths": ["fixed"] * 10})
-    varying = memory.iloc[[3]].assign(id="varying", batch_lengths="varying", error=0.3)  # over or under alike
+        "batch_lengths": ["fixed"] * 10, "cached": [False] * 10})
+    varying = memory.iloc[[3]].assign(id="varying", batch_lengths="varying", cached=True, error=0.3)  # either sign
     memory = pd.concat([memory, varying], ignore_index=True)
     misses = evidence.memory_misses(memory)
     assert misses.set_index("id")["class"].to_dict() == {
@@ -383,7 +383,7 @@ def test_a_run_measured_twice_is_found_and_the_widest_gap_stated():
     a row with another micro-batch is another run. The page states the widest gap, or n/a."""
     run = {knob: "x" for knob in evidence.KNOBS}
     base = {"source": "s", "model": "M", "gpu": "G", "gpus": 1, "method": "lora", "sequence_length": 2048,
-            "memory_kind": "reserved", "batch_lengths": "varying", "run": run}
+            "memory_kind": "reserved", "batch_lengths": "varying", "cached": True, "run": run}
     memory = pd.DataFrame([{**base, "micro_batch": 1, "commit": "a", "peak_memory_gib": 18.9},
                            {**base, "micro_batch": 1, "commit": "b", "peak_memory_gib": 27.7},
                            {**base, "micro_batch": 2, "commit": "b", "peak_memory_gib": 43.1}])
